@@ -174,7 +174,8 @@ mod tests {
 
     #[test]
     fn resolution_kinds_are_snake_case() {
-        let resolution = Resolution { kind: ResolutionKind::NonCompliantInTrail, context: None, message: None };
+        let resolution =
+            Resolution { kind: ResolutionKind::NonCompliantInTrail, context: None, message: None };
         assert_eq!(
             serde_json::to_string(&resolution).unwrap(),
             r#"{"type":"non_compliant_in_trail","context":null}"#

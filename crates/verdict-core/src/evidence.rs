@@ -150,7 +150,12 @@ impl EvidenceDocument {
                 let path = err.path().to_string();
                 let inner = err.into_inner();
                 let message = strip_position(&inner.to_string());
-                return Err(EvidenceError::Invalid { line: inner.line(), column: inner.column(), path, message });
+                return Err(EvidenceError::Invalid {
+                    line: inner.line(),
+                    column: inner.column(),
+                    path,
+                    message,
+                });
             }
         };
         if let Err(err) = deserializer.end() {
@@ -198,7 +203,10 @@ mod tests {
 
     #[test]
     fn missing_contexts_means_no_provenance() {
-        let doc = EvidenceDocument::from_json_str(&format!(r#"{{"artifacts":[{{"name":"x","fingerprint":"{FP}"}}]}}"#)).unwrap();
+        let doc = EvidenceDocument::from_json_str(&format!(
+            r#"{{"artifacts":[{{"name":"x","fingerprint":"{FP}"}}]}}"#
+        ))
+        .unwrap();
         assert!(doc.artifacts[0].contexts.is_empty());
     }
 

@@ -11,7 +11,9 @@ pub struct Fingerprint(String);
 
 /// Why a string is not a fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{value:?} is not a valid SHA-256 fingerprint: expected 64 lower-case hex characters ([a-f0-9]{{64}}){hint}")]
+#[error(
+    "{value:?} is not a valid SHA-256 fingerprint: expected 64 lower-case hex characters ([a-f0-9]{{64}}){hint}"
+)]
 pub struct FingerprintError {
     value: String,
     hint: &'static str,

@@ -10,8 +10,8 @@ pub mod exit;
 pub mod fingerprint;
 
 pub use decision::{
-    ArtifactDecision, ContextRef, EvaluationReport, PolicyDecision, PolicyStatus, Resolution,
-    ResolutionKind, RuleDescriptor, RuleEvaluation,
+    ArtifactDecision, ContextRef, EvaluationReport, PolicyDecision, PolicyStatus, Resolution, ResolutionKind,
+    RuleDescriptor, RuleEvaluation,
 };
 pub use evidence::{
     ArtifactEvidence, AttestationEvidence, AttestationTarget, ComplianceStatus, EvidenceContext,

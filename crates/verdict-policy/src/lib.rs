@@ -5,3 +5,16 @@
 //! evidence documents, and get back decisions or diagnostics that name file, line and column.
 
 pub mod expr;
+
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod schema;
+mod suggest;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use load::{LoadedPolicy, load_policy};
+pub use model::{AttestationRule, Condition, Policy, RequiredRule};
+pub mod evaluate;
+pub use evaluate::{evaluate_artifact, evaluate_document, evaluate_policy};

@@ -130,7 +130,9 @@ impl Expr {
                 Literal::Bool(b) => Value::Bool(*b),
                 Literal::Null => Value::Null,
             }),
-            ExprKind::List(items) => items.iter().map(|item| item.eval(scope)).collect::<Result<_, _>>().map(Value::List),
+            ExprKind::List(items) => {
+                items.iter().map(|item| item.eval(scope)).collect::<Result<_, _>>().map(Value::List)
+            }
             ExprKind::Context(path) => Ok(lookup(path, scope)),
             ExprKind::Not(inner) => Ok(Value::Bool(!inner.eval_operand_bool(scope, "not")?)),
             ExprKind::Logic { op, left, right } => {
@@ -190,7 +192,10 @@ impl Expr {
                     Value::Null => return Ok(Value::Bool(false)),
                     other => {
                         return Err(error(
-                            format!("matches() needs a string to search, found {} ({other})", other.type_name()),
+                            format!(
+                                "matches() needs a string to search, found {} ({other})",
+                                other.type_name()
+                            ),
                             subject.span,
                         ));
                     }
@@ -202,13 +207,17 @@ impl Expr {
                     Value::String(s) => s,
                     other => {
                         return Err(error(
-                            format!("matches() needs a string pattern, found {} ({other})", other.type_name()),
+                            format!(
+                                "matches() needs a string pattern, found {} ({other})",
+                                other.type_name()
+                            ),
                             pattern.span,
                         ));
                     }
                 };
-                let regex = compile_regex(source)
-                    .map_err(|err| error(format!("invalid regular expression {source:?}: {err}"), pattern.span))?;
+                let regex = compile_regex(source).map_err(|err| {
+                    error(format!("invalid regular expression {source:?}: {err}"), pattern.span)
+                })?;
                 Ok(Value::Bool(regex.is_match(text)))
             }
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::ast::{CompareOp, ContextPath, Expr, ExprKind, Literal, LiteralRegex, LogicOp, Span};
 use super::lexer::{Token, tokenize};
+use crate::suggest::closest;
 
 /// Largest compiled size allowed for a `matches` pattern, so a policy cannot ask for an enormous regex.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -106,7 +107,10 @@ impl Parser {
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ParseError::new(format!("expression nested deeper than {MAX_DEPTH} levels"), self.span()));
+            return Err(ParseError::new(
+                format!("expression nested deeper than {MAX_DEPTH} levels"),
+                self.span(),
+            ));
         }
         Ok(())
     }
@@ -166,7 +170,8 @@ impl Parser {
                 .with_hint("write the values in brackets, e.g. flow.name in [\"prod\", \"staging\"]"));
         }
         if let Some(next) = self.compare_op() {
-            let message = format!("comparisons cannot be chained (`{}` follows `{}`)", next.symbol(), op.symbol());
+            let message =
+                format!("comparisons cannot be chained (`{}` follows `{}`)", next.symbol(), op.symbol());
             return Err(ParseError::new(message, self.span())
                 .with_hint("join the comparisons with `and`, or add parentheses"));
         }
@@ -200,7 +205,9 @@ impl Parser {
                 let message = format!("expected a value, found {}", other.describe());
                 let hint = match other {
                     Token::Eof => "the expression ends too early: complete it or remove the last operator",
-                    _ => "a value is a quoted string, a number, true/false/null, a list, a context such as flow.name, or a function call",
+                    _ => {
+                        "a value is a quoted string, a number, true/false/null, a list, a context such as flow.name, or a function call"
+                    }
                 };
                 Err(ParseError::new(message, span).with_hint(hint))
             }
@@ -283,7 +290,9 @@ impl Parser {
             None => ExprKind::Exists(Box::new(first)),
             Some(pattern) => {
                 let compiled = match &pattern.kind {
-                    ExprKind::Literal(Literal::String(source)) => Some(compile_literal(source, pattern.span)?),
+                    ExprKind::Literal(Literal::String(source)) => {
+                        Some(compile_literal(source, pattern.span)?)
+                    }
                     _ => None,
                 };
                 ExprKind::Matches { subject: Box::new(first), pattern: Box::new(pattern), compiled }
@@ -311,7 +320,8 @@ fn compile_literal(source: &str, span: Span) -> Result<LiteralRegex, ParseError>
     match compile_regex(source) {
         Ok(regex) => Ok(LiteralRegex(Arc::new(regex))),
         Err(err) => {
-            let detail = err.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            let last = err.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            let detail = last.strip_prefix("error: ").unwrap_or(&last).to_owned();
             Err(ParseError::new(format!("invalid regular expression: {detail}"), span).with_hint(
                 "patterns use RE2 syntax (Rust regex): no backreferences or look-around; a backslash before any character but \\ \" ' is kept as written",
             ))
@@ -338,28 +348,4 @@ fn context_path(name: &str, span: Span) -> Result<ContextPath, ParseError> {
         _ => Err(ParseError::new(format!("unknown name `{name}`"), span)
             .with_hint(format!("strings need quotes (\"{name}\"); the contexts are {CONTEXTS}"))),
     }
-}
-
-/// The candidate within edit distance 2 of `name`, if any.
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|candidate| (edit_distance(name, candidate), *candidate))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current.push((previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
