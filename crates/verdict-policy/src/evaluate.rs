@@ -160,15 +160,11 @@ fn trail_compliance(artifact: &ArtifactEvidence, rule: &RequiredRule) -> RuleEva
             }
             ComplianceStatus::NonCompliant => {
                 veto = true;
-                (
-                    ResolutionKind::NonCompliantInTrail,
-                    Some("the artifact is NON-COMPLIANT in this trail".to_owned()),
-                )
+                (ResolutionKind::NonCompliantInTrail, Some("the artifact is NON-COMPLIANT".to_owned()))
             }
-            ComplianceStatus::Incomplete => (
-                ResolutionKind::IncompleteInTrail,
-                Some("the artifact is INCOMPLETE in this trail".to_owned()),
-            ),
+            ComplianceStatus::Incomplete => {
+                (ResolutionKind::IncompleteInTrail, Some("the artifact is INCOMPLETE".to_owned()))
+            }
         };
         resolutions.push(resolution(kind, Some(context), message));
     }

@@ -178,9 +178,7 @@ fn trail_compliance_resolutions_name_flow_and_trail() {
     assert_eq!((context.flow_name.as_str(), context.trail_name.as_str()), ("vuln", "vuln-trail"));
     assert_eq!(
         decision.reasons,
-        [
-            "p: trail compliance is required: the artifact is NON-COMPLIANT in this trail in flow vuln trail vuln-trail"
-        ]
+        ["p: trail compliance is required: the artifact is NON-COMPLIANT in flow vuln trail vuln-trail"]
     );
 }
 

@@ -1,1 +1,42 @@
-fn main() {}
+//! `verdict`: the command-line edge. Parses arguments, runs a command from the library crates, prints its
+//! output and exits with the documented code (0 ok, 1 denied, 2 invalid input, 3 unavailable).
+
+mod cli;
+mod commands;
+mod error;
+mod input;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let outcome = match cli.command {
+        Command::Policy(command) => commands::policy::run(command),
+    };
+    match outcome {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(err) => {
+            anstream::eprintln!("{}error:{} {err}", render::ERROR.render(), render::ERROR.render_reset());
+            ExitCode::from(err.status.code())
+        }
+    }
+}
+
+/// Logs go to stderr so stdout stays machine-readable; `VERDICT_LOG` (e.g. `debug`) or `-v` raise the level.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VERDICT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

@@ -1,0 +1,98 @@
+//! Human and machine output: diagnostics on stderr, tables and JSON on stdout.
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+use comfy_table::{Cell, ContentArrangement, Table, presets};
+use serde::Serialize;
+use verdict_core::EvaluationReport;
+use verdict_policy::{Diagnostic, Policy};
+
+use crate::error::CliError;
+
+/// Style of success markers.
+pub const OK: Style = AnsiColor::Green.on_default().bold();
+/// Style of failure markers.
+pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+/// Style of warnings.
+pub const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+
+/// Prints diagnostics to stderr with their source lines.
+pub fn print_diagnostics(diagnostics: &[Diagnostic], source: &str) {
+    for diagnostic in diagnostics {
+        let rendered = diagnostic.render(source);
+        let style = match diagnostic.severity {
+            verdict_policy::Severity::Error => ERROR,
+            verdict_policy::Severity::Warning => WARNING,
+        };
+        // Colour only the leading "error"/"warning" word.
+        let (word, rest) = rendered.split_once(':').unwrap_or(("", &rendered));
+        anstream::eprint!("{}{word}{}:{rest}", style.render(), style.render_reset());
+        anstream::eprintln!();
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value).map_err(CliError::invalid)?;
+    writeln!(stdout).map_err(CliError::invalid)?;
+    Ok(())
+}
+
+/// "provenance, trail-compliance, 3 attestation rules".
+pub fn summarize_policy(policy: &Policy) -> String {
+    let mut parts = Vec::new();
+    if policy.provenance.as_ref().is_some_and(|r| r.required) {
+        parts.push("provenance required".to_owned());
+    }
+    if policy.trail_compliance.as_ref().is_some_and(|r| r.required) {
+        parts.push("trail-compliance required".to_owned());
+    }
+    match policy.attestations.len() {
+        0 => {}
+        1 => parts.push("1 attestation rule".to_owned()),
+        n => parts.push(format!("{n} attestation rules")),
+    }
+    if parts.is_empty() { "no rules".to_owned() } else { parts.join(", ") }
+}
+
+/// One row per artifact; each failed rule on its own line in the last column.
+pub fn print_report(report: &EvaluationReport, policies: &[Policy]) {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Dynamic).set_header([
+        "ARTIFACT",
+        "FINGERPRINT",
+        "COMPLIANT",
+        "REASONS",
+    ]);
+    for artifact in &report.artifacts {
+        let short = artifact.fingerprint.as_str().get(..12).unwrap_or(artifact.fingerprint.as_str());
+        let compliant = if artifact.compliant { "yes" } else { "NO" };
+        let reasons = artifact.reasons.iter().map(|r| format!("• {r}")).collect::<Vec<_>>().join("\n");
+        table.add_row([
+            Cell::new(&artifact.name),
+            Cell::new(short),
+            Cell::new(compliant),
+            Cell::new(reasons),
+        ]);
+    }
+    if report.artifacts.is_empty() {
+        anstream::println!("the evidence document lists no artifacts");
+    } else {
+        for line in table.to_string().lines() {
+            anstream::println!("{}", line.trim_end());
+        }
+    }
+    let compliant = report.artifacts.iter().filter(|a| a.compliant).count();
+    let names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+    let (style, word) = if report.compliant { (OK, "COMPLIANT") } else { (ERROR, "NON-COMPLIANT") };
+    anstream::println!(
+        "{}{word}{}: {compliant} of {} artifacts compliant with {} ({})",
+        style.render(),
+        style.render_reset(),
+        report.artifacts.len(),
+        if names.len() == 1 { "1 policy".to_owned() } else { format!("{} policies", names.len()) },
+        names.join(", ")
+    );
+}
