@@ -4,6 +4,8 @@
 //! assert decisions. Every failed rule carries resolutions naming the flow and trail it failed in, so a
 //! human (or a script) can see what to fix without re-running anything.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::Fingerprint;
@@ -57,8 +59,8 @@ pub enum PolicyStatus {
 /// How one rule fared for one artifact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleEvaluation {
-    /// The rule, as written in the policy.
-    pub rule: RuleDescriptor,
+    /// The rule, as written in the policy (shared: one allocation per policy rule, not per artifact).
+    pub rule: Arc<RuleDescriptor>,
     /// `true` satisfied, `false` not satisfied, `null` not applicable to this artifact.
     pub satisfied: Option<bool>,
     /// True when the rule was waived by its exceptions (in every context, or for an artifact without
@@ -110,7 +112,7 @@ pub struct Resolution {
     #[serde(rename = "type")]
     pub kind: ResolutionKind,
     /// The flow and trail it was found in; `null` for an artifact without provenance.
-    pub context: Option<ContextRef>,
+    pub context: Option<Arc<ContextRef>>,
     /// Details, e.g. the evaluation error or the attestation that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

@@ -4,6 +4,8 @@
 //! it; an expression error never loosens a decision. Provenance is the deny-by-default for artifacts that
 //! were never reported anywhere.
 
+use std::sync::Arc;
+
 use verdict_core::{
     ArtifactDecision, ArtifactEvidence, AttestationEvidence, AttestationTarget, ComplianceStatus, ContextRef,
     EvaluationReport, EvidenceContext, EvidenceDocument, PolicyDecision, PolicyStatus, Resolution,
@@ -23,10 +25,11 @@ pub fn evaluate_document(document: &EvidenceDocument, policies: &[Policy]) -> Ev
 /// Evaluates one artifact against all `policies`: compliant only when every policy is satisfied.
 pub fn evaluate_artifact(artifact: &ArtifactEvidence, policies: &[Policy]) -> ArtifactDecision {
     let mut reasons = Vec::new();
+    let contexts = Contexts::new(artifact);
     let policy_decisions: Vec<PolicyDecision> = policies
         .iter()
         .map(|policy| {
-            let decision = evaluate_policy(artifact, policy);
+            let decision = evaluate_policy_in(&contexts, policy);
             for rule in decision.rule_evaluations.iter().filter(|rule| rule.satisfied == Some(false)) {
                 reasons.push(reason(&policy.name, rule));
             }
@@ -45,15 +48,19 @@ pub fn evaluate_artifact(artifact: &ArtifactEvidence, policies: &[Policy]) -> Ar
 
 /// Evaluates one artifact against one policy. Rules that are not required are not evaluated.
 pub fn evaluate_policy(artifact: &ArtifactEvidence, policy: &Policy) -> PolicyDecision {
-    let mut rule_evaluations = Vec::new();
+    evaluate_policy_in(&Contexts::new(artifact), policy)
+}
+
+fn evaluate_policy_in(contexts: &Contexts<'_>, policy: &Policy) -> PolicyDecision {
+    let mut rule_evaluations = Vec::with_capacity(2 + policy.attestations.len());
     if let Some(rule) = policy.provenance.as_ref().filter(|rule| rule.required) {
-        rule_evaluations.push(provenance(artifact, rule));
+        rule_evaluations.push(provenance(contexts, rule));
     }
     if let Some(rule) = policy.trail_compliance.as_ref().filter(|rule| rule.required) {
-        rule_evaluations.push(trail_compliance(artifact, rule));
+        rule_evaluations.push(trail_compliance(contexts, rule));
     }
     for rule in &policy.attestations {
-        rule_evaluations.push(attestation(artifact, rule));
+        rule_evaluations.push(attestation(contexts, rule));
     }
     let status = if rule_evaluations.iter().any(|rule| rule.satisfied == Some(false)) {
         PolicyStatus::NonCompliant
@@ -61,6 +68,30 @@ pub fn evaluate_policy(artifact: &ArtifactEvidence, policy: &Policy) -> PolicyDe
         PolicyStatus::Compliant
     };
     PolicyDecision { policy_name: policy.name.clone(), status, rule_evaluations }
+}
+
+/// An artifact's contexts with their shared references, built once per artifact so resolutions clone an
+/// `Arc` instead of two strings.
+struct Contexts<'a> {
+    artifact: &'a ArtifactEvidence,
+    refs: Vec<Arc<ContextRef>>,
+}
+
+impl<'a> Contexts<'a> {
+    fn new(artifact: &'a ArtifactEvidence) -> Self {
+        let refs = artifact
+            .contexts
+            .iter()
+            .map(|c| {
+                Arc::new(ContextRef { flow_name: c.flow.name.clone(), trail_name: c.trail.name.clone() })
+            })
+            .collect();
+        Contexts { artifact, refs }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'a EvidenceContext, &Arc<ContextRef>)> {
+        self.artifact.contexts.iter().zip(&self.refs)
+    }
 }
 
 fn scope<'a>(artifact: &'a ArtifactEvidence, context: Option<&'a EvidenceContext>) -> Scope<'a> {
@@ -71,16 +102,12 @@ fn scope<'a>(artifact: &'a ArtifactEvidence, context: Option<&'a EvidenceContext
     }
 }
 
-fn context_ref(context: &EvidenceContext) -> Option<ContextRef> {
-    Some(ContextRef { flow_name: context.flow.name.clone(), trail_name: context.trail.name.clone() })
-}
-
 fn resolution(
     kind: ResolutionKind,
-    context: Option<&EvidenceContext>,
+    context: Option<&Arc<ContextRef>>,
     message: Option<String>,
 ) -> Resolution {
-    Resolution { kind, context: context.and_then(context_ref), message }
+    Resolution { kind, context: context.cloned(), message }
 }
 
 fn error_message(condition: &Condition, error: &dyn std::fmt::Display) -> String {
@@ -92,7 +119,7 @@ fn error_message(condition: &Condition, error: &dyn std::fmt::Display) -> String
 fn exception_applies(
     exceptions: &[Condition],
     scope: &Scope<'_>,
-    context: Option<&EvidenceContext>,
+    context: Option<&Arc<ContextRef>>,
     resolutions: &mut Vec<Resolution>,
 ) -> bool {
     for exception in exceptions {
@@ -112,8 +139,9 @@ fn exception_applies(
     false
 }
 
-fn provenance(artifact: &ArtifactEvidence, rule: &RequiredRule) -> RuleEvaluation {
-    let descriptor = RuleDescriptor::Provenance { required: true, exceptions: sources(&rule.exceptions) };
+fn provenance(contexts: &Contexts<'_>, rule: &RequiredRule) -> RuleEvaluation {
+    let artifact = contexts.artifact;
+    let descriptor = Arc::clone(&rule.descriptor);
     let mut resolutions = Vec::new();
     if artifact.contexts.is_empty() {
         let waived = exception_applies(&rule.exceptions, &scope(artifact, None), None, &mut resolutions);
@@ -125,31 +153,39 @@ fn provenance(artifact: &ArtifactEvidence, rule: &RequiredRule) -> RuleEvaluatio
         return RuleEvaluation { rule: descriptor, satisfied: Some(false), ignored: false, resolutions };
     }
     let mut applicable = false;
-    for context in &artifact.contexts {
+    for (context, reference) in contexts.iter() {
         let scope = scope(artifact, Some(context));
-        if !exception_applies(&rule.exceptions, &scope, Some(context), &mut resolutions) {
+        if !exception_applies(&rule.exceptions, &scope, Some(reference), &mut resolutions) {
             applicable = true;
-            resolutions.push(resolution(ResolutionKind::RuleSatisfied, Some(context), None));
+            resolutions.push(resolution(ResolutionKind::RuleSatisfied, Some(reference), None));
         }
     }
     let satisfied = applicable.then_some(true);
     RuleEvaluation { rule: descriptor, satisfied, ignored: !applicable, resolutions }
 }
 
-fn trail_compliance(artifact: &ArtifactEvidence, rule: &RequiredRule) -> RuleEvaluation {
-    let descriptor =
-        RuleDescriptor::TrailCompliance { required: true, exceptions: sources(&rule.exceptions) };
-    let mut resolutions = Vec::new();
-    if artifact.contexts.is_empty() {
-        let message =
-            "the artifact has no trail; the provenance rule judges artifacts without evidence".to_owned();
-        resolutions.push(resolution(ResolutionKind::RuleNotApplicable, None, Some(message)));
-        return RuleEvaluation { rule: descriptor, satisfied: None, ignored: false, resolutions };
+/// The rule evaluation for an artifact without contexts, for rules that only the provenance rule judges.
+fn no_context(descriptor: &Arc<RuleDescriptor>) -> RuleEvaluation {
+    let message =
+        "the artifact has no trail; the provenance rule judges artifacts without evidence".to_owned();
+    RuleEvaluation {
+        rule: Arc::clone(descriptor),
+        satisfied: None,
+        ignored: false,
+        resolutions: vec![resolution(ResolutionKind::RuleNotApplicable, None, Some(message))],
     }
+}
+
+fn trail_compliance(contexts: &Contexts<'_>, rule: &RequiredRule) -> RuleEvaluation {
+    let artifact = contexts.artifact;
+    if artifact.contexts.is_empty() {
+        return no_context(&rule.descriptor);
+    }
+    let mut resolutions = Vec::new();
     let (mut applicable, mut compliant, mut veto) = (false, false, false);
-    for context in &artifact.contexts {
+    for (context, reference) in contexts.iter() {
         let scope = scope(artifact, Some(context));
-        if exception_applies(&rule.exceptions, &scope, Some(context), &mut resolutions) {
+        if exception_applies(&rule.exceptions, &scope, Some(reference), &mut resolutions) {
             continue;
         }
         applicable = true;
@@ -166,10 +202,10 @@ fn trail_compliance(artifact: &ArtifactEvidence, rule: &RequiredRule) -> RuleEva
                 (ResolutionKind::IncompleteInTrail, Some("the artifact is INCOMPLETE".to_owned()))
             }
         };
-        resolutions.push(resolution(kind, Some(context), message));
+        resolutions.push(resolution(kind, Some(reference), message));
     }
     let satisfied = applicable.then_some(compliant && !veto);
-    RuleEvaluation { rule: descriptor, satisfied, ignored: !applicable, resolutions }
+    RuleEvaluation { rule: Arc::clone(&rule.descriptor), satisfied, ignored: !applicable, resolutions }
 }
 
 /// The attestations of a context that are the latest of their (name, target): a later entry with the same
@@ -190,23 +226,14 @@ fn target_word(target: AttestationTarget) -> &'static str {
     }
 }
 
-fn attestation(artifact: &ArtifactEvidence, rule: &AttestationRule) -> RuleEvaluation {
-    let descriptor = RuleDescriptor::Attestation {
-        attestation_type: rule.attestation_type.clone(),
-        name: rule.name.clone(),
-        condition: rule.condition.as_ref().map(|c| c.source.clone()),
-        must_be_compliant: rule.must_be_compliant,
-        for_control: rule.for_control.clone(),
-    };
-    let mut resolutions = Vec::new();
+fn attestation(contexts: &Contexts<'_>, rule: &AttestationRule) -> RuleEvaluation {
+    let artifact = contexts.artifact;
     if artifact.contexts.is_empty() {
-        let message =
-            "the artifact has no trail; the provenance rule judges artifacts without evidence".to_owned();
-        resolutions.push(resolution(ResolutionKind::RuleNotApplicable, None, Some(message)));
-        return RuleEvaluation { rule: descriptor, satisfied: None, ignored: false, resolutions };
+        return no_context(&rule.descriptor);
     }
+    let mut resolutions = Vec::new();
     let (mut applicable, mut found, mut veto, mut errored) = (false, false, false, false);
-    for context in &artifact.contexts {
+    for (context, reference) in contexts.iter() {
         if let Some(condition) = &rule.condition {
             match condition.expr.eval_condition(&scope(artifact, Some(context))) {
                 Ok(true) => {}
@@ -214,7 +241,7 @@ fn attestation(artifact: &ArtifactEvidence, rule: &AttestationRule) -> RuleEvalu
                     let message = format!("{} is false here", condition.source);
                     resolutions.push(resolution(
                         ResolutionKind::RuleNotApplicable,
-                        Some(context),
+                        Some(reference),
                         Some(message),
                     ));
                     continue;
@@ -225,7 +252,7 @@ fn attestation(artifact: &ArtifactEvidence, rule: &AttestationRule) -> RuleEvalu
                         format!("the rule counts as not satisfied: {}", error_message(condition, &err));
                     resolutions.push(resolution(
                         ResolutionKind::EvaluationError,
-                        Some(context),
+                        Some(reference),
                         Some(message),
                     ));
                     continue;
@@ -248,7 +275,7 @@ fn attestation(artifact: &ArtifactEvidence, rule: &AttestationRule) -> RuleEvalu
                 );
                 resolutions.push(resolution(
                     ResolutionKind::NonCompliantAttestation,
-                    Some(context),
+                    Some(reference),
                     Some(message),
                 ));
             } else {
@@ -258,10 +285,10 @@ fn attestation(artifact: &ArtifactEvidence, rule: &AttestationRule) -> RuleEvalu
         veto |= vetoed_here;
         if found_here {
             found = true;
-            resolutions.push(resolution(ResolutionKind::RuleSatisfied, Some(context), None));
+            resolutions.push(resolution(ResolutionKind::RuleSatisfied, Some(reference), None));
         } else if !vetoed_here {
             let message = format!("no {} found", describe_attestation_rule(rule));
-            resolutions.push(resolution(ResolutionKind::MissingAttestation, Some(context), Some(message)));
+            resolutions.push(resolution(ResolutionKind::MissingAttestation, Some(reference), Some(message)));
         }
     }
     let satisfied = if errored {
@@ -271,11 +298,7 @@ fn attestation(artifact: &ArtifactEvidence, rule: &AttestationRule) -> RuleEvalu
     } else {
         Some(found && !veto)
     };
-    RuleEvaluation { rule: descriptor, satisfied, ignored: false, resolutions }
-}
-
-fn sources(conditions: &[Condition]) -> Vec<String> {
-    conditions.iter().map(|c| c.source.clone()).collect()
+    RuleEvaluation { rule: Arc::clone(&rule.descriptor), satisfied, ignored: false, resolutions }
 }
 
 /// "snyk attestation `security-scan`", "decision attestation for control RCTL-1", ….

@@ -18,3 +18,5 @@ pub use load::{LoadedPolicy, load_policy};
 pub use model::{AttestationRule, Condition, Policy, RequiredRule};
 pub mod evaluate;
 pub use evaluate::{evaluate_artifact, evaluate_document, evaluate_policy};
+#[doc(hidden)]
+pub mod fuzz_checks;

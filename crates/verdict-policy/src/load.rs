@@ -3,7 +3,10 @@
 //! Loading reports every problem it can find in one pass, each with file, line, column and a hint, so a
 //! user fixes a policy in one edit instead of one error per run.
 
+use std::sync::Arc;
+
 use serde_json::Value;
+use verdict_core::RuleDescriptor;
 
 use crate::diagnostic::Diagnostic;
 use crate::expr::{self, ParseError};
@@ -107,20 +110,31 @@ impl Builder<'_> {
                 self.condition(&format!("/artifacts/{key}/exceptions/{index}/if"), text)
             })
             .collect();
-        Some(RequiredRule { required, exceptions })
+        let exceptions: Vec<Condition> = exceptions;
+        let sources = exceptions.iter().map(|c| c.source.clone()).collect();
+        let descriptor = Arc::new(match key {
+            "provenance" => RuleDescriptor::Provenance { required, exceptions: sources },
+            _ => RuleDescriptor::TrailCompliance { required, exceptions: sources },
+        });
+        Some(RequiredRule { required, exceptions, descriptor })
     }
 
     fn attestation_rule(&mut self, index: usize, rule: &Value) -> AttestationRule {
         let text = |key: &str| rule.get(key).and_then(Value::as_str).map(str::to_owned);
         let condition = text("if")
             .and_then(|source| self.condition(&format!("/artifacts/attestations/{index}/if"), &source));
-        AttestationRule {
-            attestation_type: text("type").unwrap_or_else(|| "*".to_owned()),
-            name: text("name").unwrap_or_else(|| "*".to_owned()),
-            condition,
-            must_be_compliant: rule.get("must_be_compliant").and_then(Value::as_bool).unwrap_or(true),
-            for_control: text("for_control"),
-        }
+        let attestation_type = text("type").unwrap_or_else(|| "*".to_owned());
+        let name = text("name").unwrap_or_else(|| "*".to_owned());
+        let must_be_compliant = rule.get("must_be_compliant").and_then(Value::as_bool).unwrap_or(true);
+        let for_control = text("for_control");
+        let descriptor = Arc::new(RuleDescriptor::Attestation {
+            attestation_type: attestation_type.clone(),
+            name: name.clone(),
+            condition: condition.as_ref().map(|c: &Condition| c.source.clone()),
+            must_be_compliant,
+            for_control: for_control.clone(),
+        });
+        AttestationRule { attestation_type, name, condition, must_be_compliant, for_control, descriptor }
     }
 
     /// Parses a `${{ … }}` value; on failure records a diagnostic pointing inside the expression.

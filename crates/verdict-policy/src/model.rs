@@ -1,5 +1,9 @@
 //! A loaded environment policy: validated, with every expression parsed.
 
+use std::sync::Arc;
+
+use verdict_core::RuleDescriptor;
+
 use crate::expr::Expr;
 
 /// An environment policy ready to evaluate. Built only by the loader, so every expression in it parsed and
@@ -23,6 +27,8 @@ pub struct RequiredRule {
     pub required: bool,
     /// Conditions under which the rule is waived.
     pub exceptions: Vec<Condition>,
+    /// The rule as echoed in decisions, built once at load time.
+    pub descriptor: Arc<RuleDescriptor>,
 }
 
 /// A `${{ … }}` condition with where it was written.
@@ -47,6 +53,8 @@ pub struct AttestationRule {
     pub must_be_compliant: bool,
     /// For `decision` rules: the control id the decision must be about.
     pub for_control: Option<String>,
+    /// The rule as echoed in decisions, built once at load time.
+    pub descriptor: Arc<RuleDescriptor>,
 }
 
 impl AttestationRule {

@@ -15,7 +15,7 @@ fn errors(source: &str) -> String {
 }
 
 fn first_error(source: &str) -> (usize, usize, String) {
-    let diagnostics = load_policy("policy.yml", "policy", source).err().expect("policy should be rejected");
+    let diagnostics = load_policy("policy.yml", "policy", source).expect_err("policy should be rejected");
     let d = &diagnostics[0];
     (d.line, d.column, d.message.clone())
 }

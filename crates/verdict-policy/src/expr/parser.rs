@@ -330,10 +330,10 @@ fn compile_literal(source: &str, span: Span) -> Result<LiteralRegex, ParseError>
 }
 
 fn context_path(name: &str, span: Span) -> Result<ContextPath, ParseError> {
-    if let Some(key) = name.strip_prefix("flow.tags.") {
-        if !key.is_empty() {
-            return Ok(ContextPath::FlowTag(key.to_owned()));
-        }
+    if let Some(key) = name.strip_prefix("flow.tags.")
+        && !key.is_empty()
+    {
+        return Ok(ContextPath::FlowTag(key.to_owned()));
     }
     match name {
         "flow.name" => Ok(ContextPath::FlowName),
