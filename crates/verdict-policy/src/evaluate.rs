@@ -142,7 +142,7 @@ fn exception_applies(
 fn provenance(contexts: &Contexts<'_>, rule: &RequiredRule) -> RuleEvaluation {
     let artifact = contexts.artifact;
     let descriptor = Arc::clone(&rule.descriptor);
-    let mut resolutions = Vec::new();
+    let mut resolutions = Vec::with_capacity(artifact.contexts.len().max(1));
     if artifact.contexts.is_empty() {
         let waived = exception_applies(&rule.exceptions, &scope(artifact, None), None, &mut resolutions);
         if waived {
@@ -181,7 +181,7 @@ fn trail_compliance(contexts: &Contexts<'_>, rule: &RequiredRule) -> RuleEvaluat
     if artifact.contexts.is_empty() {
         return no_context(&rule.descriptor);
     }
-    let mut resolutions = Vec::new();
+    let mut resolutions = Vec::with_capacity(artifact.contexts.len().max(1));
     let (mut applicable, mut compliant, mut veto) = (false, false, false);
     for (context, reference) in contexts.iter() {
         let scope = scope(artifact, Some(context));
@@ -231,7 +231,7 @@ fn attestation(contexts: &Contexts<'_>, rule: &AttestationRule) -> RuleEvaluatio
     if artifact.contexts.is_empty() {
         return no_context(&rule.descriptor);
     }
-    let mut resolutions = Vec::new();
+    let mut resolutions = Vec::with_capacity(artifact.contexts.len().max(1));
     let (mut applicable, mut found, mut veto, mut errored) = (false, false, false, false);
     for (context, reference) in contexts.iter() {
         if let Some(condition) = &rule.condition {
