@@ -51,7 +51,8 @@ pub fn load_policy(file: &str, name: &str, source: &str) -> Result<LoadedPolicy,
                     Some("each key may appear once per mapping: merge the two"),
                 )
             } else {
-                (format!("invalid YAML: {}", err.message), None)
+                let hint = "a value containing `: ` or ` #`, or starting with one of { [ * & ! | > ' \" % @, must be quoted";
+                (format!("invalid YAML: {}", err.message), Some(hint))
             };
             let mut diagnostic = Diagnostic::error(file, err.position.line, err.position.column, message);
             if let Some(hint) = hint {

@@ -247,3 +247,10 @@ fn snapshot_chained_comparison() {
         "{HEADER}artifacts:\n  attestations:\n    - name: pr\n      type: pull_request\n      if: ${{{{ 1 < flow.tags.tier < 3 }}}}\n"
     )));
 }
+
+#[test]
+fn snapshot_yaml_syntax_error_suggests_quoting() {
+    insta::assert_snapshot!(errors(&format!(
+        "{HEADER}artifacts:\n  attestations:\n    - name: pr\n      type: pull_request\n      if: ${{{{ flow.tags.note == \"a: b\" }}}}\n"
+    )));
+}
