@@ -35,6 +35,26 @@ pub struct Diagnostic {
     pub hint: Option<String>,
 }
 
+/// Splits text into lines the way YAML counts them: `\r\n`, `\n` and a lone `\r` each end a line, so a
+/// diagnostic's line number always names the line the parser meant.
+pub fn source_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\r', '\n']) {
+            Some(end) => {
+                let skip = if current[end..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&current[end + skip..]);
+                Some(&current[..end])
+            }
+            None => {
+                rest = None;
+                (!current.is_empty()).then_some(current)
+            }
+        }
+    })
+}
+
 impl Diagnostic {
     /// An error at a position.
     pub fn error(file: &str, line: usize, column: usize, message: impl Into<String>) -> Self {
@@ -98,8 +118,7 @@ impl Diagnostic {
         let number = self.line.to_string();
         let pad = " ".repeat(number.len());
         let _ = writeln!(out, "{pad}--> {}:{}:{}", self.file, self.line, self.column);
-        if let Some(text) = source.lines().nth(self.line.saturating_sub(1)) {
-            let text = text.trim_end_matches('\r');
+        if let Some(text) = source_lines(source).nth(self.line.saturating_sub(1)) {
             let before: String = text
                 .chars()
                 .take(self.column.saturating_sub(1))
@@ -136,6 +155,16 @@ mod tests {
             diagnostic.short(),
             "p.yml:2:8: error: unknown function `match` (hint: did you mean `matches`?)"
         );
+    }
+
+    #[test]
+    fn lines_split_like_yaml() {
+        let lines: Vec<&str> = source_lines("a\r\nb\rc\n\nd").collect();
+        assert_eq!(lines, ["a", "b", "c", "", "d"]);
+        assert_eq!(source_lines("").count(), 0);
+        assert_eq!(source_lines("x\n").collect::<Vec<_>>(), ["x"]);
+        let diagnostic = Diagnostic::error("p.yml", 3, 1, "m");
+        assert!(diagnostic.render("a\rb\rthird").contains("3 | third"));
     }
 
     #[test]

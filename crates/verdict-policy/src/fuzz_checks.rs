@@ -3,6 +3,7 @@
 
 use verdict_core::FlowEvidence;
 
+use crate::diagnostic::source_lines;
 use crate::expr::{Scope, parse};
 use crate::load::load_policy;
 
@@ -25,7 +26,7 @@ pub fn check_expression(text: &str) {
 pub fn check_policy(text: &str) {
     if let Err(diagnostics) = load_policy("fuzz.yml", "fuzz", text) {
         assert!(!diagnostics.is_empty(), "rejected without a diagnostic");
-        let lines = text.lines().count().max(1) + 1;
+        let lines = source_lines(text).count().max(1) + 1;
         for diagnostic in &diagnostics {
             assert!((1..=lines).contains(&diagnostic.line), "line outside the file: {diagnostic:?}");
             let _ = diagnostic.render(text);
