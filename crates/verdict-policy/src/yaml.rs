@@ -20,7 +20,8 @@ pub struct Position {
 
 impl Position {
     fn from_marker(marker: &saphyr::Marker) -> Self {
-        Position { line: marker.line(), column: marker.col() + 1, index: marker.index() }
+        // Markers count lines from 1; a default (unset) marker says 0, which no editor can show.
+        Position { line: marker.line().max(1), column: marker.col() + 1, index: marker.index() }
     }
 }
 
@@ -102,7 +103,15 @@ fn convert(node: &MarkedYaml<'_>) -> Result<Node, SyntaxError> {
                 .map(|(k, v)| Ok((convert(k)?, convert(v)?)))
                 .collect::<Result<_, SyntaxError>>()?,
         ),
-        YamlData::Tagged(_, inner) => return convert(inner),
+        YamlData::Tagged(_, inner) => {
+            // The tagged value may carry no position of its own; the tag's node does.
+            let mut converted = convert(inner)?;
+            if converted.start.line == 0 {
+                converted.start = start;
+                converted.end = end;
+            }
+            return Ok(converted);
+        }
         YamlData::Alias(_) => return Err(unsupported("unresolved YAML alias")),
         YamlData::BadValue => return Err(unsupported("invalid YAML value")),
     };
@@ -216,6 +225,14 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
         assert!(parse(&bomb).is_err());
+    }
+
+    #[test]
+    fn tagged_values_keep_a_position() {
+        let node = parse("\t !\n;").unwrap().unwrap();
+        assert!(node.start.line >= 1, "{node:?}");
+        let node = parse("a: !!str 1\n").unwrap().unwrap();
+        assert_eq!(node.pointer("/a").unwrap().start.line, 1);
     }
 
     #[test]

@@ -23,6 +23,81 @@ pub enum Command {
     /// Validate and evaluate environment policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Evaluate Rego policies (Kosli's `evaluate` contract).
+    #[command(subcommand)]
+    Evaluate(EvaluateCommand),
+}
+
+/// `verdict evaluate …`
+#[derive(Debug, Subcommand)]
+pub enum EvaluateCommand {
+    /// Evaluate a Rego policy against a JSON input document: exit 0 allowed, 1 denied (0 with
+    /// --no-assert), 2 on any error.
+    Input(EvaluateInputArgs),
+}
+
+/// Arguments of `verdict evaluate input`.
+#[derive(Debug, Args)]
+pub struct EvaluateInputArgs {
+    /// The input document (a JSON object); read from stdin when omitted.
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub rego: RegoArgs,
+}
+
+/// The flags every `evaluate` command shares (Kosli's names).
+#[derive(Debug, Args)]
+pub struct RegoArgs {
+    /// The Rego policy file (`package policy`, with an `allow` rule).
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: PathBuf,
+
+    /// Policy parameters as inline JSON or @file; available to the policy as `data.params`.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub params: Option<String>,
+
+    /// Include the input (and params) in the JSON output.
+    #[arg(long)]
+    pub show_input: bool,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+
+    /// Exit 1 when the policy denies (the default).
+    #[arg(long, conflicts_with = "no_assert")]
+    pub assert: bool,
+
+    /// Exit 0 even when the policy denies (errors still exit 2).
+    #[arg(long)]
+    pub no_assert: bool,
+
+    /// Wall-clock budget for the evaluation, e.g. 500ms, 5s, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// Parses `500ms`, `5s`, `2m` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(index) => text.split_at(index),
+        None => (text, "s"),
+    };
+    let value: f64 =
+        number.parse().map_err(|_| format!("`{text}` is not a duration (write e.g. 500ms, 5s, 1m)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s or m")),
+    };
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!("the duration must be positive, got `{text}`"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// `verdict policy …`

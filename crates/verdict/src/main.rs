@@ -14,15 +14,18 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let outcome = match cli.command {
         Command::Policy(command) => commands::policy::run(command),
+        Command::Evaluate(command) => commands::evaluate::run(command),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),
         Err(err) => {
-            anstream::eprintln!("{}error:{} {err}", render::ERROR.render(), render::ERROR.render_reset());
+            // Kosli's CLI prints "Error: …"; scripts ported from it may grep for that.
+            anstream::eprintln!("{}Error:{} {err}", render::ERROR.render(), render::ERROR.render_reset());
             ExitCode::from(err.status.code())
         }
     }
@@ -39,4 +42,17 @@ fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VERDICT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// Panics inside the Rego engine are caught and reported as evaluation errors; keep the default hook's
+/// message (and backtrace) for every other thread, where a panic is a bug in verdict.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("rego-eval") {
+            tracing::debug!("panic inside the Rego engine: {info}");
+            return;
+        }
+        default(info);
+    }));
 }

@@ -1,3 +1,4 @@
 //! One module per command group; each turns parsed arguments into library calls and output.
 
+pub mod evaluate;
 pub mod policy;

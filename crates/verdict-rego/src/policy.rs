@@ -1,0 +1,231 @@
+//! A loaded Rego policy and its evaluation under Kosli's contract.
+
+use std::num::NonZeroU32;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::{Engine, Value};
+use serde::Serialize;
+
+use crate::engine::new_engine;
+use crate::error::{EngineMessage, RegoError};
+
+/// Limits on one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget; past it the evaluation is an error.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The outcome of a policy that evaluated: `allow`, and when denied the `violations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// The value of `data.policy.allow`.
+    pub allow: bool,
+    /// The strings of `data.policy.violations`, sorted; `None` when allowed (violations are not read).
+    /// Empty when denied by a policy without (or with an undefined) `violations` rule.
+    pub violations: Option<Vec<String>>,
+}
+
+/// A Rego policy that parsed and satisfies the contract, ready to evaluate many times.
+#[derive(Clone)]
+pub struct RegoPolicy {
+    engine: Engine,
+}
+
+impl std::fmt::Debug for RegoPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegoPolicy").finish_non_exhaustive()
+    }
+}
+
+/// Maps a regorus evaluation error to OPA's error code, so users (and scripts) coming from OPA recognise it.
+fn opa_code(message: &str) -> &'static str {
+    if message.contains("is unsafe") {
+        "rego_unsafe_var_error"
+    } else if message.contains("could not find function") || message.contains("not supported") {
+        "rego_type_error"
+    } else if message.contains("recursion") {
+        "rego_recursion_error"
+    } else {
+        "eval_error"
+    }
+}
+
+fn compile_error(error: &anyhow::Error) -> RegoError {
+    let text = format!("{error:#}");
+    if text.contains("execution exceeded time limit") {
+        // Reported by the caller with the configured limit.
+        return RegoError::Timeout { limit: Duration::ZERO };
+    }
+    let parsed = EngineMessage::parse(&text);
+    // regorus appends its internal scope dump to unsafe-variable errors; it means nothing to a user.
+    let message = parsed.message.split(" (path [").next().unwrap_or_default().to_owned();
+    let message = match message.strip_prefix("could not find function ") {
+        Some(name) => format!("builtin {name} is not supported"),
+        None => message,
+    };
+    RegoError::Compile {
+        code: opa_code(&message),
+        location: parsed.location,
+        message,
+        snippet: parsed.snippet,
+    }
+}
+
+impl RegoPolicy {
+    /// Parses `source` (named `file` in messages) and checks the contract: `package policy`, an `allow`
+    /// rule.
+    pub fn load(file: &str, source: &str) -> Result<Self, RegoError> {
+        let mut engine = new_engine();
+        let package = engine.add_policy(file.to_owned(), source.to_owned()).map_err(|err| {
+            let parsed = EngineMessage::parse(&format!("{err:#}"));
+            match parsed.location {
+                Some(location) => {
+                    RegoError::Parse { location, message: parsed.message, snippet: parsed.snippet }
+                }
+                None => RegoError::Compile {
+                    location: None,
+                    code: "rego_parse_error",
+                    message: parsed.message,
+                    snippet: String::new(),
+                },
+            }
+        })?;
+        let found = package.strip_prefix("data.").unwrap_or(&package);
+        if found != "policy" {
+            return Err(RegoError::Package { found: found.to_owned() });
+        }
+        match engine.has_declared_rule_rooted_at(file, "allow") {
+            Ok(true) => {}
+            Ok(false) => return Err(RegoError::NoAllow),
+            Err(err) => return Err(compile_error(&err)),
+        }
+        Ok(RegoPolicy { engine })
+    }
+
+    /// Evaluates the policy on `input` with `params` as `data.params`, within `limits`. The evaluation runs
+    /// on its own thread so the budget holds even inside a long builtin call, and under `catch_unwind` so a
+    /// panic in the engine is an error.
+    pub fn evaluate(
+        &self,
+        input: Value,
+        params: Option<Value>,
+        limits: &Limits,
+    ) -> Result<Decision, RegoError> {
+        let mut engine = self.engine.clone();
+        let (sender, receiver) = mpsc::channel();
+        let timeout = limits.timeout;
+        let spawned = std::thread::Builder::new().name("rego-eval".to_owned()).spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| run(&mut engine, input, params, timeout)));
+            // The receiver may have given up waiting; nothing to do then.
+            let _ = sender.send(outcome);
+        });
+        if let Err(err) = spawned {
+            return Err(RegoError::Input(format!("cannot start the evaluation thread: {err}")));
+        }
+        match receiver.recv_timeout(timeout) {
+            Ok(Ok(Err(RegoError::Timeout { .. }))) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(RegoError::Timeout { limit: timeout })
+            }
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => Err(RegoError::Panic { message: panic_message(panic.as_ref()) }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(RegoError::Panic { message: "the evaluation thread ended without a result".to_owned() })
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+fn run(
+    engine: &mut Engine,
+    input: Value,
+    params: Option<Value>,
+    timeout: Duration,
+) -> Result<Decision, RegoError> {
+    // regorus checks its own timer cooperatively; the caller's recv_timeout is the hard limit.
+    let check_interval = NonZeroU32::MIN;
+    engine.set_execution_timer_config(ExecutionTimerConfig { limit: timeout, check_interval });
+    engine.set_input(input);
+    if let Some(params) = params {
+        let mut data = Value::new_object();
+        if let Ok(map) = data.as_object_mut() {
+            map.insert(Value::from("params"), params);
+        }
+        engine.add_data(data).map_err(|err| RegoError::Input(format!("failed to use --params: {err:#}")))?;
+    }
+    let allow = engine.eval_rule("data.policy.allow".to_owned()).map_err(|err| compile_error(&err))?;
+    let allow = match allow {
+        Value::Bool(allow) => allow,
+        Value::Undefined => return Err(RegoError::AllowUndefined),
+        other => return Err(RegoError::AllowNotBoolean { found: describe(&other) }),
+    };
+    if allow {
+        return Ok(Decision { allow, violations: None });
+    }
+    let violations = engine.eval_rule("data.policy.violations".to_owned());
+    let violations = match violations {
+        Ok(value) => strings(&value)?,
+        // A policy without a `violations` rule denies with no messages.
+        Err(err) if format!("{err:#}").contains("not a valid rule path") => Vec::new(),
+        Err(err) => return Err(compile_error(&err)),
+    };
+    Ok(Decision { allow, violations: Some(violations) })
+}
+
+fn strings(value: &Value) -> Result<Vec<String>, RegoError> {
+    let items: Vec<&Value> = match value {
+        Value::Undefined => return Ok(Vec::new()),
+        Value::Set(set) => set.iter().collect(),
+        Value::Array(array) => array.iter().collect(),
+        other => return Err(RegoError::ViolationsInvalid { found: describe(other) }),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Value::String(text) => out.push(text.to_string()),
+            other => {
+                return Err(RegoError::ViolationsInvalid {
+                    found: format!("a set containing {}", describe(other)),
+                });
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn describe(value: &Value) -> String {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Set(_) => "a set",
+        Value::Object(_) => "an object",
+        Value::Undefined => "undefined",
+    };
+    match value.to_json_str() {
+        Ok(json) if json.len() <= 60 => format!("{kind} ({json})"),
+        _ => kind.to_owned(),
+    }
+}
