@@ -1,0 +1,33 @@
+//! `array.flatten`: one level of nesting removed, as OPA defines it.
+
+use anyhow::Result;
+use regorus::{Engine, Value};
+
+use super::args::{add, array};
+
+fn flatten(items: &[Value]) -> Value {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Value::Array(inner) => out.extend(inner.iter().cloned()),
+            other => out.push(other.clone()),
+        }
+    }
+    Value::from(out)
+}
+
+pub fn register(engine: &mut Engine) -> Result<()> {
+    add(engine, "array.flatten", 1, |args| Ok(flatten(array("array.flatten", args, 0)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_exactly_one_level() {
+        let input = Value::from_json_str(r#"[1, [2, [3]], [], "x"]"#).unwrap();
+        let Value::Array(items) = input else { panic!() };
+        assert_eq!(flatten(items.as_slice()), Value::from_json_str(r#"[1, 2, [3], "x"]"#).unwrap());
+    }
+}
