@@ -6,10 +6,12 @@
 //! each evaluation clones the prepared engine (a cheap copy-on-write clone), so the loaded policy is an
 //! immutable environment that can be shared across threads.
 
+mod ast;
 mod builtins;
 pub mod engine;
 mod error;
 mod policy;
+mod unsupported;
 
 pub use error::{Location, RegoError};
 pub use policy::{Decision, Limits, RegoPolicy};

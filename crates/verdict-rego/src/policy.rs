@@ -9,8 +9,9 @@ use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
 use serde::Serialize;
 
-use crate::engine::new_engine;
+use crate::engine::{add_policy, new_engine};
 use crate::error::{EngineMessage, RegoError};
+use crate::unsupported::unsupported_calls;
 
 /// Limits on one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +87,7 @@ impl RegoPolicy {
     /// rule.
     pub fn load(file: &str, source: &str) -> Result<Self, RegoError> {
         let mut engine = new_engine();
-        let package = engine.add_policy(file.to_owned(), source.to_owned()).map_err(|err| {
+        let package = add_policy(&mut engine, file, source).map_err(|err| {
             let parsed = EngineMessage::parse(&format!("{err:#}"));
             match parsed.location {
                 Some(location) => {
@@ -108,6 +109,11 @@ impl RegoPolicy {
             Ok(true) => {}
             Ok(false) => return Err(RegoError::NoAllow),
             Err(err) => return Err(compile_error(&err)),
+        }
+        if let Some(module) = engine.get_modules().first().cloned()
+            && let Some(error) = unsupported_calls(&module, file).into_iter().next()
+        {
+            return Err(error);
         }
         Ok(RegoPolicy { engine })
     }

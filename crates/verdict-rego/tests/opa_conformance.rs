@@ -74,7 +74,11 @@ fn run_case(case: &Value) -> Result<(), String> {
     let wants_error = case.get("want_error_code").is_some() || case.get("want_error").is_some();
     let outcome = (|| -> anyhow::Result<Vec<Value>> {
         for (index, module) in case["modules"].as_array().into_iter().flatten().enumerate() {
-            engine.add_policy(format!("mod{index}.rego"), module.as_str().unwrap_or_default().to_owned())?;
+            verdict_rego::engine::add_policy(
+                &mut engine,
+                &format!("mod{index}.rego"),
+                module.as_str().unwrap_or_default(),
+            )?;
         }
         if let Some(data) = case.get("data") {
             engine.add_data(RegoValue::from(data.clone()))?;

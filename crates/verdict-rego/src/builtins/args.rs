@@ -34,13 +34,3 @@ pub fn array<'a>(name: &str, args: &'a [Value], index: usize) -> Result<&'a [Val
         None => bail!("{name}: missing operand {}", index + 1),
     }
 }
-
-/// Registers a closure as an extension of `nargs` operands.
-pub fn add(
-    engine: &mut regorus::Engine,
-    name: &str,
-    nargs: u8,
-    function: impl Fn(&[Value]) -> Result<Value> + Clone + Send + Sync + 'static,
-) -> Result<()> {
-    engine.add_extension(name.to_owned(), nargs, Box::new(move |args: Vec<Value>| function(&args)))
-}

@@ -1,9 +1,8 @@
 //! `array.flatten`: one level of nesting removed, as OPA defines it.
 
-use anyhow::Result;
-use regorus::{Engine, Value};
+use regorus::Value;
 
-use super::args::{add, array};
+use super::args::array;
 
 fn flatten(items: &[Value]) -> Value {
     let mut out = Vec::with_capacity(items.len());
@@ -16,9 +15,8 @@ fn flatten(items: &[Value]) -> Value {
     Value::from(out)
 }
 
-pub fn register(engine: &mut Engine) -> Result<()> {
-    add(engine, "array.flatten", 1, |args| Ok(flatten(array("array.flatten", args, 0)?)))
-}
+pub const FUNCTIONS: &[super::Builtin] =
+    &[("array.flatten", 1, |args| Ok(flatten(array("array.flatten", args, 0)?)))];
 
 #[cfg(test)]
 mod tests {

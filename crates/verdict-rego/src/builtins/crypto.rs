@@ -3,11 +3,11 @@
 use anyhow::Result;
 use hmac::{Hmac, Mac};
 use md5::Md5;
-use regorus::{Engine, Value};
+use regorus::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::args::{add, string};
+use super::args::string;
 
 fn digest<D: Digest>(text: &str) -> Value {
     Value::from(hex::encode(D::digest(text.as_bytes())))
@@ -27,21 +27,34 @@ fn constant_time_equal(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub fn register(engine: &mut Engine) -> Result<()> {
-    add(engine, "crypto.md5", 1, |args| Ok(digest::<Md5>(string("crypto.md5", args, 0)?)))?;
-    add(engine, "crypto.sha1", 1, |args| Ok(digest::<Sha1>(string("crypto.sha1", args, 0)?)))?;
-    add(engine, "crypto.sha256", 1, |args| Ok(digest::<Sha256>(string("crypto.sha256", args, 0)?)))?;
-    add(engine, "crypto.hmac.md5", 2, |args| hmac::<Hmac<Md5>>("crypto.hmac.md5", args))?;
-    add(engine, "crypto.hmac.sha1", 2, |args| hmac::<Hmac<Sha1>>("crypto.hmac.sha1", args))?;
-    add(engine, "crypto.hmac.sha256", 2, |args| hmac::<Hmac<Sha256>>("crypto.hmac.sha256", args))?;
-    add(engine, "crypto.hmac.sha512", 2, |args| hmac::<Hmac<Sha512>>("crypto.hmac.sha512", args))?;
-    add(engine, "crypto.hmac.equal", 2, |args| {
-        let a = string("crypto.hmac.equal", args, 0)?;
-        let b = string("crypto.hmac.equal", args, 1)?;
-        Ok(Value::from(constant_time_equal(a.as_bytes(), b.as_bytes())))
-    })?;
-    Ok(())
+fn md5(args: &[Value]) -> Result<Value> {
+    Ok(digest::<Md5>(string("crypto.md5", args, 0)?))
 }
+
+fn sha1(args: &[Value]) -> Result<Value> {
+    Ok(digest::<Sha1>(string("crypto.sha1", args, 0)?))
+}
+
+fn sha256(args: &[Value]) -> Result<Value> {
+    Ok(digest::<Sha256>(string("crypto.sha256", args, 0)?))
+}
+
+fn hmac_equal(args: &[Value]) -> Result<Value> {
+    let a = string("crypto.hmac.equal", args, 0)?;
+    let b = string("crypto.hmac.equal", args, 1)?;
+    Ok(Value::from(constant_time_equal(a.as_bytes(), b.as_bytes())))
+}
+
+pub const FUNCTIONS: &[super::Builtin] = &[
+    ("crypto.md5", 1, md5),
+    ("crypto.sha1", 1, sha1),
+    ("crypto.sha256", 1, sha256),
+    ("crypto.hmac.md5", 2, |args| hmac::<Hmac<Md5>>("crypto.hmac.md5", args)),
+    ("crypto.hmac.sha1", 2, |args| hmac::<Hmac<Sha1>>("crypto.hmac.sha1", args)),
+    ("crypto.hmac.sha256", 2, |args| hmac::<Hmac<Sha256>>("crypto.hmac.sha256", args)),
+    ("crypto.hmac.sha512", 2, |args| hmac::<Hmac<Sha512>>("crypto.hmac.sha512", args)),
+    ("crypto.hmac.equal", 2, hmac_equal),
+];
 
 #[cfg(test)]
 mod tests {

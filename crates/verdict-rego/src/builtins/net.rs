@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::{Result, bail};
-use regorus::{Engine, Value};
+use regorus::Value;
 
-use super::args::{add, string, type_name};
+use super::args::{string, type_name};
 
 /// A network: address family, first address (as a 128-bit number) and prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -192,48 +192,51 @@ fn keyed(operand: usize, value: &Value) -> Result<Vec<(Value, Network)>> {
     }
 }
 
-pub fn register(engine: &mut Engine) -> Result<()> {
-    add(engine, "net.cidr_merge", 1, |args| {
-        let name = "net.cidr_merge";
-        let operand = args.first().ok_or_else(|| anyhow::anyhow!("{name}: missing operand"))?;
-        let networks = strings_of(name, operand)?
-            .iter()
-            .map(|text| parse_for_merge(text))
-            .collect::<Result<Vec<_>>>()?;
-        let merged: BTreeSet<Value> = merge(networks).into_iter().map(|n| Value::from(n.render())).collect();
-        Ok(Value::from(merged))
-    })?;
-    add(engine, "net.cidr_contains_matches", 2, |args| {
-        let (Some(first), Some(second)) = (args.first(), args.get(1)) else {
-            bail!("net.cidr_contains_matches: needs two operands");
-        };
-        let outer = keyed(1, first)?;
-        let inner = keyed(2, second)?;
-        let mut matches = BTreeSet::new();
-        for (outer_key, outer_net) in &outer {
-            for (inner_key, inner_net) in &inner {
-                if outer_net.contains(*inner_net) {
-                    matches.insert(Value::from(vec![outer_key.clone(), inner_key.clone()]));
-                }
+fn cidr_merge(args: &[Value]) -> Result<Value> {
+    let name = "net.cidr_merge";
+    let operand = args.first().ok_or_else(|| anyhow::anyhow!("{name}: missing operand"))?;
+    let networks =
+        strings_of(name, operand)?.iter().map(|text| parse_for_merge(text)).collect::<Result<Vec<_>>>()?;
+    let merged: BTreeSet<Value> = merge(networks).into_iter().map(|n| Value::from(n.render())).collect();
+    Ok(Value::from(merged))
+}
+
+fn cidr_contains_matches(args: &[Value]) -> Result<Value> {
+    let (Some(first), Some(second)) = (args.first(), args.get(1)) else {
+        bail!("net.cidr_contains_matches: needs two operands");
+    };
+    let outer = keyed(1, first)?;
+    let inner = keyed(2, second)?;
+    let mut matches = BTreeSet::new();
+    for (outer_key, outer_net) in &outer {
+        for (inner_key, inner_net) in &inner {
+            if outer_net.contains(*inner_net) {
+                matches.insert(Value::from(vec![outer_key.clone(), inner_key.clone()]));
             }
         }
-        Ok(Value::from(matches))
-    })?;
-    add(engine, "net.cidr_intersects", 2, |args| {
-        let name = "net.cidr_intersects";
-        let parse = |index: usize| -> Result<Network> {
-            let text = string(name, args, index)?;
-            if !text.contains('/') {
-                bail!("{name}: operand {} must be a CIDR, got {text:?}", index + 1);
-            }
-            parse_cidr_or_ip(text)
-                .map(Network::normalized)
-                .ok_or_else(|| anyhow::anyhow!("{name}: invalid CIDR {text:?}"))
-        };
-        Ok(Value::from(parse(0)?.intersects(parse(1)?)))
-    })?;
-    Ok(())
+    }
+    Ok(Value::from(matches))
 }
+
+fn cidr_intersects(args: &[Value]) -> Result<Value> {
+    let name = "net.cidr_intersects";
+    let parse = |index: usize| -> Result<Network> {
+        let text = string(name, args, index)?;
+        if !text.contains('/') {
+            bail!("{name}: operand {} must be a CIDR, got {text:?}", index + 1);
+        }
+        parse_cidr_or_ip(text)
+            .map(Network::normalized)
+            .ok_or_else(|| anyhow::anyhow!("{name}: invalid CIDR {text:?}"))
+    };
+    Ok(Value::from(parse(0)?.intersects(parse(1)?)))
+}
+
+pub const FUNCTIONS: &[super::Builtin] = &[
+    ("net.cidr_merge", 1, cidr_merge),
+    ("net.cidr_contains_matches", 2, cidr_contains_matches),
+    ("net.cidr_intersects", 2, cidr_intersects),
+];
 
 #[cfg(test)]
 mod tests {
