@@ -144,3 +144,25 @@ pub fn walk_expr(expr: &Expr, visitor: &mut impl Visitor) {
 pub fn call_name(fcn: &Expr) -> String {
     fcn.span().text().split_whitespace().collect()
 }
+
+/// The 1-based line and column where a node starts, computed from its byte offset (the column regorus
+/// stores for a dotted reference is not where the reference starts).
+pub fn position(span: &regorus::unstable::Span) -> (u32, u32) {
+    let before = span.source.contents().get(..span.start as usize).unwrap_or_default();
+    let line = u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX);
+    let column =
+        u32::try_from(before.rsplit('\n').next().unwrap_or_default().chars().count() + 1).unwrap_or(u32::MAX);
+    (line, column)
+}
+
+/// The name a rule defines (`allow`, `violations`, `a.b`).
+pub fn rule_name(rule: &Rule) -> String {
+    match rule {
+        Rule::Spec { head, .. } => match head {
+            RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. } | RuleHead::Func { refr, .. } => {
+                call_name(refr)
+            }
+        },
+        Rule::Default { refr, .. } => call_name(refr),
+    }
+}

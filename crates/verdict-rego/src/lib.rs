@@ -10,7 +10,9 @@ mod ast;
 mod builtins;
 pub mod engine;
 mod error;
+pub mod lint;
 mod policy;
+pub mod testing;
 mod unsupported;
 
 pub use error::{Location, RegoError};

@@ -61,7 +61,7 @@ fn opa_code(message: &str) -> &'static str {
     }
 }
 
-fn compile_error(error: &anyhow::Error) -> RegoError {
+pub(crate) fn compile_error(error: &anyhow::Error) -> RegoError {
     let text = format!("{error:#}");
     if text.contains("execution exceeded time limit") {
         // Reported by the caller with the configured limit.
@@ -128,25 +128,36 @@ impl RegoPolicy {
         limits: &Limits,
     ) -> Result<Decision, RegoError> {
         let mut engine = self.engine.clone();
-        let (sender, receiver) = mpsc::channel();
         let timeout = limits.timeout;
-        let spawned = std::thread::Builder::new().name("rego-eval".to_owned()).spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| run(&mut engine, input, params, timeout)));
-            // The receiver may have given up waiting; nothing to do then.
-            let _ = sender.send(outcome);
-        });
-        if let Err(err) = spawned {
-            return Err(RegoError::Input(format!("cannot start the evaluation thread: {err}")));
+        with_budget(timeout, move || run(&mut engine, input, params, timeout))
+    }
+}
+
+/// Runs `job` on its own thread under `catch_unwind`, waiting at most `timeout`: a job that overruns is a
+/// [`RegoError::Timeout`] (even inside one long builtin call, which regorus's cooperative timer cannot
+/// interrupt), and a panic is a [`RegoError::Panic`]. An overrunning thread is left to finish on its own;
+/// regorus's own timer, set to the same budget, stops it at its next check.
+pub(crate) fn with_budget<T: Send + 'static>(
+    timeout: Duration,
+    job: impl FnOnce() -> Result<T, RegoError> + Send + 'static,
+) -> Result<T, RegoError> {
+    let (sender, receiver) = mpsc::channel();
+    let spawned = std::thread::Builder::new().name("rego-eval".to_owned()).spawn(move || {
+        let outcome = catch_unwind(AssertUnwindSafe(job));
+        // The receiver may have given up waiting; nothing to do then.
+        let _ = sender.send(outcome);
+    });
+    if let Err(err) = spawned {
+        return Err(RegoError::Input(format!("cannot start the evaluation thread: {err}")));
+    }
+    match receiver.recv_timeout(timeout) {
+        Ok(Ok(Err(RegoError::Timeout { .. }))) | Err(mpsc::RecvTimeoutError::Timeout) => {
+            Err(RegoError::Timeout { limit: timeout })
         }
-        match receiver.recv_timeout(timeout) {
-            Ok(Ok(Err(RegoError::Timeout { .. }))) | Err(mpsc::RecvTimeoutError::Timeout) => {
-                Err(RegoError::Timeout { limit: timeout })
-            }
-            Ok(Ok(result)) => result,
-            Ok(Err(panic)) => Err(RegoError::Panic { message: panic_message(panic.as_ref()) }),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                Err(RegoError::Panic { message: "the evaluation thread ended without a result".to_owned() })
-            }
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(RegoError::Panic { message: panic_message(panic.as_ref()) }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(RegoError::Panic { message: "the evaluation thread ended without a result".to_owned() })
         }
     }
 }

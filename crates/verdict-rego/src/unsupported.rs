@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use regorus::unstable::{Expr, Module, Rule, RuleHead};
 
-use crate::ast::{Visitor, call_name, walk_module};
+use crate::ast::{Visitor, call_name, position, walk_module};
 use crate::builtins;
 use crate::error::{Location, RegoError};
 
@@ -63,12 +63,7 @@ impl Visitor for Calls<'_> {
             return;
         }
         let span = fcn.span();
-        // Line and column from the byte offset: the column regorus stores for a dotted name is not where
-        // the name starts.
-        let before = span.source.contents().get(..span.start as usize).unwrap_or_default();
-        let line = u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX);
-        let column = u32::try_from(before.rsplit('\n').next().unwrap_or_default().chars().count() + 1)
-            .unwrap_or(u32::MAX);
+        let (line, column) = position(span);
         let message = if OPA_NAMESPACES.contains(&first) {
             format!("builtin {name} is not supported")
         } else {

@@ -108,6 +108,43 @@ pub enum PolicyCommand {
     /// Evaluate every artifact of an evidence document against environment policies; exit 0 when all are
     /// compliant, 1 when any is not, 2 on invalid input.
     Eval(EvalArgs),
+    /// Check Rego policies for decisions that can go wrong (an allow that holds when evidence is absent,
+    /// a permissive default, unsupported builtins…); exit 1 on any error-severity finding.
+    Lint(LintArgs),
+    /// Run the `test_*` rules of `*_test.rego` files, like `opa test`; exit 1 on any failure.
+    Test(TestArgs),
+}
+
+/// Arguments of `verdict policy lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Rego policy files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub output: ValidateOutput,
+}
+
+/// Arguments of `verdict policy test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Rego files, or directories searched recursively for `*.rego`.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Run only the tests whose full name (`data.pkg.test_x`) matches this regular expression.
+    #[arg(short, long, value_name = "REGEX")]
+    pub run: Option<String>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub output: ValidateOutput,
+
+    /// Wall-clock budget for each test.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Arguments of `verdict policy validate`.

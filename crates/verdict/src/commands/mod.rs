@@ -2,3 +2,4 @@
 
 pub mod evaluate;
 pub mod policy;
+pub mod rego_tools;

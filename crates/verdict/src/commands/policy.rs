@@ -17,6 +17,8 @@ pub fn run(command: PolicyCommand) -> CliResult {
     match command {
         PolicyCommand::Validate(args) => validate(&args),
         PolicyCommand::Eval(args) => eval(&args),
+        PolicyCommand::Lint(args) => super::rego_tools::lint(&args),
+        PolicyCommand::Test(args) => super::rego_tools::test(&args),
     }
 }
 
