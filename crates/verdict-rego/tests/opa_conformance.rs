@@ -141,8 +141,10 @@ fn conformance_matches_the_committed_list() {
     for file in &files {
         let folder = file.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
         let document: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-        for case in document["cases"].as_array().unwrap() {
-            let id = format!("{folder}/{}", case["note"].as_str().unwrap());
+        let file_name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (index, case) in document["cases"].as_array().unwrap().iter().enumerate() {
+            // Notes repeat across files, so the file and the position name the case.
+            let id = format!("{folder}/{file_name}#{index} {}", case["note"].as_str().unwrap());
             let result = catch_unwind(AssertUnwindSafe(|| run_case(case)))
                 .unwrap_or_else(|_| Err("panic inside the engine".to_owned()));
             let counts = per_folder.entry(folder.clone()).or_default();
