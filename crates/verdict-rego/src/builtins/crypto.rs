@@ -23,7 +23,7 @@ fn hmac<M: Mac + hmac::digest::KeyInit>(name: &str, args: &[Value]) -> Result<Va
 }
 
 /// Compares two MACs in time independent of where they differ (only of their lengths).
-fn constant_time_equal(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_equal(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -4,6 +4,8 @@
 mod args;
 mod array;
 mod crypto;
+mod jwk;
+mod jwt;
 mod net;
 
 use anyhow::Result;
@@ -14,7 +16,7 @@ pub type Builtin = (&'static str, u8, fn(&[Value]) -> Result<Value>);
 
 /// Every builtin verdict adds.
 pub fn all() -> impl Iterator<Item = &'static Builtin> {
-    crypto::FUNCTIONS.iter().chain(array::FUNCTIONS).chain(net::FUNCTIONS)
+    crypto::FUNCTIONS.iter().chain(array::FUNCTIONS).chain(net::FUNCTIONS).chain(jwt::FUNCTIONS)
 }
 
 /// The arity of verdict's builtin `name`, if it is one.
