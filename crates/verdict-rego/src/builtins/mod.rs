@@ -4,9 +4,12 @@
 mod args;
 mod array;
 mod crypto;
+mod globs;
 mod jwk;
 mod jwt;
 mod net;
+mod template;
+mod x509;
 
 use anyhow::Result;
 use regorus::{Engine, Value};
@@ -16,7 +19,14 @@ pub type Builtin = (&'static str, u8, fn(&[Value]) -> Result<Value>);
 
 /// Every builtin verdict adds.
 pub fn all() -> impl Iterator<Item = &'static Builtin> {
-    crypto::FUNCTIONS.iter().chain(array::FUNCTIONS).chain(net::FUNCTIONS).chain(jwt::FUNCTIONS)
+    crypto::FUNCTIONS
+        .iter()
+        .chain(array::FUNCTIONS)
+        .chain(net::FUNCTIONS)
+        .chain(jwt::FUNCTIONS)
+        .chain(globs::FUNCTIONS)
+        .chain(x509::FUNCTIONS)
+        .chain(template::FUNCTIONS)
 }
 
 /// The arity of verdict's builtin `name`, if it is one.
