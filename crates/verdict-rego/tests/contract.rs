@@ -105,3 +105,11 @@ fn contract_errors() {
     assert!(matches!(parse, RegoError::Parse { .. }), "{parse}");
     assert!(parse.to_string().contains("policy.rego:"), "{parse}");
 }
+
+#[test]
+fn kosli_snyk_example_with_an_unused_every_key_is_accepted() {
+    // OPA 1.20 rejects `every name, artifact in …` with `name` unused; verdict accepts it (docs/rego.md).
+    let source = "package policy\ndefault allow := false\nallow if {\n  every name, artifact in input.trail.artifacts {\n    artifact.ok\n  }\n}\n";
+    assert!(eval(source, r#"{"trail": {"artifacts": {"a": {"ok": true}}}}"#).unwrap().allow);
+    assert!(!eval(source, r#"{"trail": {"artifacts": {"a": {"ok": false}}}}"#).unwrap().allow);
+}

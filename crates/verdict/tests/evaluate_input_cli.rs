@@ -133,3 +133,27 @@ fn kosli_evaluate_cases() {
     }
     assert!(failures.is_empty(), "{} of 25 cases fail:\n\n{}", failures.len(), failures.join("\n\n"));
 }
+
+#[test]
+fn readme_example_denies_the_self_approved_trail() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let run = run(
+        &root,
+        &[
+            "--input-file".into(),
+            "examples/rego/trails-input.json".into(),
+            "--policy".into(),
+            "examples/rego/pull-request.rego".into(),
+            "-o".into(),
+            "json".into(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}", run.combined);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["allow"], false);
+    assert_eq!(
+        json["violations"],
+        serde_json::json!(["trail \"9f8e7d\" has no pull request approved by someone other than its author"])
+    );
+}
