@@ -115,42 +115,105 @@ impl RegoPolicy {
         {
             return Err(error);
         }
-        Ok(RegoPolicy { engine })
+        let mut policy = RegoPolicy { engine };
+        policy.prepare()?;
+        Ok(policy)
     }
 
-    /// Evaluates the policy on `input` with `params` as `data.params`, within `limits`. The evaluation runs
+    /// The same policy with `params` as `data.params`. Binding parameters once (rather than per
+    /// evaluation) keeps the engine's analysis of the policy, which adding data invalidates, shared by
+    /// every evaluation.
+    pub fn with_params(&self, params: Value) -> Result<Self, RegoError> {
+        let mut engine = self.engine.clone();
+        let mut data = Value::new_object();
+        if let Ok(map) = data.as_object_mut() {
+            map.insert(Value::from("params"), params);
+        }
+        engine.add_data(data).map_err(|err| RegoError::Input(format!("failed to use --params: {err:#}")))?;
+        let mut policy = RegoPolicy { engine };
+        policy.prepare()?;
+        Ok(policy)
+    }
+
+    /// Runs regorus's analysis of the modules now (a trivial query triggers it), so clones made for each
+    /// evaluation start prepared instead of repeating it.
+    fn prepare(&mut self) -> Result<(), RegoError> {
+        self.engine.eval_query("true".to_owned(), false).map(|_| ()).map_err(|err| compile_error(&err))
+    }
+
+    /// Evaluates the policy on `input` within `limits` (parameters are bound with [`RegoPolicy::with_params`]). The evaluation runs
     /// on its own thread so the budget holds even inside a long builtin call, and under `catch_unwind` so a
     /// panic in the engine is an error.
-    pub fn evaluate(
-        &self,
-        input: Value,
-        params: Option<Value>,
-        limits: &Limits,
-    ) -> Result<Decision, RegoError> {
+    pub fn evaluate(&self, input: Value, limits: &Limits) -> Result<Decision, RegoError> {
         let mut engine = self.engine.clone();
         let timeout = limits.timeout;
-        with_budget(timeout, move || run(&mut engine, input, params, timeout))
+        with_budget(timeout, move || run(&mut engine, input, timeout))
     }
 }
 
-/// Runs `job` on its own thread under `catch_unwind`, waiting at most `timeout`: a job that overruns is a
-/// [`RegoError::Timeout`] (even inside one long builtin call, which regorus's cooperative timer cannot
-/// interrupt), and a panic is a [`RegoError::Panic`]. An overrunning thread is left to finish on its own;
-/// regorus's own timer, set to the same budget, stops it at its next check.
+type Job = Box<dyn FnOnce() + Send>;
+
+thread_local! {
+    /// The evaluation worker of the calling thread. Starting a thread per evaluation costs tens of
+    /// microseconds, more than a small policy's evaluation; a worker per calling thread keeps that cost
+    /// to a channel round trip while evaluations on different threads still run in parallel.
+    static WORKER: std::cell::RefCell<Option<mpsc::Sender<Job>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn start_worker() -> Result<mpsc::Sender<Job>, RegoError> {
+    let (sender, jobs) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("rego-eval".to_owned())
+        .spawn(move || {
+            // Ends when the sender is dropped: when its owner thread ends, or abandons it after a timeout.
+            for job in jobs {
+                job();
+            }
+        })
+        .map_err(|err| RegoError::Input(format!("cannot start the evaluation thread: {err}")))?;
+    Ok(sender)
+}
+
+/// Runs `job` on the calling thread's evaluation worker under `catch_unwind`, waiting at most `timeout`:
+/// a job that overruns is a [`RegoError::Timeout`] (even inside one long builtin call, which regorus's
+/// cooperative timer cannot interrupt), and a panic is a [`RegoError::Panic`]. A worker that overran is
+/// abandoned — the next job gets a fresh one — and finishes on its own; regorus's own timer, set to the
+/// same budget, stops it at its next check.
 pub(crate) fn with_budget<T: Send + 'static>(
     timeout: Duration,
     job: impl FnOnce() -> Result<T, RegoError> + Send + 'static,
 ) -> Result<T, RegoError> {
     let (sender, receiver) = mpsc::channel();
-    let spawned = std::thread::Builder::new().name("rego-eval".to_owned()).spawn(move || {
+    let job: Job = Box::new(move || {
         let outcome = catch_unwind(AssertUnwindSafe(job));
         // The receiver may have given up waiting; nothing to do then.
         let _ = sender.send(outcome);
     });
-    if let Err(err) = spawned {
-        return Err(RegoError::Input(format!("cannot start the evaluation thread: {err}")));
+    WORKER.with(|slot| -> Result<(), RegoError> {
+        let mut slot = slot.borrow_mut();
+        let worker = match slot.take() {
+            Some(worker) => worker,
+            None => start_worker()?,
+        };
+        match worker.send(job) {
+            Ok(()) => {
+                *slot = Some(worker);
+                Ok(())
+            }
+            Err(mpsc::SendError(job)) => {
+                let fresh = start_worker()?;
+                fresh.send(job).map_err(|_| RegoError::Input("the evaluation thread is gone".to_owned()))?;
+                *slot = Some(fresh);
+                Ok(())
+            }
+        }
+    })?;
+    let outcome = receiver.recv_timeout(timeout);
+    if matches!(outcome, Err(mpsc::RecvTimeoutError::Timeout)) {
+        // The worker is stuck on the overrunning job: abandon it.
+        WORKER.with(|slot| slot.borrow_mut().take());
     }
-    match receiver.recv_timeout(timeout) {
+    match outcome {
         Ok(Ok(Err(RegoError::Timeout { .. }))) | Err(mpsc::RecvTimeoutError::Timeout) => {
             Err(RegoError::Timeout { limit: timeout })
         }
@@ -172,23 +235,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-fn run(
-    engine: &mut Engine,
-    input: Value,
-    params: Option<Value>,
-    timeout: Duration,
-) -> Result<Decision, RegoError> {
+fn run(engine: &mut Engine, input: Value, timeout: Duration) -> Result<Decision, RegoError> {
     // regorus checks its own timer cooperatively; the caller's recv_timeout is the hard limit.
-    let check_interval = NonZeroU32::MIN;
+    let check_interval = NonZeroU32::new(256).unwrap_or(NonZeroU32::MIN);
     engine.set_execution_timer_config(ExecutionTimerConfig { limit: timeout, check_interval });
     engine.set_input(input);
-    if let Some(params) = params {
-        let mut data = Value::new_object();
-        if let Ok(map) = data.as_object_mut() {
-            map.insert(Value::from("params"), params);
-        }
-        engine.add_data(data).map_err(|err| RegoError::Input(format!("failed to use --params: {err:#}")))?;
-    }
     let allow = engine.eval_rule("data.policy.allow".to_owned()).map_err(|err| compile_error(&err))?;
     let allow = match allow {
         Value::Bool(allow) => allow,

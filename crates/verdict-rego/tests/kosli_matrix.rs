@@ -38,9 +38,12 @@ fn every_pair_matches_real_opa() {
         let params = row["params"].as_str().map(|p| read_json(&dir.join(p.trim_start_matches('@'))));
         let source = std::fs::read_to_string(dir.join(policy_path)).unwrap();
         let input = read_json(&dir.join(input_path));
-        let outcome = RegoPolicy::load(policy_path, &source).and_then(|policy| {
-            policy.evaluate(regorus::Value::from(input), params.map(regorus::Value::from), &Limits::default())
-        });
+        let outcome = RegoPolicy::load(policy_path, &source)
+            .and_then(|policy| match params {
+                Some(params) => policy.with_params(regorus::Value::from(params)),
+                None => Ok(policy),
+            })
+            .and_then(|policy| policy.evaluate(regorus::Value::from(input), &Limits::default()));
         let label = format!("{policy_path} × {input_path} × {:?}", row["params"]);
         match (row["outcome"].as_str().unwrap(), outcome) {
             ("allowed", Ok(decision)) if decision.allow => {}

@@ -26,6 +26,41 @@ pub enum Command {
     /// Evaluate Rego policies (Kosli's `evaluate` contract).
     #[command(subcommand)]
     Evaluate(EvaluateCommand),
+    /// Measure evaluation speed in-process (for docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `verdict bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time `evaluate input`'s in-process work (input parsing, then the policy's allow and violations)
+    /// over many iterations; prints JSON statistics in microseconds.
+    Rego(BenchRegoArgs),
+}
+
+/// Arguments of `verdict bench rego`.
+#[derive(Debug, Args)]
+pub struct BenchRegoArgs {
+    /// The Rego policy.
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: PathBuf,
+
+    /// The JSON input document.
+    #[arg(long, value_name = "FILE")]
+    pub input_file: PathBuf,
+
+    /// Policy parameters as inline JSON or @file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub params: Option<String>,
+
+    /// Timed iterations.
+    #[arg(long, default_value_t = 1000)]
+    pub iterations: usize,
+
+    /// Untimed iterations first.
+    #[arg(long, default_value_t = 50)]
+    pub warmup: usize,
 }
 
 /// `verdict evaluate …`

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Policy(command) => commands::policy::run(command),
         Command::Evaluate(command) => commands::evaluate::run(command),
+        Command::Bench(command) => commands::bench::run(command),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

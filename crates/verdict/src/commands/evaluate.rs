@@ -63,7 +63,7 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 }
 
 /// Reads `--params`: inline JSON, or `@file`.
-fn params(spec: &str) -> Result<serde_json::Value, CliError> {
+pub fn params(spec: &str) -> Result<serde_json::Value, CliError> {
     let text = match spec.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|err| CliError::invalid(anyhow!("failed to read --params file {path}: {err}")))?,
@@ -72,7 +72,7 @@ fn params(spec: &str) -> Result<serde_json::Value, CliError> {
     serde_json::from_str(&text).map_err(|err| CliError::invalid(anyhow!("failed to parse --params: {err}")))
 }
 
-fn load_policy(path: &Path) -> Result<RegoPolicy, CliError> {
+pub fn load_policy(path: &Path) -> Result<RegoPolicy, CliError> {
     let source = std::fs::read_to_string(path)
         .map_err(|err| CliError::invalid(anyhow!("failed to read policy file {}: {err}", path.display())))?;
     RegoPolicy::load(&path.display().to_string(), &source).map_err(rego_error)
@@ -100,17 +100,16 @@ struct JsonOutput<'a> {
 /// every `evaluate` subcommand.
 pub fn evaluate(args: &RegoArgs, input: serde_json::Value) -> CliResult {
     let params = args.params.as_deref().map(params).transpose()?;
-    let policy = load_policy(&args.policy)?;
     let limits = Limits { timeout: args.timeout };
     let decision = {
         // regorus writes some diagnostics straight to stderr; they would only duplicate the error we
         // report, so silence stderr while the engine runs.
         let _quiet = gag::Gag::stderr().ok();
-        policy.evaluate(
-            regorus::Value::from(input.clone()),
-            params.clone().map(regorus::Value::from),
-            &limits,
-        )
+        let mut policy = load_policy(&args.policy)?;
+        if let Some(params) = &params {
+            policy = policy.with_params(regorus::Value::from(params.clone())).map_err(rego_error)?;
+        }
+        policy.evaluate(regorus::Value::from(input.clone()), &limits)
     }
     .map_err(rego_error)?;
     print(args, &decision, &input, params.as_ref())?;

@@ -1,5 +1,6 @@
 //! One module per command group; each turns parsed arguments into library calls and output.
 
+pub mod bench;
 pub mod evaluate;
 pub mod policy;
 pub mod rego_tools;
