@@ -76,6 +76,12 @@ pub enum RegoError {
         /// The budget.
         limit: Duration,
     },
+    /// The evaluation allocated more than the process's memory limit.
+    #[error("policy evaluation exceeded the memory limit of {} MiB", .limit / (1024 * 1024))]
+    MemoryLimit {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The engine panicked; the evaluation is an error, never a crash and never an allow.
     #[error("policy evaluation failed: internal error in the Rego engine: {message}")]
     Panic {

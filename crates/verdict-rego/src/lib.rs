@@ -16,4 +16,4 @@ pub mod testing;
 mod unsupported;
 
 pub use error::{Location, RegoError};
-pub use policy::{Decision, Limits, RegoPolicy};
+pub use policy::{Decision, Limits, RegoPolicy, set_memory_limit};

@@ -20,6 +20,14 @@ pub struct Limits {
     pub timeout: Duration,
 }
 
+/// Caps the memory the whole process may allocate while Rego evaluates (`None`: no cap). regorus counts
+/// every allocation through its allocator and stops an evaluation that goes over with
+/// [`RegoError::MemoryLimit`]. The cap is process-wide, so it is set once, by the program, not per
+/// evaluation.
+pub fn set_memory_limit(bytes: Option<u64>) {
+    regorus::set_global_memory_limit(bytes);
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits { timeout: Duration::from_secs(5) }
@@ -66,6 +74,9 @@ pub(crate) fn compile_error(error: &anyhow::Error) -> RegoError {
     if text.contains("execution exceeded time limit") {
         // Reported by the caller with the configured limit.
         return RegoError::Timeout { limit: Duration::ZERO };
+    }
+    if text.contains("exceeded memory limit") {
+        return RegoError::MemoryLimit { limit: regorus::global_memory_limit().unwrap_or_default() };
     }
     let parsed = EngineMessage::parse(&text);
     // regorus appends its internal scope dump to unsafe-variable errors; it means nothing to a user.

@@ -112,6 +112,30 @@ pub struct RegoArgs {
     /// Wall-clock budget for the evaluation, e.g. 500ms, 5s, 1m.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+
+    /// Memory the process may allocate while the policy evaluates, e.g. 256MiB, 1GiB.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
+}
+
+/// Parses `1048576`, `512KiB`, `256MiB`, `1GiB` (and `K`, `M`, `G`, `KB`, `MB`, `GB` as the same binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 =
+        number.parse().map_err(|_| format!("`{text}` is not a size (write e.g. 256MiB or 1GiB)"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` in `{text}`: use KiB, MiB or GiB")),
+    };
+    match number.checked_mul(factor) {
+        Some(0) | None => Err(format!("`{text}` is not a usable memory limit")),
+        Some(bytes) => Ok(bytes),
+    }
 }
 
 /// Parses `500ms`, `5s`, `2m` or a plain number of seconds.
@@ -180,6 +204,10 @@ pub struct TestArgs {
     /// Wall-clock budget for each test.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+
+    /// Memory the process may allocate while tests evaluate, e.g. 256MiB, 1GiB.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }
 
 /// Arguments of `verdict policy validate`.

@@ -157,3 +157,39 @@ fn readme_example_denies_the_self_approved_trail() {
         serde_json::json!(["trail \"9f8e7d\" has no pull request approved by someone other than its author"])
     );
 }
+
+#[test]
+fn runaway_policies_stop_within_their_time_and_memory_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("hungry.rego");
+    std::fs::write(
+        &policy,
+        "package policy\nallow if { count([x | some x in numbers.range(1, 100000000)]) > 0 }\n",
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let memory = run(
+        dir.path(),
+        &["--policy".into(), policy.clone(), "--max-memory".into(), "128MiB".into()],
+        Some("{}"),
+    );
+    assert_eq!(memory.code, 2, "{}", memory.combined);
+    assert!(memory.combined.contains("exceeded the memory limit of 128 MiB"), "{}", memory.combined);
+    let slow = dir.path().join("slow.rego");
+    std::fs::write(
+        &slow,
+        "package policy\nallow if { count([x | some x in numbers.range(1, 3000000); x > 0]) < 0 }\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let time = run(
+        dir.path(),
+        &["--policy".into(), slow.display().to_string(), "--timeout".into(), "50ms".into()],
+        Some("{}"),
+    );
+    assert_eq!(time.code, 2, "{}", time.combined);
+    assert!(time.combined.contains("exceeded its time budget of 50ms"), "{}", time.combined);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let bad = run(dir.path(), &["--policy".into(), policy, "--max-memory".into(), "lots".into()], Some("{}"));
+    assert_eq!(bad.code, 2);
+}

@@ -101,6 +101,7 @@ struct JsonOutput<'a> {
 pub fn evaluate(args: &RegoArgs, input: serde_json::Value) -> CliResult {
     let params = args.params.as_deref().map(params).transpose()?;
     let limits = Limits { timeout: args.timeout };
+    verdict_rego::set_memory_limit(Some(args.max_memory));
     let decision = {
         // regorus writes some diagnostics straight to stderr; they would only duplicate the error we
         // report, so silence stderr while the engine runs.

@@ -105,6 +105,7 @@ pub fn test(args: &TestArgs) -> CliResult {
         .iter()
         .map(|path| Ok(SourceFile { path: path.display().to_string(), source: read(path)? }))
         .collect::<Result<Vec<_>, CliError>>()?;
+    verdict_rego::set_memory_limit(Some(args.max_memory));
     let results = run_tests(&files, args.timeout).map_err(|err| match err.snippet() {
         Some(snippet) => CliError::invalid(anyhow!("{err}\n{snippet}")),
         None => CliError::invalid(anyhow!("{err}")),
