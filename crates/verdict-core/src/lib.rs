@@ -8,6 +8,7 @@ pub mod decision;
 pub mod evidence;
 pub mod exit;
 pub mod fingerprint;
+pub mod severity;
 
 pub use decision::{
     ArtifactDecision, ContextRef, EvaluationReport, PolicyDecision, PolicyStatus, Resolution, ResolutionKind,
@@ -19,3 +20,4 @@ pub use evidence::{
 };
 pub use exit::ExitStatus;
 pub use fingerprint::{Fingerprint, FingerprintError};
+pub use severity::Severity;

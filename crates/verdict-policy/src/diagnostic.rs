@@ -4,15 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-/// How serious a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The policy cannot be used.
-    Error,
-    /// The policy works, but probably not as intended.
-    Warning,
-}
+pub use verdict_core::Severity;
 
 /// A problem found in a policy file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -11,14 +11,7 @@ use crate::error::{EngineMessage, RegoError};
 use crate::unsupported::unsupported_calls;
 
 /// How serious a finding is: errors make `policy lint` exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The policy can allow what it should deny, or cannot run.
-    Error,
-    /// The policy works but is fragile or hard to reuse.
-    Warning,
-}
+pub use verdict_core::Severity;
 
 /// One finding, with where it is and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

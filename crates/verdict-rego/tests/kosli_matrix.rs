@@ -7,17 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use verdict_rego::{Limits, RegoPolicy};
-
-fn oracles() -> PathBuf {
-    if let Ok(path) = std::env::var("VERDICT_ORACLES") {
-        return path.into();
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    while !dir.join("Cargo.lock").exists() {
-        assert!(dir.pop(), "workspace root not found");
-    }
-    dir.join("../shared/oracles")
-}
+use verdict_testkit::oracles;
 
 fn read_json(path: &PathBuf) -> Value {
     let text = std::fs::read_to_string(path)

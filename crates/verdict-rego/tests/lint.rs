@@ -58,11 +58,7 @@ fn allow_assigned_from_an_empty_count() {
 #[test]
 fn the_kosli_realistic_policy_is_flagged() {
     // The oracle's realistic policy derives allow from `count(violations) == 0`: exactly the trap.
-    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    while !dir.join("Cargo.lock").exists() {
-        assert!(dir.pop());
-    }
-    let path = dir.join("../shared/oracles/kosli-evaluate/policies/realistic-compliance.rego");
+    let path = verdict_testkit::oracles().join("kosli-evaluate/policies/realistic-compliance.rego");
     let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(has(&source, "allow-from-absence"));
 }

@@ -16,17 +16,7 @@ use std::time::Duration;
 use regorus::Value as RegoValue;
 use regorus::utils::limits::ExecutionTimerConfig;
 use serde_json::Value;
-
-fn oracles() -> PathBuf {
-    if let Ok(path) = std::env::var("VERDICT_ORACLES") {
-        return path.into();
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    while !dir.join("Cargo.lock").exists() {
-        assert!(dir.pop(), "workspace root not found");
-    }
-    dir.join("../shared/oracles")
-}
+use verdict_testkit::oracles;
 
 /// Numbers compare by value (`1` equals `1.0`); everything else structurally.
 fn same(a: &Value, b: &Value) -> bool {

@@ -13,17 +13,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use regex::Regex;
 use serde_json::Value;
-
-fn oracles() -> PathBuf {
-    if let Ok(path) = std::env::var("VERDICT_ORACLES") {
-        return path.into();
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    while !dir.join("Cargo.lock").exists() {
-        assert!(dir.pop(), "workspace root not found");
-    }
-    dir.join("../shared/oracles")
-}
+use verdict_testkit::oracles;
 
 fn verdict(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("verdict").unwrap();

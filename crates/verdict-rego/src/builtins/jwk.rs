@@ -33,14 +33,20 @@ fn b64(jwk: &Json, field: &str) -> Result<Vec<u8>> {
     BASE64URL.decode(text).with_context(|| format!("JWK `{field}` is not base64url"))
 }
 
+/// An EC JWK's curve name and uncompressed public point (`04 ‖ x ‖ y`).
+fn ec_public(jwk: &Json) -> Result<(String, Vec<u8>)> {
+    let curve = jwk.get("crv").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let mut point = vec![4u8];
+    point.extend(b64(jwk, "x")?);
+    point.extend(b64(jwk, "y")?);
+    Ok((curve, point))
+}
+
 fn verify_key_from_jwk(jwk: &Json) -> Result<VerifyKey> {
     match jwk.get("kty").and_then(Json::as_str) {
         Some("RSA") => Ok(VerifyKey::Rsa { n: b64(jwk, "n")?, e: b64(jwk, "e")? }),
         Some("EC") => {
-            let curve = jwk.get("crv").and_then(Json::as_str).unwrap_or_default().to_owned();
-            let mut point = vec![4u8];
-            point.extend(b64(jwk, "x")?);
-            point.extend(b64(jwk, "y")?);
+            let (curve, point) = ec_public(jwk)?;
             Ok(VerifyKey::Ec { curve, point })
         }
         Some("OKP") => Ok(VerifyKey::Ed25519(b64(jwk, "x")?)),
@@ -199,10 +205,7 @@ pub fn signing_key(jwk: &Json) -> Result<SigningKey> {
             RsaKeyPair::from_der(&der).map(SigningKey::Rsa).map_err(|err| anyhow!("invalid RSA JWK: {err}"))
         }
         Some("EC") => {
-            let curve = jwk.get("crv").and_then(Json::as_str).unwrap_or_default().to_owned();
-            let mut point = vec![4u8];
-            point.extend(b64(jwk, "x")?);
-            point.extend(b64(jwk, "y")?);
+            let (curve, point) = ec_public(jwk)?;
             Ok(SigningKey::Ec { curve, d: b64(jwk, "d")?, point })
         }
         Some("OKP") => Ed25519KeyPair::from_seed_and_public_key(&b64(jwk, "d")?, &b64(jwk, "x")?)

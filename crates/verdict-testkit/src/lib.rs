@@ -1,0 +1,29 @@
+//! Helpers shared by verdict's tests. Test-only: no production crate depends on it.
+
+use std::path::PathBuf;
+
+/// The workspace root (the directory holding `Cargo.lock`), found from this crate's location.
+pub fn workspace_root() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("Cargo.lock").exists() {
+        if !dir.pop() {
+            panic!("workspace root not found above {}", env!("CARGO_MANIFEST_DIR"));
+        }
+    }
+    dir
+}
+
+/// `../shared/oracles` beside the workspace, or `VERDICT_ORACLES`. Panics (failing the test, never
+/// skipping it) when the directory is missing.
+pub fn oracles() -> PathBuf {
+    let path = match std::env::var("VERDICT_ORACLES") {
+        Ok(path) => PathBuf::from(path),
+        Err(_) => workspace_root().join("../shared/oracles"),
+    };
+    assert!(
+        path.is_dir(),
+        "the external oracles are missing: {} (clone verdict beside shared/)",
+        path.display()
+    );
+    path
+}
