@@ -26,6 +26,8 @@ pub enum Command {
     /// Evaluate Rego policies (Kosli's `evaluate` contract).
     #[command(subcommand)]
     Evaluate(EvaluateCommand),
+    /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
+    Fingerprint(FingerprintArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -254,4 +256,30 @@ pub enum EvalOutput {
     Table,
     /// The full decision document on stdout.
     Json,
+}
+
+/// Arguments of `verdict fingerprint`.
+#[derive(Debug, Args)]
+pub struct FingerprintArgs {
+    /// The artifact: a file or a directory.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// What the path is.
+    #[arg(short = 't', long, value_enum, value_name = "TYPE")]
+    pub artifact_type: ArtifactType,
+
+    /// Paths to leave out of a directory fingerprint (globs relative to it); comma-separated or repeated.
+    /// `ROOT/.kosli_ignore` adds more.
+    #[arg(short = 'x', long = "exclude", value_name = "GLOB", value_delimiter = ',')]
+    pub excludes: Vec<String>,
+}
+
+/// Artifact types `fingerprint` understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArtifactType {
+    /// A single file: the SHA-256 of its content.
+    File,
+    /// A directory tree.
+    Dir,
 }

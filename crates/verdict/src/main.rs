@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => commands::policy::run(command),
         Command::Evaluate(command) => commands::evaluate::run(command),
         Command::Bench(command) => commands::bench::run(command),
+        Command::Fingerprint(args) => commands::fingerprint::run(&args),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

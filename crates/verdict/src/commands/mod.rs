@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod evaluate;
+pub mod fingerprint;
 pub mod policy;
 pub mod rego_tools;

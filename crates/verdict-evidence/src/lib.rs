@@ -1,0 +1,7 @@
+//! Evidence producers: what verdict computes from the things it is asked about before anything is
+//! recorded. Today: artifact fingerprints, bit-for-bit compatible with Kosli's, so a fingerprint reported
+//! by either tool names the same artifact.
+
+pub mod fingerprint;
+
+pub use fingerprint::{FingerprintError, dir_fingerprint, file_fingerprint, read_ignore_file};
