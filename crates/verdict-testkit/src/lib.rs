@@ -1,5 +1,7 @@
 //! Helpers shared by verdict's tests. Test-only: no production crate depends on it.
 
+pub mod postgres;
+
 use std::path::PathBuf;
 
 /// The workspace root (the directory holding `Cargo.lock`), found from this crate's location.

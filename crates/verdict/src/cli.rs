@@ -26,6 +26,9 @@ pub enum Command {
     /// Evaluate Rego policies (Kosli's `evaluate` contract).
     #[command(subcommand)]
     Evaluate(EvaluateCommand),
+    /// Inspect the evidence ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
     Fingerprint(FingerprintArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
@@ -282,4 +285,25 @@ pub enum ArtifactType {
     File,
     /// A directory tree.
     Dir,
+}
+
+/// `verdict ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Recompute the hash chain: exit 0 with the head hash and entry count, or 1 naming the first entry
+    /// that was modified, deleted or reordered.
+    Verify(LedgerVerifyArgs),
+}
+
+/// Arguments of `verdict ledger verify`.
+#[derive(Debug, Args)]
+pub struct LedgerVerifyArgs {
+    /// The ledger: a file path (SQLite), a sqlite:// URL or a postgres:// URL. Default: ledger.db in
+    /// verdict's data directory ($XDG_DATA_HOME/verdict or ~/.local/share/verdict).
+    #[arg(long, env = "VERDICT_DB", value_name = "URL|PATH")]
+    pub db: Option<String>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub output: ValidateOutput,
 }

@@ -20,6 +20,13 @@ impl CliError {
     }
 }
 
+impl CliError {
+    /// Something needed is unavailable (database, server, network): exit 3.
+    pub fn unavailable(error: impl Into<anyhow::Error>) -> Self {
+        CliError { status: ExitStatus::Unavailable, error: error.into() }
+    }
+}
+
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:#}", self.error)

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Evaluate(command) => commands::evaluate::run(command),
         Command::Bench(command) => commands::bench::run(command),
         Command::Fingerprint(args) => commands::fingerprint::run(&args),
+        Command::Ledger(command) => commands::ledger::run(command),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

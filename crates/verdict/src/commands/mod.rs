@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod evaluate;
 pub mod fingerprint;
+pub mod ledger;
 pub mod policy;
 pub mod rego_tools;

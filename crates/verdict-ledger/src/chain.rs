@@ -1,0 +1,262 @@
+//! The hash chain: `hash = sha256(prev_hash ‖ canonical entry)`, and its verification.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The `prev_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One ledger entry as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// The organisation the entry belongs to.
+    pub org: String,
+    /// What kind of record it is (`flow`, `trail`, `artifact`, `attestation`, …).
+    pub kind: String,
+    /// What it is about (`flow`, `flow/trail`, …).
+    pub subject: String,
+    /// The record itself.
+    pub body: Value,
+    /// When it was recorded (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// The hash of the entry before it ([`GENESIS`] for the first).
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+/// JSON with object keys sorted at every level and no insignificant white space, so one value always
+/// encodes to the same bytes.
+pub fn canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (index, key) in keys.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String((*key).clone()).to_string());
+                    out.push(':');
+                    write(&map[*key], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+/// The hash of an entry with these fields, chained to `prev_hash`.
+pub fn entry_hash(
+    prev_hash: &str,
+    seq: i64,
+    org: &str,
+    kind: &str,
+    subject: &str,
+    body: &Value,
+    recorded_at: &str,
+) -> String {
+    let canonical = canonical_json(&serde_json::json!({
+        "seq": seq,
+        "org": org,
+        "kind": kind,
+        "subject": subject,
+        "body": body,
+        "recorded_at": recorded_at,
+    }));
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// What is wrong with the chain, at the first entry where it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum ChainProblem {
+    /// The entry's content no longer matches its hash: it was modified.
+    Modified {
+        /// The entry.
+        seq: i64,
+    },
+    /// The entry does not follow the one before it: it was reordered, or an entry before it was replaced.
+    Unlinked {
+        /// The entry.
+        seq: i64,
+    },
+    /// An entry is missing: the chain jumps from one position to a later one.
+    Deleted {
+        /// The position of the first missing entry.
+        seq: i64,
+    },
+    /// Entries at the end of the chain are missing: the recorded head is further on.
+    Truncated {
+        /// The position of the first missing entry.
+        seq: i64,
+        /// How many entries the head says there are.
+        head_seq: i64,
+    },
+}
+
+impl std::fmt::Display for ChainProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainProblem::Modified { seq } => {
+                write!(f, "entry {seq} was modified: its content does not match its hash")
+            }
+            ChainProblem::Unlinked { seq } => {
+                write!(f, "entry {seq} does not follow entry {}: entries were reordered or replaced", seq - 1)
+            }
+            ChainProblem::Deleted { seq } => {
+                write!(f, "entry {seq} was deleted: the chain skips from {} to a later entry", seq - 1)
+            }
+            ChainProblem::Truncated { seq, head_seq } => {
+                write!(f, "entries {seq} to {head_seq} were deleted: the chain ends before its recorded head")
+            }
+        }
+    }
+}
+
+/// The outcome of verifying the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    /// How many entries were checked.
+    pub count: i64,
+    /// The hash of the last valid entry ([`GENESIS`] for an empty ledger).
+    pub head_hash: String,
+    /// The first problem, if any.
+    pub problem: Option<ChainProblem>,
+}
+
+/// Checks entries (in `seq` order) against each other and against the recorded head.
+pub fn verify(entries: impl IntoIterator<Item = Entry>, head_seq: i64, head_hash: &str) -> ChainReport {
+    let mut previous = GENESIS.to_owned();
+    let mut count = 0;
+    for entry in entries {
+        let expected_seq = count + 1;
+        let problem = if entry.seq != expected_seq {
+            Some(ChainProblem::Deleted { seq: expected_seq })
+        } else if entry.prev_hash != previous {
+            Some(ChainProblem::Unlinked { seq: entry.seq })
+        } else if entry_hash(
+            &entry.prev_hash,
+            entry.seq,
+            &entry.org,
+            &entry.kind,
+            &entry.subject,
+            &entry.body,
+            &entry.recorded_at,
+        ) != entry.hash
+        {
+            Some(ChainProblem::Modified { seq: entry.seq })
+        } else {
+            None
+        };
+        if problem.is_some() {
+            return ChainReport { count, head_hash: previous, problem };
+        }
+        previous = entry.hash;
+        count += 1;
+    }
+    let problem = if head_seq > count {
+        Some(ChainProblem::Truncated { seq: count + 1, head_seq })
+    } else if head_seq < count || head_hash != previous {
+        // The head row itself was edited.
+        Some(ChainProblem::Modified { seq: head_seq.max(count) })
+    } else {
+        None
+    };
+    ChainReport { count, head_hash: previous, problem }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<Entry> {
+        let mut previous = GENESIS.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let body = serde_json::json!({"name": format!("flow-{seq}"), "tags": {"b": 1, "a": 2}});
+                let at = "2026-11-22T00:00:00Z";
+                let hash = entry_hash(&previous, seq, "acme", "flow", "f", &body, at);
+                let entry = Entry {
+                    seq,
+                    org: "acme".into(),
+                    kind: "flow".into(),
+                    subject: "f".into(),
+                    body,
+                    recorded_at: at.into(),
+                    prev_hash: previous.clone(),
+                    hash: hash.clone(),
+                };
+                previous = hash;
+                entry
+            })
+            .collect()
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let value = serde_json::json!({"b": [{"z": 1, "y": null}], "a": "x\"y"});
+        assert_eq!(canonical_json(&value), r#"{"a":"x\"y","b":[{"y":null,"z":1}]}"#);
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let entries = chain(5);
+        let head = entries.last().unwrap().hash.clone();
+        let report = verify(entries, 5, &head);
+        assert_eq!((report.count, report.problem, report.head_hash), (5, None, head));
+        assert_eq!(verify(Vec::new(), 0, GENESIS).problem, None);
+    }
+
+    #[test]
+    fn every_kind_of_tampering_is_named_at_its_entry() {
+        let head = |e: &[Entry]| e.last().unwrap().hash.clone();
+        let mut modified = chain(5);
+        modified[2].body["name"] = serde_json::json!("evil");
+        assert_eq!(
+            verify(modified.clone(), 5, &head(&modified)).problem,
+            Some(ChainProblem::Modified { seq: 3 })
+        );
+
+        let mut deleted = chain(5);
+        deleted.remove(1);
+        let h = head(&deleted);
+        assert_eq!(verify(deleted, 5, &h).problem, Some(ChainProblem::Deleted { seq: 2 }));
+
+        let mut reordered = chain(5);
+        reordered.swap(1, 2);
+        let (a, b) = (reordered[1].seq, reordered[2].seq);
+        reordered[1].seq = b;
+        reordered[2].seq = a;
+        let h = head(&reordered);
+        assert_eq!(verify(reordered, 5, &h).problem, Some(ChainProblem::Unlinked { seq: 2 }));
+
+        let truncated = chain(3);
+        assert_eq!(verify(truncated, 5, "x").problem, Some(ChainProblem::Truncated { seq: 4, head_seq: 5 }));
+
+        let intact = chain(3);
+        assert_eq!(verify(intact, 3, GENESIS).problem, Some(ChainProblem::Modified { seq: 3 }));
+    }
+}

@@ -1,0 +1,34 @@
+//! Ledger errors, split by what the caller can do about them.
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The database URL or path is not usable.
+    #[error("invalid database location {location:?}: {message}")]
+    InvalidLocation {
+        /// What was given.
+        location: String,
+        /// Why it is not usable.
+        message: String,
+    },
+    /// The database could not be reached or failed (exit code 3: unavailable).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[source] sqlx::migrate::MigrateError),
+    /// Stored data could not be read back (a corrupted or foreign database).
+    #[error("stored entry {seq} is unreadable: {message}")]
+    Corrupt {
+        /// The entry.
+        seq: i64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl From<sqlx::Error> for LedgerError {
+    fn from(error: sqlx::Error) -> Self {
+        LedgerError::Unavailable(error)
+    }
+}

@@ -1,0 +1,14 @@
+//! verdict's evidence ledger: append-only, and tamper-evident through a hash chain.
+//!
+//! Every write is an entry; every entry's hash covers the previous entry's hash and its own canonical
+//! encoding, so changing, deleting or reordering any stored entry breaks the chain at that entry, which
+//! [`SqlLedger::verify`] finds. The chain ([`chain`]) is pure; the SQL store ([`SqlLedger`]) keeps it in
+//! SQLite (the embedded default) or PostgreSQL, and appends to it inside one database transaction.
+
+pub mod chain;
+mod error;
+mod sql;
+
+pub use chain::{ChainProblem, ChainReport, Entry, GENESIS};
+pub use error::LedgerError;
+pub use sql::{Backend, SqlLedger};

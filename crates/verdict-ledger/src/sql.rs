@@ -1,0 +1,251 @@
+//! The SQL store: the chain in SQLite (embedded default) or PostgreSQL, through sqlx's `Any` driver so one
+//! code path serves both.
+
+use std::path::Path;
+
+use serde_json::Value;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+use crate::chain::{self, ChainReport, Entry};
+use crate::error::LedgerError;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a ledger lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file (WAL journal, synchronous commits).
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+/// The ledger in a SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlLedger {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Turns `--db` (a file path, a `sqlite://` URL or a `postgres://` URL) into a connection URL.
+fn connection_url(location: &str) -> Result<(String, Backend), LedgerError> {
+    let invalid = |message: &str| LedgerError::InvalidLocation {
+        location: location.to_owned(),
+        message: message.to_owned(),
+    };
+    if location.trim().is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Ok((location.to_owned(), Backend::Postgres));
+    }
+    if let Some(rest) = location.strip_prefix("sqlite:") {
+        let url = if rest.contains("mode=") {
+            location.to_owned()
+        } else if rest.contains('?') {
+            format!("{location}&mode=rwc")
+        } else {
+            format!("{location}?mode=rwc")
+        };
+        return Ok((url, Backend::Sqlite));
+    }
+    if location.contains("://") {
+        return Err(invalid("use a file path, a sqlite:// URL or a postgres:// URL"));
+    }
+    let path = Path::new(location);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(invalid(&format!("the directory {} does not exist", parent.display())));
+    }
+    Ok((format!("sqlite://{location}?mode=rwc"), Backend::Sqlite))
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+impl SqlLedger {
+    /// Opens (creating it if needed) the ledger at `location` and brings its schema up to date.
+    pub async fn open(location: &str) -> Result<Self, LedgerError> {
+        install_default_drivers();
+        let (url, backend) = connection_url(location)?;
+        // A database that cannot be reached within a few seconds is reported unavailable (exit 3) rather
+        // than retried for sqlx's default 30 s.
+        let mut options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .acquire_timeout(std::time::Duration::from_secs(5));
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|connection, _| {
+                Box::pin(async move {
+                    // WAL for concurrent readers; FULL synchronous so an acknowledged append survives a
+                    // crash; a busy timeout so concurrent appends wait for the write lock.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = FULL",
+                        "PRAGMA busy_timeout = 30000",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *connection).await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(LedgerError::Migration)?;
+        Ok(SqlLedger { pool, backend })
+    }
+
+    /// The database this ledger lives in.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Appends an entry, chained to the current head, in one transaction. The first statement updates
+    /// the head row, so concurrent appends — from this process or any other — wait for each other in the
+    /// database and the chain stays linear.
+    pub async fn append(
+        &self,
+        org: &str,
+        kind: &str,
+        subject: &str,
+        body: &Value,
+    ) -> Result<Entry, LedgerError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("UPDATE chain_head SET seq = seq + 1 WHERE id = 1").execute(&mut *transaction).await?;
+        let head =
+            sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&mut *transaction).await?;
+        let seq: i64 = head.try_get("seq")?;
+        let prev_hash: String = head.try_get("hash")?;
+        let recorded_at = now_rfc3339();
+        let hash = chain::entry_hash(&prev_hash, seq, org, kind, subject, body, &recorded_at);
+        sqlx::query(
+            "INSERT INTO entries (seq, org, kind, subject, body, recorded_at, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(seq)
+        .bind(org)
+        .bind(kind)
+        .bind(subject)
+        .bind(chain::canonical_json(body))
+        .bind(&recorded_at)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("UPDATE chain_head SET hash = $1 WHERE id = 1")
+            .bind(&hash)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(Entry {
+            seq,
+            org: org.to_owned(),
+            kind: kind.to_owned(),
+            subject: subject.to_owned(),
+            body: body.clone(),
+            recorded_at,
+            prev_hash,
+            hash,
+        })
+    }
+
+    fn entry(row: &sqlx::any::AnyRow) -> Result<Entry, LedgerError> {
+        let seq: i64 = row.try_get("seq")?;
+        let body: String = row.try_get("body")?;
+        let body = serde_json::from_str(&body)
+            .map_err(|err| LedgerError::Corrupt { seq, message: err.to_string() })?;
+        Ok(Entry {
+            seq,
+            org: row.try_get("org")?,
+            kind: row.try_get("kind")?,
+            subject: row.try_get("subject")?,
+            body,
+            recorded_at: row.try_get("recorded_at")?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    }
+
+    /// The entries of one subject, oldest first.
+    pub async fn entries(&self, org: &str, kind: &str, subject: &str) -> Result<Vec<Entry>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT seq, org, kind, subject, body, recorded_at, prev_hash, hash FROM entries \
+             WHERE org = $1 AND kind = $2 AND subject = $3 ORDER BY seq",
+        )
+        .bind(org)
+        .bind(kind)
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::entry).collect()
+    }
+
+    /// Recomputes the whole chain and compares it with the recorded head.
+    pub async fn verify(&self) -> Result<ChainReport, LedgerError> {
+        let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&self.pool).await?;
+        let head_seq: i64 = head.try_get("seq")?;
+        let head_hash: String = head.try_get("hash")?;
+        let rows = sqlx::query(
+            "SELECT seq, org, kind, subject, body, recorded_at, prev_hash, hash FROM entries ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match Self::entry(row) {
+                Ok(entry) => entries.push(entry),
+                // An unreadable body is a modification too.
+                Err(LedgerError::Corrupt { seq, .. }) => {
+                    // Check the readable prefix on its own (its last entry as the head), then report this
+                    // entry unless something before it already broke.
+                    let prefix_len = entries.len() as i64;
+                    let prefix_head =
+                        entries.last().map_or_else(|| chain::GENESIS.to_owned(), |e| e.hash.clone());
+                    let report = chain::verify(entries, prefix_len, &prefix_head);
+                    let problem = report.problem.or(Some(chain::ChainProblem::Modified { seq }));
+                    return Ok(ChainReport { problem, ..report });
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(chain::verify(entries, head_seq, &head_hash))
+    }
+
+    /// Runs a statement directly against the database: for tests that tamper with stored rows.
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, statement: &str) -> Result<u64, LedgerError> {
+        Ok(sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&self.pool).await?.rows_affected())
+    }
+
+    /// Closes the connections, waiting for them to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_become_urls() {
+        assert_eq!(
+            connection_url("ledger.db").unwrap(),
+            ("sqlite://ledger.db?mode=rwc".to_owned(), Backend::Sqlite)
+        );
+        assert_eq!(connection_url("sqlite:///tmp/l.db").unwrap().0, "sqlite:///tmp/l.db?mode=rwc");
+        assert_eq!(connection_url("postgres://u@127.0.0.1:5/db").unwrap().1, Backend::Postgres);
+        assert!(connection_url("mysql://x").is_err());
+        assert!(connection_url("").is_err());
+        assert!(connection_url("/no/such/dir/ledger.db").is_err());
+    }
+}

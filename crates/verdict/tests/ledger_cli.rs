@@ -1,0 +1,78 @@
+//! `verdict ledger verify` on the embedded SQLite ledger: intact, tampered, and unusable locations.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::json;
+use verdict_ledger::SqlLedger;
+
+fn verdict() -> Command {
+    let mut command = Command::cargo_bin("verdict").unwrap();
+    command.env("NO_COLOR", "1").env_remove("VERDICT_DB");
+    command
+}
+
+#[test]
+fn verify_reports_the_head_or_the_first_tampered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db").display().to_string();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let head = runtime.block_on(async {
+        let ledger = SqlLedger::open(&db).await.unwrap();
+        let mut last = String::new();
+        for i in 0..4 {
+            last = ledger.append("acme", "flow", &format!("f{i}"), &json!({"name": i})).await.unwrap().hash;
+        }
+        ledger.close().await;
+        last
+    });
+    verdict()
+        .args(["ledger", "verify", "--db", &db])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!("verified 4 entries; head {head}")));
+    runtime.block_on(async {
+        let ledger = SqlLedger::open(&db).await.unwrap();
+        ledger.execute_raw("UPDATE entries SET kind = 'trail' WHERE seq = 2").await.unwrap();
+        ledger.close().await;
+    });
+    verdict()
+        .args(["ledger", "verify", "--db", &db])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("TAMPERED: entry 2 was modified"));
+    let output = verdict().args(["ledger", "verify", "-o", "json"]).env("VERDICT_DB", &db).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["problem"], json!({"problem": "modified", "seq": 2}));
+    assert_eq!(report["count"], 1);
+}
+
+#[test]
+fn a_new_ledger_verifies_empty_and_bad_locations_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    verdict()
+        .args(["ledger", "verify"])
+        .env("XDG_DATA_HOME", dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("verified 0 entries"));
+    assert!(dir.path().join("verdict/ledger.db").exists());
+    verdict()
+        .args(["ledger", "verify", "--db", "mysql://x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid database location"));
+    verdict()
+        .args(["ledger", "verify", "--db", "/no/such/dir/l.db"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not exist"));
+    // Nothing listens on port 1: the database is unavailable, exit 3.
+    verdict()
+        .args(["ledger", "verify", "--db", "postgres://verdict@127.0.0.1:1/postgres"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("database unavailable"));
+}
