@@ -11,6 +11,12 @@ pub enum LedgerError {
         /// Why it is not usable.
         message: String,
     },
+    /// The request is invalid (a bad name, a bad fingerprint): nothing was recorded.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something the request refers to does not exist (an unknown flow or trail): nothing was recorded.
+    #[error("{0}")]
+    NotFound(String),
     /// The database could not be reached or failed (exit code 3: unavailable).
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),

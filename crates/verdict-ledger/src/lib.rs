@@ -7,8 +7,12 @@
 
 pub mod chain;
 mod error;
+mod ledger;
+pub mod model;
 mod sql;
 
 pub use chain::{ChainProblem, ChainReport, Entry, GENESIS};
 pub use error::LedgerError;
+pub use ledger::Ledger;
+pub use model::{Artifact, Attestation, Flow, Recorded, Trail};
 pub use sql::{Backend, SqlLedger};

@@ -189,6 +189,28 @@ impl SqlLedger {
         rows.iter().map(Self::entry).collect()
     }
 
+    /// The entries of one kind, oldest first; with `subject_prefix`, only subjects starting with it.
+    pub async fn entries_of_kind(
+        &self,
+        org: &str,
+        kind: &str,
+        subject_prefix: Option<&str>,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT seq, org, kind, subject, body, recorded_at, prev_hash, hash FROM entries \
+             WHERE org = $1 AND kind = $2 ORDER BY seq",
+        )
+        .bind(org)
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?;
+        let entries: Vec<Entry> = rows.iter().map(Self::entry).collect::<Result<_, _>>()?;
+        Ok(match subject_prefix {
+            Some(prefix) => entries.into_iter().filter(|e| e.subject.starts_with(prefix)).collect(),
+            None => entries,
+        })
+    }
+
     /// Recomputes the whole chain and compares it with the recorded head.
     pub async fn verify(&self) -> Result<ChainReport, LedgerError> {
         let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&self.pool).await?;

@@ -1,0 +1,183 @@
+//! The [`Ledger`] trait: every evidence operation, implemented by the SQL store here and (later) by the
+//! HTTP client, so the CLI behaves the same against a local file and a shared server.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::chain::{ChainReport, Entry};
+use crate::error::LedgerError;
+use crate::model::{Artifact, Attestation, Flow, Recorded, Trail, validate_fingerprint, validate_name};
+use crate::sql::SqlLedger;
+
+/// Every evidence operation. Writes append; reads return the latest record per subject.
+#[allow(async_fn_in_trait)]
+pub trait Ledger {
+    /// Records a flow (a later record with the same name corrects it).
+    async fn put_flow(&self, org: &str, flow: Flow) -> Result<Recorded<Flow>, LedgerError>;
+    /// The latest record of a flow.
+    async fn flow(&self, org: &str, name: &str) -> Result<Option<Recorded<Flow>>, LedgerError>;
+    /// Every flow, by name.
+    async fn flows(&self, org: &str) -> Result<Vec<Recorded<Flow>>, LedgerError>;
+    /// Records a trail of an existing flow.
+    async fn begin_trail(&self, org: &str, trail: Trail) -> Result<Recorded<Trail>, LedgerError>;
+    /// The latest record of a trail.
+    async fn trail(&self, org: &str, flow: &str, name: &str) -> Result<Option<Recorded<Trail>>, LedgerError>;
+    /// Every trail of a flow, by name.
+    async fn trails(&self, org: &str, flow: &str) -> Result<Vec<Recorded<Trail>>, LedgerError>;
+    /// Records an artifact in an existing trail.
+    async fn report_artifact(&self, org: &str, artifact: Artifact)
+    -> Result<Recorded<Artifact>, LedgerError>;
+    /// The artifacts of a trail, in reporting order (every report, corrections included).
+    async fn artifacts(
+        &self,
+        org: &str,
+        flow: &str,
+        trail: &str,
+    ) -> Result<Vec<Recorded<Artifact>>, LedgerError>;
+    /// Records an attestation on an existing trail (or one of its artifacts).
+    async fn attest(&self, org: &str, attestation: Attestation)
+    -> Result<Recorded<Attestation>, LedgerError>;
+    /// The attestations of a trail, in reporting order (the latest per name is the current one).
+    async fn attestations(
+        &self,
+        org: &str,
+        flow: &str,
+        trail: &str,
+    ) -> Result<Vec<Recorded<Attestation>>, LedgerError>;
+    /// Recomputes the hash chain.
+    async fn verify(&self) -> Result<ChainReport, LedgerError>;
+}
+
+fn recorded<T: DeserializeOwned>(entry: Entry) -> Result<Recorded<T>, LedgerError> {
+    let record = serde_json::from_value(entry.body)
+        .map_err(|err| LedgerError::Corrupt { seq: entry.seq, message: err.to_string() })?;
+    Ok(Recorded { record, seq: entry.seq, hash: entry.hash, recorded_at: entry.recorded_at })
+}
+
+fn latest_per_subject<T: DeserializeOwned>(entries: Vec<Entry>) -> Result<Vec<Recorded<T>>, LedgerError> {
+    let mut latest: std::collections::BTreeMap<String, Entry> = std::collections::BTreeMap::new();
+    for entry in entries {
+        latest.insert(entry.subject.clone(), entry);
+    }
+    latest.into_values().map(recorded).collect()
+}
+
+fn invalid(result: Result<(), String>) -> Result<(), LedgerError> {
+    result.map_err(LedgerError::Invalid)
+}
+
+impl SqlLedger {
+    async fn record<T: Serialize + DeserializeOwned>(
+        &self,
+        org: &str,
+        kind: &str,
+        subject: &str,
+        record: &T,
+    ) -> Result<Recorded<T>, LedgerError> {
+        let body = serde_json::to_value(record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+        recorded(self.append(org, kind, subject, &body).await?)
+    }
+
+    async fn require_trail(&self, org: &str, flow: &str, trail: &str) -> Result<(), LedgerError> {
+        if self.trail(org, flow, trail).await?.is_none() {
+            if self.flow(org, flow).await?.is_none() {
+                return Err(LedgerError::NotFound(format!(
+                    "flow {flow:?} does not exist: create it with `verdict create flow {flow}`"
+                )));
+            }
+            return Err(LedgerError::NotFound(format!(
+                "trail {trail:?} does not exist in flow {flow:?}: begin it with `verdict begin trail {trail} --flow {flow}`"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Ledger for SqlLedger {
+    async fn put_flow(&self, org: &str, flow: Flow) -> Result<Recorded<Flow>, LedgerError> {
+        invalid(validate_name("flow", &flow.name))?;
+        self.record(org, "flow", &flow.name.clone(), &flow).await
+    }
+
+    async fn flow(&self, org: &str, name: &str) -> Result<Option<Recorded<Flow>>, LedgerError> {
+        self.entries(org, "flow", name).await?.pop().map(recorded).transpose()
+    }
+
+    async fn flows(&self, org: &str) -> Result<Vec<Recorded<Flow>>, LedgerError> {
+        latest_per_subject(self.entries_of_kind(org, "flow", None).await?)
+    }
+
+    async fn begin_trail(&self, org: &str, trail: Trail) -> Result<Recorded<Trail>, LedgerError> {
+        invalid(validate_name("trail", &trail.name))?;
+        invalid(validate_name("flow", &trail.flow))?;
+        if self.flow(org, &trail.flow).await?.is_none() {
+            return Err(LedgerError::NotFound(format!(
+                "flow {:?} does not exist: create it with `verdict create flow {}`",
+                trail.flow, trail.flow
+            )));
+        }
+        let subject = format!("{}/{}", trail.flow, trail.name);
+        self.record(org, "trail", &subject, &trail).await
+    }
+
+    async fn trail(&self, org: &str, flow: &str, name: &str) -> Result<Option<Recorded<Trail>>, LedgerError> {
+        self.entries(org, "trail", &format!("{flow}/{name}")).await?.pop().map(recorded).transpose()
+    }
+
+    async fn trails(&self, org: &str, flow: &str) -> Result<Vec<Recorded<Trail>>, LedgerError> {
+        latest_per_subject(self.entries_of_kind(org, "trail", Some(&format!("{flow}/"))).await?)
+    }
+
+    async fn report_artifact(
+        &self,
+        org: &str,
+        artifact: Artifact,
+    ) -> Result<Recorded<Artifact>, LedgerError> {
+        invalid(validate_fingerprint(&artifact.fingerprint))?;
+        self.require_trail(org, &artifact.flow, &artifact.trail).await?;
+        let subject = format!("{}/{}", artifact.flow, artifact.trail);
+        self.record(org, "artifact", &subject, &artifact).await
+    }
+
+    async fn artifacts(
+        &self,
+        org: &str,
+        flow: &str,
+        trail: &str,
+    ) -> Result<Vec<Recorded<Artifact>>, LedgerError> {
+        self.entries(org, "artifact", &format!("{flow}/{trail}")).await?.into_iter().map(recorded).collect()
+    }
+
+    async fn attest(
+        &self,
+        org: &str,
+        attestation: Attestation,
+    ) -> Result<Recorded<Attestation>, LedgerError> {
+        if attestation.name.is_empty() {
+            return Err(LedgerError::Invalid("an attestation needs a name (--name)".to_owned()));
+        }
+        if let Some(fingerprint) = &attestation.fingerprint {
+            invalid(validate_fingerprint(fingerprint))?;
+        }
+        self.require_trail(org, &attestation.flow, &attestation.trail).await?;
+        let subject = format!("{}/{}", attestation.flow, attestation.trail);
+        self.record(org, "attestation", &subject, &attestation).await
+    }
+
+    async fn attestations(
+        &self,
+        org: &str,
+        flow: &str,
+        trail: &str,
+    ) -> Result<Vec<Recorded<Attestation>>, LedgerError> {
+        self.entries(org, "attestation", &format!("{flow}/{trail}"))
+            .await?
+            .into_iter()
+            .map(recorded)
+            .collect()
+    }
+
+    async fn verify(&self) -> Result<ChainReport, LedgerError> {
+        SqlLedger::verify(self).await
+    }
+}

@@ -1,0 +1,126 @@
+//! Flows, trails, artifacts and attestations through the Ledger trait on the embedded SQLite store:
+//! corrections append, bad input and unknown references record nothing, organisations do not mix.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use verdict_ledger::{Artifact, Attestation, Flow, Ledger, LedgerError, SqlLedger, Trail};
+
+const FP: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn flow(name: &str, description: &str) -> Flow {
+    Flow {
+        name: name.into(),
+        description: description.into(),
+        tags: BTreeMap::from([("risk-level".into(), "high".into())]),
+        template: None,
+    }
+}
+
+fn trail(flow: &str, name: &str) -> Trail {
+    Trail {
+        name: name.into(),
+        flow: flow.into(),
+        description: String::new(),
+        commit: Some("abc123".into()),
+        origin_url: None,
+        user_data: None,
+        template: None,
+    }
+}
+
+fn attestation(name: &str, compliant: bool) -> Attestation {
+    Attestation {
+        name: name.into(),
+        kind: "generic".into(),
+        flow: "backend".into(),
+        trail: "a1".into(),
+        fingerprint: None,
+        is_compliant: compliant,
+        payload: None,
+        user_data: Some(json!({"by": "ci"})),
+    }
+}
+
+async fn open() -> (tempfile::TempDir, SqlLedger) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = SqlLedger::open(&dir.path().join("l.db").display().to_string()).await.unwrap();
+    (dir, ledger)
+}
+
+#[tokio::test]
+async fn records_and_reads_back_evidence() {
+    let (_dir, ledger) = open().await;
+    ledger.put_flow("acme", flow("backend", "first")).await.unwrap();
+    ledger.put_flow("acme", flow("frontend", "")).await.unwrap();
+    let corrected = ledger.put_flow("acme", flow("backend", "corrected")).await.unwrap();
+    assert_eq!(corrected.seq, 3);
+    assert_eq!(ledger.flow("acme", "backend").await.unwrap().unwrap().record.description, "corrected");
+    let names: Vec<String> = ledger.flows("acme").await.unwrap().into_iter().map(|f| f.record.name).collect();
+    assert_eq!(names, ["backend", "frontend"]);
+
+    ledger.begin_trail("acme", trail("backend", "a1")).await.unwrap();
+    ledger.begin_trail("acme", trail("backend", "b2")).await.unwrap();
+    ledger.begin_trail("acme", trail("frontend", "a1")).await.unwrap();
+    let trails: Vec<String> =
+        ledger.trails("acme", "backend").await.unwrap().into_iter().map(|t| t.record.name).collect();
+    assert_eq!(trails, ["a1", "b2"]);
+
+    let artifact = Artifact {
+        fingerprint: FP.into(),
+        name: "backend".into(),
+        filename: Some("app.tar".into()),
+        flow: "backend".into(),
+        trail: "a1".into(),
+        commit: None,
+        build_url: None,
+        annotations: BTreeMap::new(),
+    };
+    ledger.report_artifact("acme", artifact.clone()).await.unwrap();
+    assert_eq!(ledger.artifacts("acme", "backend", "a1").await.unwrap()[0].record, artifact);
+
+    ledger.attest("acme", attestation("tests", false)).await.unwrap();
+    ledger.attest("acme", attestation("tests", true)).await.unwrap();
+    let attestations = ledger.attestations("acme", "backend", "a1").await.unwrap();
+    assert_eq!(attestations.iter().map(|a| a.record.is_compliant).collect::<Vec<_>>(), [false, true]);
+    assert!(ledger.attestations("acme", "backend", "b2").await.unwrap().is_empty());
+
+    let report = Ledger::verify(&ledger).await.unwrap();
+    assert_eq!((report.count, report.problem), (9, None));
+}
+
+#[tokio::test]
+async fn bad_input_and_unknown_references_record_nothing() {
+    let (_dir, ledger) = open().await;
+    ledger.put_flow("acme", flow("backend", "")).await.unwrap();
+    let cases: Vec<(LedgerError, &str)> = vec![
+        (ledger.put_flow("acme", flow("bad name", "")).await.unwrap_err(), "invalid flow name"),
+        (ledger.begin_trail("acme", trail("nope", "a1")).await.unwrap_err(), "flow \"nope\" does not exist"),
+        (ledger.begin_trail("acme", trail("backend", "")).await.unwrap_err(), "invalid trail name"),
+        (
+            ledger.attest("acme", attestation("tests", true)).await.unwrap_err(),
+            "trail \"a1\" does not exist in flow \"backend\"",
+        ),
+        // Another organisation cannot see acme's flow.
+        (
+            ledger.begin_trail("other", trail("backend", "a1")).await.unwrap_err(),
+            "flow \"backend\" does not exist",
+        ),
+    ];
+    for (error, message) in cases {
+        assert!(error.to_string().contains(message), "{error}");
+    }
+    ledger.begin_trail("acme", trail("backend", "a1")).await.unwrap();
+    let mut bad = attestation("tests", true);
+    bad.fingerprint = Some("xyz".into());
+    let error = ledger.attest("acme", bad).await.unwrap_err();
+    assert!(
+        matches!(error, LedgerError::Invalid(_))
+            && error.to_string().contains("not a valid SHA256 fingerprint"),
+        "{error}"
+    );
+    // Only the flow and the trail were recorded.
+    assert_eq!(Ledger::verify(&ledger).await.unwrap().count, 2);
+}
