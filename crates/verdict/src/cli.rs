@@ -12,9 +12,26 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Where the evidence ledger is.
+    #[command(flatten)]
+    pub ledger: LedgerOptions,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The ledger every evidence command uses.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerOptions {
+    /// The ledger: a file path (SQLite), a sqlite:// URL or a postgres:// URL. Default: ledger.db in
+    /// verdict's data directory ($XDG_DATA_HOME/verdict or ~/.local/share/verdict).
+    #[arg(long, global = true, env = "VERDICT_DB", value_name = "URL|PATH")]
+    pub db: Option<String>,
+
+    /// The organisation whose evidence is read and written.
+    #[arg(long, global = true, env = "VERDICT_ORG", default_value = "default", value_name = "ORG")]
+    pub org: String,
 }
 
 /// Top-level commands.
@@ -29,6 +46,18 @@ pub enum Command {
     /// Inspect the evidence ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Record a flow.
+    #[command(subcommand)]
+    Create(CreateCommand),
+    /// Begin a trail.
+    #[command(subcommand)]
+    Begin(BeginCommand),
+    /// Record evidence in a trail.
+    #[command(subcommand)]
+    Attest(AttestCommand),
+    /// List flows or trails.
+    #[command(subcommand)]
+    List(ListCommand),
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
     Fingerprint(FingerprintArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
@@ -298,12 +327,168 @@ pub enum LedgerCommand {
 /// Arguments of `verdict ledger verify`.
 #[derive(Debug, Args)]
 pub struct LedgerVerifyArgs {
-    /// The ledger: a file path (SQLite), a sqlite:// URL or a postgres:// URL. Default: ledger.db in
-    /// verdict's data directory ($XDG_DATA_HOME/verdict or ~/.local/share/verdict).
-    #[arg(long, env = "VERDICT_DB", value_name = "URL|PATH")]
-    pub db: Option<String>,
-
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
     pub output: ValidateOutput,
+}
+
+/// `verdict create …`
+#[derive(Debug, Subcommand)]
+pub enum CreateCommand {
+    /// Record a flow (recording it again with the same name records a correction).
+    Flow(CreateFlowArgs),
+}
+
+/// Arguments of `verdict create flow`.
+#[derive(Debug, Args)]
+pub struct CreateFlowArgs {
+    /// The flow's name.
+    pub name: String,
+    /// Free text.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// A tag `key=value` (repeatable); environment policies read it as `flow.tags.<key>`.
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub tags: Vec<(String, String)>,
+    /// The flow's trail template (Kosli's YAML format).
+    #[arg(long, value_name = "FILE")]
+    pub template_file: Option<PathBuf>,
+}
+
+/// `verdict begin …`
+#[derive(Debug, Subcommand)]
+pub enum BeginCommand {
+    /// Begin a trail of an existing flow.
+    Trail(BeginTrailArgs),
+}
+
+/// Arguments of `verdict begin trail`.
+#[derive(Debug, Args)]
+pub struct BeginTrailArgs {
+    /// The trail's name (often the commit SHA).
+    pub name: String,
+    /// The flow.
+    #[arg(long)]
+    pub flow: String,
+    /// Free text.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// The git commit the trail is about.
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// Where the trail comes from (a CI run URL).
+    #[arg(long)]
+    pub origin_url: Option<String>,
+    /// A JSON file of extra data.
+    #[arg(long, value_name = "FILE")]
+    pub user_data: Option<PathBuf>,
+    /// The trail's own template (Kosli's YAML format), overriding the flow's.
+    #[arg(long, value_name = "FILE")]
+    pub template_file: Option<PathBuf>,
+}
+
+/// `verdict attest …`
+#[derive(Debug, Subcommand)]
+pub enum AttestCommand {
+    /// Report an artifact (by its fingerprint) in a trail.
+    Artifact(AttestArtifactArgs),
+    /// Record a generic attestation on a trail or one of its artifacts.
+    Generic(AttestGenericArgs),
+}
+
+/// Where an attestation or artifact goes.
+#[derive(Debug, Args)]
+pub struct TrailTarget {
+    /// The flow.
+    #[arg(long)]
+    pub flow: String,
+    /// The trail.
+    #[arg(long)]
+    pub trail: String,
+}
+
+/// Arguments of `verdict attest artifact`.
+#[derive(Debug, Args)]
+pub struct AttestArtifactArgs {
+    /// The artifact to fingerprint (with --artifact-type); or give --fingerprint.
+    #[arg(value_name = "PATH", required_unless_present = "fingerprint", requires = "artifact_type")]
+    pub path: Option<PathBuf>,
+    /// What PATH is.
+    #[arg(short = 't', long, value_enum)]
+    pub artifact_type: Option<ArtifactType>,
+    /// The artifact's SHA-256, instead of a PATH to fingerprint.
+    #[arg(long, conflicts_with = "path")]
+    pub fingerprint: Option<String>,
+    /// The artifact's name in the trail template.
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub target: TrailTarget,
+    /// The commit the artifact was built from.
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// The build that produced it.
+    #[arg(long)]
+    pub build_url: Option<String>,
+    /// An annotation `key=value` (repeatable).
+    #[arg(long = "annotate", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub annotations: Vec<(String, String)>,
+    /// Paths to leave out of a directory fingerprint.
+    #[arg(short = 'x', long = "exclude", value_name = "GLOB", value_delimiter = ',')]
+    pub excludes: Vec<String>,
+}
+
+/// Arguments of `verdict attest generic`.
+#[derive(Debug, Args)]
+pub struct AttestGenericArgs {
+    /// The attestation's name in the template.
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub target: TrailTarget,
+    /// The artifact the attestation is about; without it, it is about the trail.
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    /// Whether the evidence is compliant (`--compliant=false` records a failure).
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, default_value_t = true, default_missing_value = "true")]
+    pub compliant: bool,
+    /// A JSON file of extra data.
+    #[arg(long, value_name = "FILE")]
+    pub user_data: Option<PathBuf>,
+}
+
+/// `verdict list …`
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// The organisation's flows.
+    Flows(ListArgs),
+    /// A flow's trails.
+    Trails(ListTrailsArgs),
+}
+
+/// Arguments of `verdict list flows`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict list trails`.
+#[derive(Debug, Args)]
+pub struct ListTrailsArgs {
+    /// The flow.
+    #[arg(long)]
+    pub flow: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Parses `key=value`.
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }

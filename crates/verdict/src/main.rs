@@ -22,7 +22,11 @@ fn main() -> ExitCode {
         Command::Evaluate(command) => commands::evaluate::run(command),
         Command::Bench(command) => commands::bench::run(command),
         Command::Fingerprint(args) => commands::fingerprint::run(&args),
-        Command::Ledger(command) => commands::ledger::run(command),
+        Command::Ledger(command) => commands::ledger::run(command, &cli.ledger),
+        Command::Create(command) => commands::evidence::create(command, &cli.ledger),
+        Command::Begin(command) => commands::evidence::begin(command, &cli.ledger),
+        Command::Attest(command) => commands::evidence::attest(command, &cli.ledger),
+        Command::List(command) => commands::evidence::list(command, &cli.ledger),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

@@ -6,14 +6,34 @@ use anyhow::anyhow;
 use verdict_core::ExitStatus;
 use verdict_ledger::{LedgerError, SqlLedger};
 
-use crate::cli::{LedgerCommand, LedgerVerifyArgs, ValidateOutput};
+use crate::cli::{LedgerCommand, LedgerOptions, LedgerVerifyArgs, ValidateOutput};
 use crate::error::{CliError, CliResult};
 
 /// Runs a `ledger` subcommand.
-pub fn run(command: LedgerCommand) -> CliResult {
+pub fn run(command: LedgerCommand, options: &LedgerOptions) -> CliResult {
     match command {
-        LedgerCommand::Verify(args) => verify(&args),
+        LedgerCommand::Verify(args) => verify(&args, options),
     }
+}
+
+/// Opens the ledger `--db` names (or the default embedded one) and runs `work` against it on an async
+/// runtime, closing the connections afterwards.
+pub fn with_ledger<T>(
+    options: &LedgerOptions,
+    work: impl AsyncFnOnce(&SqlLedger) -> Result<T, LedgerError>,
+) -> Result<T, CliError> {
+    let location = match &options.db {
+        Some(db) => db.clone(),
+        None => default_location()?,
+    };
+    runtime()?
+        .block_on(async {
+            let ledger = SqlLedger::open(&location).await?;
+            let result = work(&ledger).await;
+            ledger.close().await;
+            result
+        })
+        .map_err(ledger_error)
 }
 
 /// The embedded ledger's default location, created if missing.
@@ -28,9 +48,13 @@ fn default_location() -> Result<String, CliError> {
     Ok(dir.join("ledger.db").display().to_string())
 }
 
-fn ledger_error(error: LedgerError) -> CliError {
+/// Invalid requests and unknown references are invalid input (exit 2); a failing database is unavailable
+/// (exit 3).
+pub fn ledger_error(error: LedgerError) -> CliError {
     match error {
-        LedgerError::InvalidLocation { .. } => CliError::invalid(error),
+        LedgerError::InvalidLocation { .. } | LedgerError::Invalid(_) | LedgerError::NotFound(_) => {
+            CliError::invalid(error)
+        }
         other => CliError::unavailable(other),
     }
 }
@@ -43,18 +67,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|err| CliError::unavailable(anyhow!("cannot start the async runtime: {err}")))
 }
 
-fn verify(args: &LedgerVerifyArgs) -> CliResult {
-    let location = match &args.db {
-        Some(db) => db.clone(),
-        None => default_location()?,
-    };
-    let report = runtime()?.block_on(async {
-        let ledger = SqlLedger::open(&location).await?;
-        let report = ledger.verify().await;
-        ledger.close().await;
-        report
-    });
-    let report = report.map_err(ledger_error)?;
+fn verify(args: &LedgerVerifyArgs, options: &LedgerOptions) -> CliResult {
+    let report = with_ledger(options, async |ledger| ledger.verify().await)?;
     match args.output {
         ValidateOutput::Json => crate::render::print_json(&report)?,
         ValidateOutput::Text => match &report.problem {

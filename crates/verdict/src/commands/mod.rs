@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod evaluate;
+pub mod evidence;
 pub mod fingerprint;
 pub mod ledger;
 pub mod policy;

@@ -1,0 +1,184 @@
+//! `create flow`, `begin trail`, `attest artifact|generic`, `list flows|trails`: Kosli's evidence commands
+//! against the ledger.
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use comfy_table::{Table, presets};
+use serde::Serialize;
+use verdict_core::ExitStatus;
+use verdict_evidence::{dir_fingerprint, file_fingerprint};
+use verdict_ledger::{Artifact, Attestation, Flow, Ledger, Recorded, Trail};
+
+use super::ledger::with_ledger;
+use crate::cli::{
+    ArtifactType, AttestCommand, BeginCommand, CreateCommand, EvalOutput, LedgerOptions, ListCommand,
+};
+use crate::error::{CliError, CliResult};
+
+fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read {what} {}: {err}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|err| CliError::invalid(anyhow!("{what} {} is not JSON: {err}", path.display())))
+}
+
+/// A Kosli template file, kept as JSON. Its content is checked when compliance is computed from it.
+fn read_template(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read template {}: {err}", path.display())))?;
+    let node = verdict_policy::yaml::parse(&text)
+        .map_err(|err| {
+            CliError::invalid(anyhow!(
+                "{}:{}:{}: {}",
+                path.display(),
+                err.position.line,
+                err.position.column,
+                err.message
+            ))
+        })?
+        .ok_or_else(|| CliError::invalid(anyhow!("template {} is empty", path.display())))?;
+    Ok(node.to_json())
+}
+
+fn recorded_line<T>(what: &str, name: &str, record: &Recorded<T>) {
+    let short = record.hash.get(..12).unwrap_or(&record.hash);
+    anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
+}
+
+/// Runs `create flow`.
+pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
+    let CreateCommand::Flow(args) = command;
+    let template = args.template_file.as_deref().map(read_template).transpose()?;
+    let flow = Flow {
+        name: args.name.clone(),
+        description: args.description,
+        tags: args.tags.into_iter().collect(),
+        template,
+    };
+    let recorded = with_ledger(options, async |ledger| ledger.put_flow(&options.org, flow).await)?;
+    recorded_line("flow", &args.name, &recorded);
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `begin trail`.
+pub fn begin(command: BeginCommand, options: &LedgerOptions) -> CliResult {
+    let BeginCommand::Trail(args) = command;
+    let user_data = args.user_data.as_deref().map(|p| read_json(p, "user data")).transpose()?;
+    let template = args.template_file.as_deref().map(read_template).transpose()?;
+    let trail = Trail {
+        name: args.name.clone(),
+        flow: args.flow.clone(),
+        description: args.description,
+        commit: args.commit,
+        origin_url: args.origin_url,
+        user_data,
+        template,
+    };
+    let recorded = with_ledger(options, async |ledger| ledger.begin_trail(&options.org, trail).await)?;
+    recorded_line("trail", &format!("{}/{}", args.flow, args.name), &recorded);
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `attest artifact` and `attest generic`.
+pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
+    match command {
+        AttestCommand::Artifact(args) => {
+            let fingerprint = match (&args.fingerprint, &args.path, args.artifact_type) {
+                (Some(fingerprint), _, _) => fingerprint.clone(),
+                (None, Some(path), Some(ArtifactType::File)) => {
+                    file_fingerprint(path).map_err(CliError::invalid)?
+                }
+                (None, Some(path), Some(ArtifactType::Dir)) => {
+                    dir_fingerprint(path, &args.excludes).map_err(CliError::invalid)?
+                }
+                _ => {
+                    return Err(CliError::invalid(anyhow!(
+                        "give the artifact's PATH with --artifact-type, or --fingerprint"
+                    )));
+                }
+            };
+            let artifact = Artifact {
+                fingerprint: fingerprint.clone(),
+                name: args.name.clone(),
+                filename: args.path.as_ref().map(|p| p.display().to_string()),
+                flow: args.target.flow,
+                trail: args.target.trail,
+                commit: args.commit,
+                build_url: args.build_url,
+                annotations: args.annotations.into_iter().collect(),
+            };
+            let recorded =
+                with_ledger(options, async |ledger| ledger.report_artifact(&options.org, artifact).await)?;
+            recorded_line("artifact", &format!("{} {fingerprint}", args.name), &recorded);
+        }
+        AttestCommand::Generic(args) => {
+            let user_data = args.user_data.as_deref().map(|p| read_json(p, "user data")).transpose()?;
+            let attestation = Attestation {
+                name: args.name.clone(),
+                kind: "generic".to_owned(),
+                flow: args.target.flow,
+                trail: args.target.trail,
+                fingerprint: args.fingerprint,
+                is_compliant: args.compliant,
+                payload: None,
+                user_data,
+            };
+            let recorded =
+                with_ledger(options, async |ledger| ledger.attest(&options.org, attestation).await)?;
+            let verdict = if args.compliant { "compliant" } else { "NON-COMPLIANT" };
+            recorded_line("generic attestation", &format!("{} ({verdict})", args.name), &recorded);
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
+
+fn print_list<T: Serialize>(
+    output: EvalOutput,
+    records: &[Recorded<T>],
+    header: [&str; 3],
+    row: impl Fn(&T) -> [String; 2],
+) -> Result<(), CliError> {
+    match output {
+        EvalOutput::Json => crate::render::print_json(&records),
+        EvalOutput::Table => {
+            let mut table = Table::new();
+            table.load_preset(presets::NOTHING).set_header(header);
+            for record in records {
+                let [a, b] = row(&record.record);
+                table.add_row([a, b, record.recorded_at.clone()]);
+            }
+            for line in table.to_string().lines() {
+                anstream::println!("{}", line.trim_end());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs `list flows` and `list trails`.
+pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
+    match command {
+        ListCommand::Flows(args) => {
+            let flows = with_ledger(options, async |ledger| ledger.flows(&options.org).await)?;
+            print_list(args.output, &flows, ["NAME", "DESCRIPTION", "RECORDED"], |f| {
+                [f.name.clone(), f.description.clone()]
+            })?;
+        }
+        ListCommand::Trails(args) => {
+            let trails = with_ledger(options, async |ledger| {
+                if ledger.flow(&options.org, &args.flow).await?.is_none() {
+                    return Err(verdict_ledger::LedgerError::NotFound(format!(
+                        "flow {:?} does not exist",
+                        args.flow
+                    )));
+                }
+                ledger.trails(&options.org, &args.flow).await
+            })?;
+            print_list(args.output, &trails, ["NAME", "COMMIT", "RECORDED"], |t| {
+                [t.name.clone(), t.commit.clone().unwrap_or_default()]
+            })?;
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
