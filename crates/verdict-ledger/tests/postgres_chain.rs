@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use serde_json::json;
 use verdict_ledger::{Backend, ChainProblem, SqlLedger};
 use verdict_testkit::postgres::PostgresCluster;
@@ -14,18 +16,7 @@ async fn postgres_chain_is_linear_and_tamper_evident() {
     let a = SqlLedger::open(&cluster.url()).await.unwrap();
     let b = SqlLedger::open(&cluster.url()).await.unwrap();
     assert_eq!(a.backend(), Backend::Postgres);
-    let mut tasks = Vec::new();
-    for writer in 0..8 {
-        let ledger = if writer % 2 == 0 { a.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move {
-            for i in 0..25 {
-                ledger.append("acme", "attestation", &format!("w{writer}"), &json!({"i": i})).await.unwrap();
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
+    common::append_concurrently(&a, &b).await;
     let report = a.verify().await.unwrap();
     assert_eq!((report.count, report.problem), (200, None));
     assert_eq!(a.entries("acme", "attestation", "w3").await.unwrap().len(), 25);

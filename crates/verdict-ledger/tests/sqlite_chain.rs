@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use serde_json::json;
 use verdict_ledger::{ChainProblem, GENESIS, SqlLedger};
 
@@ -87,18 +89,7 @@ async fn concurrent_appends_from_two_pools_form_one_chain() {
     let path = dir.path().join("ledger.db").display().to_string();
     let a = SqlLedger::open(&path).await.unwrap();
     let b = SqlLedger::open(&path).await.unwrap();
-    let mut tasks = Vec::new();
-    for writer in 0..8 {
-        let ledger = if writer % 2 == 0 { a.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move {
-            for i in 0..25 {
-                ledger.append("acme", "attestation", &format!("w{writer}"), &json!({"i": i})).await.unwrap();
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
+    common::append_concurrently(&a, &b).await;
     let report = a.verify().await.unwrap();
     assert_eq!((report.count, report.problem), (200, None));
 }
