@@ -6,7 +6,6 @@
 
 mod common;
 
-use serde_json::json;
 use verdict_ledger::{Backend, ChainProblem, SqlLedger};
 use verdict_testkit::postgres::PostgresCluster;
 
