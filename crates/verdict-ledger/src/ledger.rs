@@ -181,3 +181,21 @@ impl Ledger for SqlLedger {
         SqlLedger::verify(self).await
     }
 }
+
+/// The enriched document of one trail (see [`crate::trail_document`]), read through any [`Ledger`].
+pub async fn load_trail_document(
+    ledger: &impl Ledger,
+    org: &str,
+    flow: &str,
+    trail: &str,
+) -> Result<serde_json::Value, LedgerError> {
+    let Some(flow_record) = ledger.flow(org, flow).await? else {
+        return Err(LedgerError::NotFound(format!("flow {flow:?} does not exist")));
+    };
+    let Some(trail_record) = ledger.trail(org, flow, trail).await? else {
+        return Err(LedgerError::NotFound(format!("trail {trail:?} does not exist in flow {flow:?}")));
+    };
+    let artifacts = ledger.artifacts(org, flow, trail).await?;
+    let attestations = ledger.attestations(org, flow, trail).await?;
+    Ok(crate::trail_document(&trail_record, &flow_record.record, &artifacts, &attestations))
+}

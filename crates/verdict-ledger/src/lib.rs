@@ -10,9 +10,11 @@ mod error;
 mod ledger;
 pub mod model;
 mod sql;
+pub mod trail_document;
 
 pub use chain::{ChainProblem, ChainReport, Entry, GENESIS};
 pub use error::LedgerError;
-pub use ledger::Ledger;
+pub use ledger::{Ledger, load_trail_document};
 pub use model::{Artifact, Attestation, Flow, Recorded, Trail};
 pub use sql::{Backend, SqlLedger};
+pub use trail_document::trail_document;

@@ -58,6 +58,9 @@ pub enum Command {
     /// List flows or trails.
     #[command(subcommand)]
     List(ListCommand),
+    /// Show a trail with its compliance.
+    #[command(subcommand)]
+    Get(GetCommand),
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
     Fingerprint(FingerprintArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
@@ -103,6 +106,35 @@ pub enum EvaluateCommand {
     /// Evaluate a Rego policy against a JSON input document: exit 0 allowed, 1 denied (0 with
     /// --no-assert), 2 on any error.
     Input(EvaluateInputArgs),
+    /// Evaluate a Rego policy against one trail of the ledger (`input.trail`).
+    Trail(EvaluateTrailArgs),
+    /// Evaluate a Rego policy against several trails of a flow (`input.trails`, in argument order).
+    Trails(EvaluateTrailsArgs),
+}
+
+/// Arguments of `verdict evaluate trail`.
+#[derive(Debug, Args)]
+pub struct EvaluateTrailArgs {
+    /// The trail.
+    pub name: String,
+    /// The flow.
+    #[arg(long)]
+    pub flow: String,
+    #[command(flatten)]
+    pub rego: RegoArgs,
+}
+
+/// Arguments of `verdict evaluate trails`.
+#[derive(Debug, Args)]
+pub struct EvaluateTrailsArgs {
+    /// The trails.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// The flow.
+    #[arg(long)]
+    pub flow: String,
+    #[command(flatten)]
+    pub rego: RegoArgs,
 }
 
 /// Arguments of `verdict evaluate input`.
@@ -491,4 +523,35 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
         Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.to_owned())),
         _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
+}
+
+/// `verdict get …`
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// A trail: its attestations, artifacts and compliance (docs/trail-document.md).
+    Trail(GetTrailArgs),
+}
+
+/// Arguments of `verdict get trail`.
+#[derive(Debug, Args)]
+pub struct GetTrailArgs {
+    /// The trail.
+    pub name: String,
+    /// The flow.
+    #[arg(long)]
+    pub flow: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = TrailOutput::Table)]
+    pub output: TrailOutput,
+}
+
+/// Output formats of `get trail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrailOutput {
+    /// One row per attestation and artifact.
+    Table,
+    /// The trail document.
+    Json,
+    /// A Markdown summary for pull-request comments.
+    Markdown,
 }

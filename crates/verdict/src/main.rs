@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let outcome = match cli.command {
         Command::Policy(command) => commands::policy::run(command),
-        Command::Evaluate(command) => commands::evaluate::run(command),
+        Command::Evaluate(command) => commands::evaluate::run(command, &cli.ledger),
         Command::Bench(command) => commands::bench::run(command),
         Command::Fingerprint(args) => commands::fingerprint::run(&args),
         Command::Ledger(command) => commands::ledger::run(command, &cli.ledger),
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Begin(command) => commands::evidence::begin(command, &cli.ledger),
         Command::Attest(command) => commands::evidence::attest(command, &cli.ledger),
         Command::List(command) => commands::evidence::list(command, &cli.ledger),
+        Command::Get(command) => commands::evidence::get(command, &cli.ledger),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

@@ -135,3 +135,132 @@ fn refusals_exit_2_and_record_nothing() {
         .code(2);
     assert_eq!(ledger.entries(), 1);
 }
+
+const TEMPLATE: &str = "version: 1\ntrail:\n  attestations:\n    - name: pull-request\n      type: pull_request\n  artifacts:\n    - name: backend\n      attestations:\n        - name: unit-tests\n          type: junit\n";
+
+#[test]
+fn get_trail_and_evaluate_trail_follow_the_template() {
+    let ledger = Ledger::new();
+    let template = ledger._dir.path().join("template.yml");
+    std::fs::write(&template, TEMPLATE).unwrap();
+    ledger.verdict().args(["create", "flow", "backend", "--template-file"]).arg(&template).assert().code(0);
+    ledger.verdict().args(["begin", "trail", "t1", "--flow", "backend", "--commit", "abc"]).assert().code(0);
+    ledger.verdict().args(["begin", "trail", "t2", "--flow", "backend"]).assert().code(0);
+    // An artifact attestation named before its artifact is reported binds when the artifact arrives.
+    ledger
+        .verdict()
+        .args(["attest", "generic", "--name", "backend.unit-tests", "--flow", "backend", "--trail", "t1"])
+        .assert()
+        .code(0);
+    ledger
+        .verdict()
+        .args([
+            "attest",
+            "artifact",
+            "--fingerprint",
+            FP,
+            "--name",
+            "backend",
+            "--flow",
+            "backend",
+            "--trail",
+            "t1",
+        ])
+        .assert()
+        .code(0);
+
+    let document = |trail: &str| -> Value {
+        serde_json::from_slice(
+            &ledger
+                .verdict()
+                .args(["get", "trail", trail, "--flow", "backend", "-o", "json"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    let t1 = document("t1");
+    assert_eq!(t1["compliance_status"]["status"], "INCOMPLETE");
+    assert_eq!(t1["compliance_status"]["attestations_statuses"]["pull-request"]["status"], "MISSING");
+    assert_eq!(
+        t1["compliance_status"]["artifacts_statuses"]["backend"]["attestations_statuses"]["unit-tests"]["status"],
+        "COMPLIANT"
+    );
+    assert_eq!(t1["git_commit"]["sha1"], "abc");
+
+    let policy = ledger._dir.path().join("compliant.rego");
+    std::fs::write(
+        &policy,
+        "package policy\ndefault allow := false\nallow if { input.trail.compliance_status.status == \"COMPLIANT\" }\nviolations contains sprintf(\"trail %s is %s\", [input.trail.name, input.trail.compliance_status.status]) if { not allow }\n",
+    )
+    .unwrap();
+    ledger
+        .verdict()
+        .args(["evaluate", "trail", "t1", "--flow", "backend", "--policy"])
+        .arg(&policy)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("trail t1 is INCOMPLETE"));
+    ledger
+        .verdict()
+        .args(["attest", "generic", "--name", "pull-request", "--flow", "backend", "--trail", "t1"])
+        .assert()
+        .code(0);
+    assert_eq!(document("t1")["compliance_status"]["status"], "COMPLIANT");
+    ledger
+        .verdict()
+        .args(["evaluate", "trail", "t1", "--flow", "backend", "--policy"])
+        .arg(&policy)
+        .assert()
+        .code(0);
+    ledger
+        .verdict()
+        .args(["get", "trail", "t1", "--flow", "backend"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("trail t1 of flow backend: COMPLIANT"));
+    ledger
+        .verdict()
+        .args(["get", "trail", "t1", "--flow", "backend", "-o", "markdown"])
+        .assert()
+        .stdout(predicate::str::contains("| attestation | `backend.unit-tests` |"));
+
+    // evaluate trails gives input.trails in argument order.
+    let trails_policy = ledger._dir.path().join("names.rego");
+    std::fs::write(
+        &trails_policy,
+        "package policy\nallow if { [t.name | some t in input.trails] == [\"t2\", \"t1\"] }\n",
+    )
+    .unwrap();
+    ledger
+        .verdict()
+        .args(["evaluate", "trails", "t2", "t1", "--flow", "backend", "--policy"])
+        .arg(&trails_policy)
+        .assert()
+        .code(0);
+    ledger
+        .verdict()
+        .args(["evaluate", "trails", "t1", "missing", "--flow", "backend", "--policy"])
+        .arg(&trails_policy)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("trail \"missing\" does not exist"));
+    // A non-compliant current attestation makes the trail NON-COMPLIANT, whatever is missing.
+    ledger
+        .verdict()
+        .args([
+            "attest",
+            "generic",
+            "--name",
+            "scan",
+            "--flow",
+            "backend",
+            "--trail",
+            "t2",
+            "--compliant=false",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(document("t2")["compliance_status"]["status"], "NON-COMPLIANT");
+}

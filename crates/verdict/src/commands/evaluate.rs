@@ -8,13 +8,32 @@ use serde::Serialize;
 use verdict_core::ExitStatus;
 use verdict_rego::{Decision, Limits, RegoError, RegoPolicy};
 
-use crate::cli::{EvalOutput, EvaluateCommand, EvaluateInputArgs, RegoArgs};
+use verdict_ledger::load_trail_document;
+
+use super::ledger::with_ledger;
+use crate::cli::{EvalOutput, EvaluateCommand, EvaluateInputArgs, LedgerOptions, RegoArgs};
 use crate::error::{CliError, CliResult};
 
 /// Runs an `evaluate` subcommand.
-pub fn run(command: EvaluateCommand) -> CliResult {
+pub fn run(command: EvaluateCommand, options: &LedgerOptions) -> CliResult {
     match command {
         EvaluateCommand::Input(args) => input(&args),
+        EvaluateCommand::Trail(args) => {
+            let document = with_ledger(options, async |ledger| {
+                load_trail_document(ledger, &options.org, &args.flow, &args.name).await
+            })?;
+            evaluate(&args.rego, serde_json::json!({ "trail": document }))
+        }
+        EvaluateCommand::Trails(args) => {
+            let documents = with_ledger(options, async |ledger| {
+                let mut documents = Vec::with_capacity(args.names.len());
+                for name in &args.names {
+                    documents.push(load_trail_document(ledger, &options.org, &args.flow, name).await?);
+                }
+                Ok(documents)
+            })?;
+            evaluate(&args.rego, serde_json::json!({ "trails": documents }))
+        }
     }
 }
 

@@ -8,11 +8,12 @@ use comfy_table::{Table, presets};
 use serde::Serialize;
 use verdict_core::ExitStatus;
 use verdict_evidence::{dir_fingerprint, file_fingerprint};
-use verdict_ledger::{Artifact, Attestation, Flow, Ledger, Recorded, Trail};
+use verdict_ledger::{Artifact, Attestation, Flow, Ledger, Recorded, Trail, load_trail_document};
 
 use super::ledger::with_ledger;
 use crate::cli::{
-    ArtifactType, AttestCommand, BeginCommand, CreateCommand, EvalOutput, LedgerOptions, ListCommand,
+    ArtifactType, AttestCommand, BeginCommand, CreateCommand, EvalOutput, GetCommand, LedgerOptions,
+    ListCommand, TrailOutput,
 };
 use crate::error::{CliError, CliResult};
 
@@ -178,6 +179,61 @@ pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
             print_list(args.output, &trails, ["NAME", "COMMIT", "RECORDED"], |t| {
                 [t.name.clone(), t.commit.clone().unwrap_or_default()]
             })?;
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// The rows of a trail document: every attestation of the trail, then every artifact with its own.
+fn trail_rows(document: &serde_json::Value) -> Vec<[String; 4]> {
+    let status = &document["compliance_status"];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let mut rows = Vec::new();
+    for (name, entry) in status["attestations_statuses"].as_object().into_iter().flatten() {
+        rows.push(["attestation".to_owned(), name.clone(), text(&entry["type"]), text(&entry["status"])]);
+    }
+    for (name, artifact) in status["artifacts_statuses"].as_object().into_iter().flatten() {
+        let fingerprint =
+            artifact["fingerprint"].as_str().map(|f| f.get(..12).unwrap_or(f).to_owned()).unwrap_or_default();
+        rows.push(["artifact".to_owned(), name.clone(), fingerprint, text(&artifact["status"])]);
+        for (attestation, entry) in artifact["attestations_statuses"].as_object().into_iter().flatten() {
+            rows.push([
+                "  attestation".to_owned(),
+                format!("{name}.{attestation}"),
+                text(&entry["type"]),
+                text(&entry["status"]),
+            ]);
+        }
+    }
+    rows
+}
+
+/// Runs `get trail`.
+pub fn get(command: GetCommand, options: &LedgerOptions) -> CliResult {
+    let GetCommand::Trail(args) = command;
+    let document = with_ledger(options, async |ledger| {
+        load_trail_document(ledger, &options.org, &args.flow, &args.name).await
+    })?;
+    let status = document["compliance_status"]["status"].as_str().unwrap_or("UNKNOWN").to_owned();
+    match args.output {
+        TrailOutput::Json => crate::render::print_json(&document)?,
+        TrailOutput::Table => {
+            let mut table = Table::new();
+            table.load_preset(presets::NOTHING).set_header(["KIND", "NAME", "TYPE / FINGERPRINT", "STATUS"]);
+            for row in trail_rows(&document) {
+                table.add_row(row);
+            }
+            anstream::println!("trail {} of flow {}: {status}", args.name, args.flow);
+            for line in table.to_string().lines() {
+                anstream::println!("{}", line.trim_end());
+            }
+        }
+        TrailOutput::Markdown => {
+            anstream::println!("### Trail `{}` of flow `{}`: **{status}**\n", args.name, args.flow);
+            anstream::println!("| kind | name | type / fingerprint | status |\n|---|---|---|---|");
+            for [kind, name, detail, row_status] in trail_rows(&document) {
+                anstream::println!("| {} | `{name}` | {detail} | {row_status} |", kind.trim());
+            }
         }
     }
     Ok(ExitStatus::Ok)

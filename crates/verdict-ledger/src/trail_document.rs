@@ -1,0 +1,347 @@
+//! The enriched trail document (Kosli's shape): what `get trail -o json` prints and what `evaluate trail`
+//! gives a Rego policy as `input.trail`. Compliance follows DESIGN.md rule 6: a trail (or an artifact
+//! within it) is NON-COMPLIANT when any current attestation is non-compliant, else INCOMPLETE when an
+//! attestation or artifact its template requires is missing, else COMPLIANT.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::model::{Artifact, Attestation, Flow, Recorded, Trail};
+
+/// A template slot: an attestation the template expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slot {
+    name: String,
+    kind: String,
+}
+
+/// What a trail template (Kosli's `version: 1` format) requires.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Template {
+    trail: Vec<Slot>,
+    artifacts: Vec<(String, Vec<Slot>)>,
+}
+
+fn slots(list: Option<&Value>) -> Vec<Slot> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let name = item.get("name")?.as_str()?.to_owned();
+            let kind = item.get("type").and_then(Value::as_str).unwrap_or("generic").to_owned();
+            Some(Slot { name, kind })
+        })
+        .collect()
+}
+
+fn template(value: Option<&Value>) -> Template {
+    let Some(trail) = value.and_then(|v| v.get("trail")) else { return Template::default() };
+    let artifacts = trail
+        .get("artifacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|artifact| {
+            Some((artifact.get("name")?.as_str()?.to_owned(), slots(artifact.get("attestations"))))
+        })
+        .collect();
+    Template { trail: slots(trail.get("attestations")), artifacts }
+}
+
+fn status(any_non_compliant: bool, any_missing: bool) -> &'static str {
+    if any_non_compliant {
+        "NON-COMPLIANT"
+    } else if any_missing {
+        "INCOMPLETE"
+    } else {
+        "COMPLIANT"
+    }
+}
+
+/// The attestation statuses of one target: the latest attestation per name (later reports win), merged
+/// with its details, plus a MISSING entry for every expected slot without one.
+fn attestation_statuses(
+    current: &BTreeMap<String, &Recorded<Attestation>>,
+    expected: &[Slot],
+) -> (Map<String, Value>, bool, bool) {
+    let mut statuses = Map::new();
+    let mut non_compliant = false;
+    for (name, recorded) in current {
+        let attestation = &recorded.record;
+        non_compliant |= !attestation.is_compliant;
+        let mut entry = Map::new();
+        if let Some(Value::Object(payload)) = &attestation.payload {
+            entry.extend(payload.clone());
+        }
+        entry.insert("name".into(), json!(name));
+        entry.insert("type".into(), json!(attestation.kind));
+        entry.insert("is_compliant".into(), json!(attestation.is_compliant));
+        entry.insert(
+            "status".into(),
+            json!(if attestation.is_compliant { "COMPLIANT" } else { "NON-COMPLIANT" }),
+        );
+        entry.insert("recorded_at".into(), json!(recorded.recorded_at));
+        entry.insert("ledger_entry".into(), json!(recorded.seq));
+        if let Some(user_data) = &attestation.user_data {
+            entry.insert("user_data".into(), user_data.clone());
+        }
+        statuses.insert(name.clone(), Value::Object(entry));
+    }
+    let mut missing = false;
+    for slot in expected {
+        if !current.contains_key(&slot.name) {
+            missing = true;
+            statuses.insert(
+                slot.name.clone(),
+                json!({"name": slot.name, "type": slot.kind, "is_compliant": false, "status": "MISSING"}),
+            );
+        }
+    }
+    (statuses, non_compliant, missing)
+}
+
+/// Builds the trail document from the trail's records.
+pub fn trail_document(
+    trail: &Recorded<Trail>,
+    flow: &Flow,
+    artifacts: &[Recorded<Artifact>],
+    attestations: &[Recorded<Attestation>],
+) -> Value {
+    let template = template(trail.record.template.as_ref().or(flow.template.as_ref()));
+    // The latest report per artifact template name wins; remember fingerprints to bind attestations.
+    let mut reported: BTreeMap<String, &Recorded<Artifact>> = BTreeMap::new();
+    for artifact in artifacts {
+        reported.insert(artifact.record.name.clone(), artifact);
+    }
+    let artifact_names: Vec<String> =
+        template.artifacts.iter().map(|(name, _)| name.clone()).chain(reported.keys().cloned()).collect();
+    let mut trail_level: BTreeMap<String, &Recorded<Attestation>> = BTreeMap::new();
+    let mut per_artifact: BTreeMap<String, BTreeMap<String, &Recorded<Attestation>>> = BTreeMap::new();
+    for recorded in attestations {
+        let attestation = &recorded.record;
+        // Bound to an artifact by fingerprint, or by an `artifact.attestation` name (which binds even when
+        // it was reported before the artifact).
+        let by_fingerprint = attestation.fingerprint.as_ref().and_then(|fingerprint| {
+            reported
+                .iter()
+                .find(|(_, a)| &a.record.fingerprint == fingerprint)
+                .map(|(name, _)| (name.clone(), attestation.name.clone()))
+        });
+        let by_name = attestation.name.split_once('.').and_then(|(artifact, name)| {
+            artifact_names.iter().any(|n| n == artifact).then(|| (artifact.to_owned(), name.to_owned()))
+        });
+        match by_fingerprint.or(by_name) {
+            Some((artifact, name)) => {
+                per_artifact.entry(artifact).or_default().insert(name, recorded);
+            }
+            None => {
+                trail_level.insert(attestation.name.clone(), recorded);
+            }
+        }
+    }
+    let (trail_statuses, trail_bad, trail_missing) = attestation_statuses(&trail_level, &template.trail);
+    let mut artifacts_statuses = Map::new();
+    let mut any_artifact_bad = false;
+    let mut any_artifact_missing = false;
+    let empty = BTreeMap::new();
+    let mut names: Vec<&String> = template.artifacts.iter().map(|(n, _)| n).chain(reported.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let expected =
+            template.artifacts.iter().find(|(n, _)| n == name).map(|(_, s)| s.as_slice()).unwrap_or_default();
+        let (statuses, bad, missing) =
+            attestation_statuses(per_artifact.get(name).unwrap_or(&empty), expected);
+        let entry = match reported.get(name) {
+            Some(artifact) => {
+                // The artifact's status within the trail: trail-level evidence plus its own.
+                let artifact_status = status(bad || trail_bad, missing || trail_missing);
+                json!({
+                    "fingerprint": artifact.record.fingerprint,
+                    "filename": artifact.record.filename,
+                    "commit": artifact.record.commit,
+                    "build_url": artifact.record.build_url,
+                    "annotations": artifact.record.annotations,
+                    "recorded_at": artifact.recorded_at,
+                    "status": artifact_status,
+                    "is_compliant": artifact_status == "COMPLIANT",
+                    "attestations_statuses": statuses,
+                })
+            }
+            None => json!({"status": "MISSING", "is_compliant": false, "attestations_statuses": statuses}),
+        };
+        any_artifact_bad |= bad;
+        any_artifact_missing |= missing || !reported.contains_key(name);
+        artifacts_statuses.insert(name.clone(), entry);
+    }
+    let trail_status = status(trail_bad || any_artifact_bad, trail_missing || any_artifact_missing);
+    let record = &trail.record;
+    json!({
+        "name": record.name,
+        "flow": record.flow,
+        "description": record.description,
+        "git_commit": record.commit.as_ref().map(|sha| json!({"sha1": sha})),
+        "origin_url": record.origin_url,
+        "user_data": record.user_data,
+        "recorded_at": trail.recorded_at,
+        "compliance_status": {
+            "status": trail_status,
+            "is_compliant": trail_status == "COMPLIANT",
+            "attestations_statuses": trail_statuses,
+            "artifacts_statuses": artifacts_statuses,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FP: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn recorded<T>(record: T, seq: i64) -> Recorded<T> {
+        Recorded { record, seq, hash: format!("h{seq}"), recorded_at: format!("t{seq}") }
+    }
+
+    fn flow(template: Option<Value>) -> Flow {
+        Flow { name: "f".into(), description: String::new(), tags: BTreeMap::new(), template }
+    }
+
+    fn trail() -> Recorded<Trail> {
+        recorded(
+            Trail {
+                name: "t".into(),
+                flow: "f".into(),
+                description: String::new(),
+                commit: Some("abc".into()),
+                origin_url: None,
+                user_data: None,
+                template: None,
+            },
+            1,
+        )
+    }
+
+    fn attestation(
+        name: &str,
+        compliant: bool,
+        fingerprint: Option<&str>,
+        seq: i64,
+    ) -> Recorded<Attestation> {
+        recorded(
+            Attestation {
+                name: name.into(),
+                kind: "generic".into(),
+                flow: "f".into(),
+                trail: "t".into(),
+                fingerprint: fingerprint.map(str::to_owned),
+                is_compliant: compliant,
+                payload: Some(json!({"summary": {"high": 0}})),
+                user_data: None,
+            },
+            seq,
+        )
+    }
+
+    fn artifact(name: &str, seq: i64) -> Recorded<Artifact> {
+        recorded(
+            Artifact {
+                fingerprint: FP.into(),
+                name: name.into(),
+                filename: None,
+                flow: "f".into(),
+                trail: "t".into(),
+                commit: None,
+                build_url: None,
+                annotations: BTreeMap::new(),
+            },
+            seq,
+        )
+    }
+
+    fn template() -> Value {
+        json!({"version": 1, "trail": {"attestations": [{"name": "pr", "type": "pull_request"}],
+                                          "artifacts": [{"name": "backend", "attestations": [{"name": "tests", "type": "junit"}]}]}})
+    }
+
+    fn status_of(document: &Value) -> &str {
+        document["compliance_status"]["status"].as_str().unwrap()
+    }
+
+    #[test]
+    fn without_a_template_only_failures_matter() {
+        let document = trail_document(&trail(), &flow(None), &[], &[attestation("scan", true, None, 2)]);
+        assert_eq!(status_of(&document), "COMPLIANT");
+        let statuses = &document["compliance_status"]["attestations_statuses"]["scan"];
+        assert_eq!(
+            (statuses["status"].as_str(), statuses["summary"]["high"].as_i64()),
+            (Some("COMPLIANT"), Some(0))
+        );
+        assert_eq!(document["git_commit"]["sha1"], "abc");
+    }
+
+    #[test]
+    fn the_latest_attestation_per_name_wins() {
+        let fixed = [attestation("scan", false, None, 2), attestation("scan", true, None, 3)];
+        assert_eq!(status_of(&trail_document(&trail(), &flow(None), &[], &fixed)), "COMPLIANT");
+        let broke = [attestation("scan", true, None, 2), attestation("scan", false, None, 3)];
+        assert_eq!(status_of(&trail_document(&trail(), &flow(None), &[], &broke)), "NON-COMPLIANT");
+    }
+
+    #[test]
+    fn template_slots_make_a_trail_incomplete_until_filled() {
+        let f = flow(Some(template()));
+        let nothing = trail_document(&trail(), &f, &[], &[]);
+        assert_eq!(status_of(&nothing), "INCOMPLETE");
+        assert_eq!(nothing["compliance_status"]["artifacts_statuses"]["backend"]["status"], "MISSING");
+        assert_eq!(nothing["compliance_status"]["attestations_statuses"]["pr"]["status"], "MISSING");
+        let complete = trail_document(
+            &trail(),
+            &f,
+            &[artifact("backend", 2)],
+            &[attestation("pr", true, None, 3), attestation("tests", true, Some(FP), 4)],
+        );
+        assert_eq!(status_of(&complete), "COMPLIANT");
+        assert_eq!(
+            complete["compliance_status"]["artifacts_statuses"]["backend"]["attestations_statuses"]["tests"]
+                ["status"],
+            "COMPLIANT"
+        );
+    }
+
+    #[test]
+    fn non_compliance_beats_incompleteness_and_dotted_names_bind_early() {
+        let f = flow(Some(template()));
+        // `backend.tests` reported before the artifact binds to it when it arrives.
+        let document = trail_document(
+            &trail(),
+            &f,
+            &[artifact("backend", 3)],
+            &[attestation("backend.tests", false, None, 2)],
+        );
+        assert_eq!(status_of(&document), "NON-COMPLIANT");
+        let backend = &document["compliance_status"]["artifacts_statuses"]["backend"];
+        assert_eq!(backend["attestations_statuses"]["tests"]["status"], "NON-COMPLIANT");
+        assert_eq!(backend["status"], "NON-COMPLIANT");
+    }
+
+    #[test]
+    fn another_artifact_failing_does_not_taint_this_one() {
+        let f = flow(None);
+        let mut other = artifact("frontend", 3);
+        other.record.fingerprint = "a".repeat(64);
+        let document = trail_document(
+            &trail(),
+            &f,
+            &[artifact("backend", 2), other],
+            &[attestation("scan", false, Some(&"a".repeat(64)), 4)],
+        );
+        let statuses = &document["compliance_status"]["artifacts_statuses"];
+        assert_eq!(
+            (statuses["backend"]["status"].as_str(), statuses["frontend"]["status"].as_str()),
+            (Some("COMPLIANT"), Some("NON-COMPLIANT"))
+        );
+        assert_eq!(status_of(&document), "NON-COMPLIANT");
+    }
+}
