@@ -61,6 +61,9 @@ pub enum Command {
     /// Show a trail with its compliance.
     #[command(subcommand)]
     Get(GetCommand),
+    /// Record a realistic flow in a ledger (a temporary one unless --db is given), evaluate a Rego policy
+    /// over its trails, and explain every step.
+    Demo,
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
     Fingerprint(FingerprintArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Attest(command) => commands::evidence::attest(command, &cli.ledger),
         Command::List(command) => commands::evidence::list(command, &cli.ledger),
         Command::Get(command) => commands::evidence::get(command, &cli.ledger),
+        Command::Demo => commands::demo::run(&cli.ledger),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

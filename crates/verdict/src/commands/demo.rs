@@ -1,0 +1,201 @@
+//! `verdict demo`: the main job end to end, explained. Records a flow with a template, two trails (one
+//! good, one with a failing scan and a self-approved pull request), evaluates a Rego policy over each
+//! trail, and verifies the ledger's hash chain.
+
+use std::collections::BTreeMap;
+
+use anyhow::anyhow;
+use serde_json::json;
+use verdict_core::ExitStatus;
+use verdict_ledger::{
+    Artifact, Attestation, Flow, Ledger, LedgerError, SqlLedger, Trail, load_trail_document,
+};
+use verdict_rego::{Limits, RegoPolicy};
+
+use super::ledger::{ledger_error, with_ledger};
+use crate::cli::LedgerOptions;
+use crate::error::{CliError, CliResult};
+use crate::render::{ERROR, OK};
+
+const POLICY: &str = include_str!("../../../../examples/rego/trail-policy.rego");
+const TEMPLATE: &str = "version: 1\ntrail:\n  attestations:\n    - name: pull-request\n      type: pull_request\n  artifacts:\n    - name: backend\n      attestations:\n        - name: unit-tests\n          type: junit\n        - name: security-scan\n          type: snyk\n";
+
+fn step(text: &str) {
+    anstream::println!("\n== {text}");
+}
+
+fn fingerprint(content: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(content.as_bytes()))
+}
+
+fn attestation(
+    name: &str,
+    kind: &str,
+    trail: &str,
+    compliant: bool,
+    user_data: Option<serde_json::Value>,
+) -> Attestation {
+    Attestation {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        flow: "backend-ci".to_owned(),
+        trail: trail.to_owned(),
+        fingerprint: None,
+        is_compliant: compliant,
+        payload: None,
+        user_data,
+    }
+}
+
+async fn record(ledger: &SqlLedger, org: &str) -> Result<(), LedgerError> {
+    let template = verdict_policy::yaml::parse(TEMPLATE).ok().flatten().map(|node| node.to_json());
+    let tags = BTreeMap::from([("risk-level".to_owned(), "high".to_owned())]);
+    ledger
+        .put_flow(
+            org,
+            Flow { name: "backend-ci".into(), description: "Backend build".into(), tags, template },
+        )
+        .await?;
+    anstream::println!(
+        "created flow backend-ci: every trail needs a pull request; the backend artifact needs unit tests and a security scan"
+    );
+    for (trail, version, scan_ok, approver) in
+        [("release-1.4.2", "1.4.2", true, "bob"), ("hotfix-1.4.3", "1.4.3", false, "alice")]
+    {
+        ledger
+            .begin_trail(
+                org,
+                Trail {
+                    name: trail.into(),
+                    flow: "backend-ci".into(),
+                    description: String::new(),
+                    commit: Some(fingerprint(trail)[..40].to_owned()),
+                    origin_url: None,
+                    user_data: None,
+                    template: None,
+                },
+            )
+            .await?;
+        let digest = fingerprint(&format!("backend:{version}"));
+        ledger
+            .report_artifact(
+                org,
+                Artifact {
+                    fingerprint: digest.clone(),
+                    name: "backend".into(),
+                    filename: Some(format!("backend-{version}.tar")),
+                    flow: "backend-ci".into(),
+                    trail: trail.into(),
+                    commit: None,
+                    build_url: None,
+                    annotations: BTreeMap::new(),
+                },
+            )
+            .await?;
+        ledger
+            .attest(
+                org,
+                attestation(
+                    "pull-request",
+                    "pull_request",
+                    trail,
+                    true,
+                    Some(json!({"author": "alice", "approvers": [approver]})),
+                ),
+            )
+            .await?;
+        ledger.attest(org, attestation("backend.unit-tests", "junit", trail, true, None)).await?;
+        ledger.attest(org, attestation("backend.security-scan", "snyk", trail, scan_ok, None)).await?;
+        anstream::println!(
+            "trail {trail}: artifact backend {}…, pull request by alice approved by {approver}, unit tests passed, security scan {}",
+            &digest[..12],
+            if scan_ok { "clean" } else { "found a high-severity vulnerability" }
+        );
+    }
+    Ok(())
+}
+
+/// Runs the demo against `--db`, or a temporary ledger that is removed afterwards.
+pub fn run(options: &LedgerOptions) -> CliResult {
+    let temporary = match &options.db {
+        Some(_) => None,
+        None => Some(
+            tempfile::tempdir()
+                .map_err(|err| CliError::invalid(anyhow!("cannot create a temporary directory: {err}")))?,
+        ),
+    };
+    let options = match &temporary {
+        Some(dir) => LedgerOptions {
+            db: Some(dir.path().join("demo.db").display().to_string()),
+            org: options.org.clone(),
+        },
+        None => options.clone(),
+    };
+    let location = options.db.clone().unwrap_or_default();
+    anstream::println!(
+        "verdict demo — ledger: {location}{}",
+        if temporary.is_some() { " (temporary)" } else { "" }
+    );
+    step("1. Record evidence (what CI would report with `verdict create flow`, `begin trail`, `attest …`)");
+    with_ledger(&options, async |ledger| record(ledger, &options.org).await)?;
+
+    step("2. Compute each trail's compliance from its template (`verdict get trail`)");
+    let documents = with_ledger(&options, async |ledger| {
+        let mut documents = Vec::new();
+        for trail in ["release-1.4.2", "hotfix-1.4.3"] {
+            documents.push(load_trail_document(ledger, &options.org, "backend-ci", trail).await?);
+        }
+        Ok(documents)
+    })?;
+    for document in &documents {
+        anstream::println!(
+            "trail {}: {}",
+            document["name"].as_str().unwrap_or_default(),
+            document["compliance_status"]["status"].as_str().unwrap_or_default()
+        );
+    }
+
+    step(
+        "3. Evaluate the Rego policy examples/rego/trail-policy.rego over each trail (`verdict evaluate trail`)",
+    );
+    let policy = RegoPolicy::load("examples/rego/trail-policy.rego", POLICY)
+        .map_err(|err| CliError::invalid(anyhow!("{err}")))?;
+    for document in &documents {
+        let name = document["name"].as_str().unwrap_or_default();
+        let decision = policy
+            .evaluate(regorus::Value::from(json!({ "trail": document })), &Limits::default())
+            .map_err(|err| CliError::invalid(anyhow!("{err}")))?;
+        if decision.allow {
+            anstream::println!(
+                "{}ALLOWED{} {name}: compliant, and the pull request was approved by someone other than its author",
+                OK.render(),
+                OK.render_reset()
+            );
+        } else {
+            anstream::println!("{}DENIED{}  {name}:", ERROR.render(), ERROR.render_reset());
+            for violation in decision.violations.iter().flatten() {
+                anstream::println!("        - {violation}");
+            }
+        }
+    }
+
+    step("4. Verify the ledger's hash chain (`verdict ledger verify`)");
+    let report = with_ledger(&options, async |ledger| Ledger::verify(ledger).await)?;
+    match &report.problem {
+        None => anstream::println!(
+            "{} entries, each chained to the one before; head {}",
+            report.count,
+            report.head_hash
+        ),
+        Some(problem) => {
+            return Err(ledger_error(LedgerError::Invalid(format!("the ledger does not verify: {problem}"))));
+        }
+    }
+    if temporary.is_none() {
+        anstream::println!(
+            "\nThe evidence stays in {location}: try `verdict get trail hotfix-1.4.3 --flow backend-ci --db {location}`."
+        );
+    }
+    Ok(ExitStatus::Ok)
+}

@@ -1,0 +1,54 @@
+//! `verdict demo`: the README's main job runs end to end, denies the bad trail for the right reasons, and
+//! with --db leaves a ledger the other commands can read.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn verdict() -> Command {
+    let mut command = Command::cargo_bin("verdict").unwrap();
+    command.env("NO_COLOR", "1").env_remove("VERDICT_DB").env_remove("VERDICT_ORG");
+    command
+}
+
+#[test]
+fn demo_explains_an_allowed_and_a_denied_trail() {
+    verdict()
+        .arg("demo")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("(temporary)"))
+        .stdout(predicate::str::contains("trail release-1.4.2: COMPLIANT"))
+        .stdout(predicate::str::contains("trail hotfix-1.4.3: NON-COMPLIANT"))
+        .stdout(predicate::str::contains("ALLOWED release-1.4.2"))
+        .stdout(predicate::str::contains("DENIED  hotfix-1.4.3"))
+        .stdout(predicate::str::contains(
+            "attestation \"security-scan\" of artifact \"backend\" is NON-COMPLIANT",
+        ))
+        .stdout(predicate::str::contains(
+            "the pull request was not approved by someone other than its author",
+        ))
+        .stdout(predicate::str::contains("11 entries, each chained"));
+}
+
+#[test]
+fn demo_with_db_leaves_a_readable_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db").display().to_string();
+    verdict()
+        .args(["demo", "--db", &db])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("The evidence stays in"));
+    verdict()
+        .args(["get", "trail", "hotfix-1.4.3", "--flow", "backend-ci", "--db", &db])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("NON-COMPLIANT"));
+    verdict()
+        .args(["ledger", "verify", "--db", &db])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("verified 11 entries"));
+}
