@@ -131,9 +131,9 @@ fn readme_example_denies_the_self_approved_trail() {
         &root,
         &[
             "--input-file".into(),
-            "examples/rego/trails-input.json".into(),
+            "examples/rego/pull-request/trails-input.json".into(),
             "--policy".into(),
-            "examples/rego/pull-request.rego".into(),
+            "examples/rego/pull-request/pull-request.rego".into(),
             "-o".into(),
             "json".into(),
         ],

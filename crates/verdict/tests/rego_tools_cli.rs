@@ -26,7 +26,7 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
 
 #[test]
 fn lint_passes_the_example_and_fails_the_trap() {
-    let example = workspace().join("examples/rego/pull-request.rego");
+    let example = workspace().join("examples/rego/pull-request/pull-request.rego");
     verdict()
         .arg("policy")
         .arg("lint")
@@ -75,7 +75,7 @@ fn test_runs_the_example_suite() {
     verdict()
         .arg("policy")
         .arg("test")
-        .arg(workspace().join("examples/rego"))
+        .arg(workspace().join("examples/rego/pull-request"))
         .assert()
         .code(0)
         .stdout(predicate::str::contains("PASS data.policy_test.test_denies_self_approval"))

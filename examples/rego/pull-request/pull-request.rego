@@ -1,5 +1,5 @@
 # Every artifact of every trail needs a pull request approved by someone other than its author.
-# Evaluate:  verdict evaluate input --input-file examples/rego/trails-input.json --policy examples/rego/pull-request.rego
+# Evaluate:  verdict evaluate input --input-file examples/rego/pull-request/trails-input.json --policy examples/rego/pull-request/pull-request.rego
 package policy
 
 import rego.v1
