@@ -77,6 +77,20 @@ pub enum BenchCommand {
     /// Time `evaluate input`'s in-process work (input parsing, then the policy's allow and violations)
     /// over many iterations; prints JSON statistics in microseconds.
     Rego(BenchRegoArgs),
+    /// Time appends to the ledger store (no HTTP) with concurrent writers, then `verify` over the whole
+    /// chain; prints JSON. Uses `--db` (make it a fresh database).
+    Ledger(BenchLedgerArgs),
+}
+
+/// Arguments of `verdict bench ledger`.
+#[derive(Debug, Args)]
+pub struct BenchLedgerArgs {
+    /// Attestations to append in total.
+    #[arg(long, default_value_t = 10_000)]
+    pub appends: usize,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 /// Arguments of `verdict bench rego`.

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Policy(command) => commands::policy::run(command),
         Command::Evaluate(command) => commands::evaluate::run(command, &cli.ledger),
-        Command::Bench(command) => commands::bench::run(command),
+        Command::Bench(command) => commands::bench::run(command, &cli.ledger),
         Command::Fingerprint(args) => commands::fingerprint::run(&args),
         Command::Ledger(command) => commands::ledger::run(command, &cli.ledger),
         Command::Create(command) => commands::evidence::create(command, &cli.ledger),
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
 /// Logs go to stderr so stdout stays machine-readable; `VERDICT_LOG` (e.g. `debug`) or `-v` raise the level.
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,sqlx=error",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -9,14 +9,70 @@ use verdict_core::ExitStatus;
 use verdict_rego::Limits;
 
 use super::evaluate::{load_policy, params};
-use crate::cli::{BenchCommand, BenchRegoArgs};
+use super::ledger::with_ledger;
+use crate::cli::{BenchCommand, BenchLedgerArgs, BenchRegoArgs, LedgerOptions};
 use crate::error::{CliError, CliResult};
 
 /// Runs a `bench` subcommand.
-pub fn run(command: BenchCommand) -> CliResult {
+pub fn run(command: BenchCommand, options: &LedgerOptions) -> CliResult {
     match command {
         BenchCommand::Rego(args) => rego(&args),
+        BenchCommand::Ledger(args) => ledger(&args, options),
     }
+}
+
+#[derive(Serialize)]
+struct LedgerStats {
+    appends: usize,
+    concurrency: usize,
+    append_seconds: f64,
+    appends_per_second: f64,
+    verified_entries: i64,
+    verify_seconds: f64,
+    entries_verified_per_second: f64,
+}
+
+fn ledger(args: &BenchLedgerArgs, options: &LedgerOptions) -> CliResult {
+    let concurrency = args.concurrency.max(1);
+    let stats = with_ledger(options, async |ledger| {
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(concurrency);
+        for writer in 0..concurrency {
+            let ledger = ledger.clone();
+            let count = args.appends / concurrency + usize::from(writer < args.appends % concurrency);
+            tasks.push(tokio::spawn(async move {
+                for i in 0..count {
+                    let body = serde_json::json!({"name": "unit-tests", "type": "junit", "is_compliant": true, "i": i, "writer": writer});
+                    ledger.append("bench", "attestation", &format!("flow/trail-{writer}"), &body).await?;
+                }
+                Ok::<(), verdict_ledger::LedgerError>(())
+            }));
+        }
+        for task in tasks {
+            task.await
+                .map_err(|err| verdict_ledger::LedgerError::Invalid(format!("writer failed: {err}")))??;
+        }
+        let append_seconds = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let report = ledger.verify().await?;
+        let verify_seconds = started.elapsed().as_secs_f64();
+        if let Some(problem) = report.problem {
+            return Err(verdict_ledger::LedgerError::Invalid(format!(
+                "the chain does not verify: {problem}"
+            )));
+        }
+        Ok(LedgerStats {
+            appends: args.appends,
+            concurrency,
+            append_seconds,
+            appends_per_second: args.appends as f64 / append_seconds,
+            verified_entries: report.count,
+            verify_seconds,
+            entries_verified_per_second: report.count as f64 / verify_seconds,
+        })
+    })?;
+    crate::render::print_json(&stats)?;
+    Ok(ExitStatus::Ok)
 }
 
 #[derive(Serialize)]
