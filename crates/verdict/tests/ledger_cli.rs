@@ -76,3 +76,38 @@ fn a_new_ledger_verifies_empty_and_bad_locations_are_rejected() {
         .code(3)
         .stderr(predicate::str::contains("database unavailable"));
 }
+
+#[test]
+fn bench_commands_report_what_they_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db").display().to_string();
+    let output = verdict()
+        .args(["bench", "ledger", "--db", &db, "--appends", "20", "--concurrency", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((stats["appends"].as_u64(), stats["verified_entries"].as_u64()), (Some(20), Some(20)));
+    assert!(stats["appends_per_second"].as_f64().unwrap() > 0.0);
+
+    let root = verdict_testkit::workspace_root();
+    let output = verdict()
+        .current_dir(&root)
+        .args(["bench", "rego", "--policy", "examples/rego/pull-request/pull-request.rego"])
+        .args([
+            "--input-file",
+            "examples/rego/pull-request/trails-input.json",
+            "--iterations",
+            "5",
+            "--warmup",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (stats["iterations"].as_u64(), stats["allow"].as_bool(), stats["violations"].as_u64()),
+        (Some(5), Some(false), Some(1))
+    );
+}
