@@ -137,7 +137,7 @@ impl From<&Entry> for Link {
 }
 
 /// What is wrong with the chain, at the first entry where it breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum ChainProblem {
     /// The entry's content no longer matches its hash: it was modified.
@@ -184,7 +184,7 @@ impl std::fmt::Display for ChainProblem {
 }
 
 /// The outcome of verifying the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChainReport {
     /// How many entries were checked.
     pub count: i64,

@@ -17,9 +17,18 @@ pub enum LedgerError {
     /// Something the request refers to does not exist (an unknown flow or trail): nothing was recorded.
     #[error("{0}")]
     NotFound(String),
-    /// The database could not be reached or failed (exit code 3: unavailable).
-    #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    /// The caller may not do this (no token, a revoked token, another org's data, a read-only role):
+    /// nothing was recorded.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// The database or the ledger server could not be reached or failed (exit code 3: unavailable).
+    #[error("{what} unavailable: {message}")]
+    Unavailable {
+        /// `database` or `ledger server`.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[source] sqlx::migrate::MigrateError),
@@ -35,6 +44,6 @@ pub enum LedgerError {
 
 impl From<sqlx::Error> for LedgerError {
     fn from(error: sqlx::Error) -> Self {
-        LedgerError::Unavailable(error)
+        LedgerError::Unavailable { what: "database", message: error.to_string() }
     }
 }

@@ -8,6 +8,7 @@ use crate::chain::{ChainReport, Entry};
 use crate::error::LedgerError;
 use crate::model::{Artifact, Attestation, Flow, Recorded, Trail, validate_fingerprint, validate_name};
 use crate::sql::SqlLedger;
+use crate::template::{expected_type, validate_template};
 
 /// Every evidence operation. Writes append; reads return the latest record per subject.
 #[allow(async_fn_in_trait)]
@@ -44,8 +45,22 @@ pub trait Ledger {
         flow: &str,
         trail: &str,
     ) -> Result<Vec<Recorded<Attestation>>, LedgerError>;
+    /// Stores an attachment's content for the org and returns its SHA-256 (attestations refer to it).
+    async fn put_attachment(&self, org: &str, content: Vec<u8>) -> Result<String, LedgerError>;
+    /// An attachment's content, by SHA-256.
+    async fn attachment(&self, org: &str, sha256: &str) -> Result<Option<Vec<u8>>, LedgerError>;
     /// Recomputes the hash chain.
     async fn verify(&self) -> Result<ChainReport, LedgerError>;
+    /// The enriched document of one trail (see [`crate::trail_document`]). The HTTP client overrides
+    /// this to fetch it in one request.
+    async fn trail_document(
+        &self,
+        org: &str,
+        flow: &str,
+        trail: &str,
+    ) -> Result<serde_json::Value, LedgerError> {
+        load_trail_document(self, org, flow, trail).await
+    }
 }
 
 fn recorded<T: DeserializeOwned>(entry: Entry) -> Result<Recorded<T>, LedgerError> {
@@ -93,9 +108,32 @@ impl SqlLedger {
     }
 }
 
+impl SqlLedger {
+    /// Refuses an attestation whose type differs from the one its template slot expects: it could never
+    /// satisfy that slot, and recording it would hide the mistake.
+    async fn check_slot_type(&self, org: &str, attestation: &Attestation) -> Result<(), LedgerError> {
+        let trail = self.trail(org, &attestation.flow, &attestation.trail).await?;
+        let template = match trail.and_then(|t| t.record.template) {
+            Some(template) => Some(template),
+            None => self.flow(org, &attestation.flow).await?.and_then(|f| f.record.template),
+        };
+        let expected = template.as_ref().and_then(|t| expected_type(t, &attestation.name));
+        match expected {
+            Some(expected) if expected != attestation.kind => Err(LedgerError::Invalid(format!(
+                "the template expects attestation {:?} to be of type {expected}, not {}",
+                attestation.name, attestation.kind
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Ledger for SqlLedger {
     async fn put_flow(&self, org: &str, flow: Flow) -> Result<Recorded<Flow>, LedgerError> {
         invalid(validate_name("flow", &flow.name))?;
+        if let Some(template) = &flow.template {
+            invalid(validate_template(template))?;
+        }
         self.record(org, "flow", &flow.name.clone(), &flow).await
     }
 
@@ -110,6 +148,9 @@ impl Ledger for SqlLedger {
     async fn begin_trail(&self, org: &str, trail: Trail) -> Result<Recorded<Trail>, LedgerError> {
         invalid(validate_name("trail", &trail.name))?;
         invalid(validate_name("flow", &trail.flow))?;
+        if let Some(template) = &trail.template {
+            invalid(validate_template(template))?;
+        }
         if self.flow(org, &trail.flow).await?.is_none() {
             return Err(LedgerError::NotFound(format!(
                 "flow {:?} does not exist: create it with `verdict create flow {}`",
@@ -160,6 +201,15 @@ impl Ledger for SqlLedger {
             invalid(validate_fingerprint(fingerprint))?;
         }
         self.require_trail(org, &attestation.flow, &attestation.trail).await?;
+        self.check_slot_type(org, &attestation).await?;
+        for attached in &attestation.attachments {
+            if !self.has_attachment(org, &attached.sha256).await? {
+                return Err(LedgerError::NotFound(format!(
+                    "attachment {} ({}) was not uploaded: store its content first",
+                    attached.name, attached.sha256
+                )));
+            }
+        }
         let subject = format!("{}/{}", attestation.flow, attestation.trail);
         self.record(org, "attestation", &subject, &attestation).await
     }
@@ -177,14 +227,22 @@ impl Ledger for SqlLedger {
             .collect()
     }
 
+    async fn put_attachment(&self, org: &str, content: Vec<u8>) -> Result<String, LedgerError> {
+        self.store_attachment(org, &content).await
+    }
+
+    async fn attachment(&self, org: &str, sha256: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.load_attachment(org, sha256).await
+    }
+
     async fn verify(&self) -> Result<ChainReport, LedgerError> {
         SqlLedger::verify(self).await
     }
 }
 
 /// The enriched document of one trail (see [`crate::trail_document`]), read through any [`Ledger`].
-pub async fn load_trail_document(
-    ledger: &impl Ledger,
+pub async fn load_trail_document<L: Ledger + ?Sized>(
+    ledger: &L,
     org: &str,
     flow: &str,
     trail: &str,

@@ -5,16 +5,21 @@
 //! [`SqlLedger::verify`] finds. The chain ([`chain`]) is pure; the SQL store ([`SqlLedger`]) keeps it in
 //! SQLite (the embedded default) or PostgreSQL, and appends to it inside one database transaction.
 
+mod attachments;
 pub mod chain;
 mod error;
 mod ledger;
 pub mod model;
 mod sql;
+pub mod template;
+pub mod tokens;
 pub mod trail_document;
 
+pub use attachments::content_hash;
 pub use chain::{ChainProblem, ChainReport, Entry, GENESIS};
 pub use error::LedgerError;
 pub use ledger::{Ledger, load_trail_document};
-pub use model::{Artifact, Attestation, Flow, Recorded, Trail};
+pub use model::{Artifact, AttachmentRef, Attestation, Flow, Recorded, Trail};
 pub use sql::{Backend, SqlLedger};
+pub use tokens::{Role, TokenGrant, TokenInfo};
 pub use trail_document::trail_document;

@@ -94,10 +94,25 @@ pub struct Attestation {
     /// Anything else the reporter attached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<Value>,
+    /// Files stored with it, by content hash (`--attachments`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// A file attached to an attestation. The content is stored once per org under its SHA-256, and the
+/// attestation's entry covers the hash, so the chain makes attachments tamper-evident too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// The file's name as given (its last path component).
+    pub name: String,
+    /// SHA-256 of the content, lower-case hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
 }
 
 /// A record as it was recorded: the record, and the ledger entry that holds it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recorded<T> {
     /// The record.
     #[serde(flatten)]

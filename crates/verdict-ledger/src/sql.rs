@@ -63,7 +63,7 @@ fn connection_url(location: &str) -> Result<(String, Backend), LedgerError> {
     Ok((format!("sqlite://{location}?mode=rwc"), Backend::Sqlite))
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
@@ -102,6 +102,17 @@ impl SqlLedger {
         };
         migrator.run(&pool).await.map_err(LedgerError::Migration)?;
         Ok(SqlLedger { pool, backend })
+    }
+
+    /// The connection pool, for the other stores that share the database (tokens, attachments).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the database answers: for readiness probes.
+    pub async fn ping(&self) -> Result<(), LedgerError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// The database this ledger lives in.

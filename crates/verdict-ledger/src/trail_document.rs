@@ -86,6 +86,9 @@ fn attestation_statuses(
         if let Some(user_data) = &attestation.user_data {
             entry.insert("user_data".into(), user_data.clone());
         }
+        if !attestation.attachments.is_empty() {
+            entry.insert("attachments".into(), json!(attestation.attachments));
+        }
         statuses.insert(name.clone(), Value::Object(entry));
     }
     let mut missing = false;
@@ -239,6 +242,7 @@ mod tests {
                 is_compliant: compliant,
                 payload: Some(json!({"summary": {"high": 0}})),
                 user_data: None,
+                attachments: Vec::new(),
             },
             seq,
         )

@@ -41,6 +41,7 @@ fn attestation(name: &str, compliant: bool) -> Attestation {
         is_compliant: compliant,
         payload: None,
         user_data: Some(json!({"by": "ci"})),
+        attachments: Vec::new(),
     }
 }
 

@@ -32,6 +32,18 @@ pub struct LedgerOptions {
     /// The organisation whose evidence is read and written.
     #[arg(long, global = true, env = "VERDICT_ORG", default_value = "default", value_name = "ORG")]
     pub org: String,
+
+    /// A `verdict server` to use instead of a local ledger (http:// or https:// URL).
+    #[arg(long, global = true, env = "VERDICT_HOST", value_name = "URL")]
+    pub host: Option<String>,
+
+    /// The API token for --host (created with `verdict server token create`).
+    #[arg(long, global = true, env = "VERDICT_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Print what a write would record and send nothing.
+    #[arg(long, global = true, env = "VERDICT_DRY_RUN")]
+    pub dry_run: bool,
 }
 
 /// Top-level commands.
@@ -64,6 +76,8 @@ pub enum Command {
     /// Record a realistic flow in a ledger (a temporary one unless --db is given), evaluate a Rego policy
     /// over its trails, and explain every step.
     Demo,
+    /// Serve the ledger over HTTP (REST API under /api/v1) for CI jobs to share; manage its API tokens.
+    Server(ServerArgs),
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
     Fingerprint(FingerprintArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
@@ -504,6 +518,77 @@ pub struct AttestGenericArgs {
     /// A JSON file of extra data.
     #[arg(long, value_name = "FILE")]
     pub user_data: Option<PathBuf>,
+    /// Files to store with the attestation, content-addressed (comma-separated or repeated).
+    #[arg(long, value_name = "PATH,...", value_delimiter = ',')]
+    pub attachments: Vec<PathBuf>,
+}
+
+/// `verdict server …`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServerArgs {
+    /// Manage API tokens instead of serving.
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+    /// Address to listen on (port 0 picks a free port; the address is printed on stdout).
+    #[arg(long, env = "VERDICT_LISTEN", default_value = "127.0.0.1:8190", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Largest request body accepted.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
+    pub max_body_bytes: u64,
+    /// Log format on stderr: text, or json (one object per line, for log collectors).
+    #[arg(long, value_enum, env = "VERDICT_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How the server writes its logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `verdict server token …`
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Manage the server's API tokens (directly in the database --db names).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `verdict server token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token bound to --org with a role; prints the token alone on stdout (it is not stored).
+    Create(TokenCreateArgs),
+    /// List tokens (ids, orgs, roles; never the tokens).
+    List(ListArgs),
+    /// Revoke a token by id (the part after `vdt_` up to the next `_`).
+    Revoke(TokenRevokeArgs),
+}
+
+/// Arguments of `verdict server token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// What the token may do: read, write (read and record) or admin (also verify the whole chain).
+    #[arg(long, value_parser = parse_role)]
+    pub role: verdict_ledger::Role,
+    /// Free text to tell tokens apart (e.g. the CI job using it).
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+/// Arguments of `verdict server token revoke`.
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id.
+    pub id: String,
+}
+
+fn parse_role(text: &str) -> Result<verdict_ledger::Role, String> {
+    text.parse()
 }
 
 /// `verdict list …`
@@ -513,6 +598,22 @@ pub enum ListCommand {
     Flows(ListArgs),
     /// A flow's trails.
     Trails(ListTrailsArgs),
+    /// The artifacts reported in a trail.
+    Artifacts(ListArtifactsArgs),
+}
+
+/// Arguments of `verdict list artifacts`.
+#[derive(Debug, Args)]
+pub struct ListArtifactsArgs {
+    /// The flow.
+    #[arg(long)]
+    pub flow: String,
+    /// The trail.
+    #[arg(long)]
+    pub trail: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
 }
 
 /// Arguments of `verdict list flows`.

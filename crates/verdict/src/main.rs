@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod error;
 mod input;
+mod ledger_backend;
 mod render;
 
 use std::process::ExitCode;
@@ -14,9 +15,13 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // One TLS crypto provider for every rustls user (reqwest now; the webhook server later), chosen
+    // before any of them starts: with none or two installed, rustls panics at first use.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     install_panic_hook();
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let json_logs = matches!(&cli.command, Command::Server(args) if args.log_format == cli::LogFormat::Json);
+    init_logging(cli.verbose, json_logs, matches!(cli.command, Command::Server(_)));
     let outcome = match cli.command {
         Command::Policy(command) => commands::policy::run(command),
         Command::Evaluate(command) => commands::evaluate::run(command, &cli.ledger),
@@ -29,6 +34,7 @@ fn main() -> ExitCode {
         Command::List(command) => commands::evidence::list(command, &cli.ledger),
         Command::Get(command) => commands::evidence::get(command, &cli.ledger),
         Command::Demo => commands::demo::run(&cli.ledger),
+        Command::Server(args) => commands::server::run(args, &cli.ledger),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),
@@ -41,8 +47,10 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr so stdout stays machine-readable; `VERDICT_LOG` (e.g. `debug`) or `-v` raise the level.
-fn init_logging(verbose: u8) {
+/// The server logs every request at info by default, as text or as one JSON object per line.
+fn init_logging(verbose: u8, json: bool, server: bool) {
     let default = match verbose {
+        0 if server => "info,sqlx=error",
         0 => "warn,sqlx=error",
         1 => "info",
         2 => "debug",
@@ -50,7 +58,16 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VERDICT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    if json {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
 }
 
 /// Panics inside the Rego engine are caught and reported as evaluation errors; keep the default hook's

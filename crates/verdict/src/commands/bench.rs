@@ -9,7 +9,7 @@ use verdict_core::ExitStatus;
 use verdict_rego::Limits;
 
 use super::evaluate::{load_policy, params};
-use super::ledger::with_ledger;
+use super::ledger::{database_location, with_sql_ledger};
 use crate::cli::{BenchCommand, BenchLedgerArgs, BenchRegoArgs, LedgerOptions};
 use crate::error::{CliError, CliResult};
 
@@ -34,7 +34,8 @@ struct LedgerStats {
 
 fn ledger(args: &BenchLedgerArgs, options: &LedgerOptions) -> CliResult {
     let concurrency = args.concurrency.max(1);
-    let stats = with_ledger(options, async |ledger| {
+    let location = database_location(options)?;
+    let stats = with_sql_ledger(&location, async |ledger| {
         let started = Instant::now();
         let mut tasks = Vec::with_capacity(concurrency);
         for writer in 0..concurrency {

@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::anyhow;
 use serde_json::json;
 use verdict_core::ExitStatus;
-use verdict_ledger::{
-    Artifact, Attestation, Flow, Ledger, LedgerError, SqlLedger, Trail, load_trail_document,
-};
+use verdict_ledger::{Artifact, Attestation, Flow, Ledger, LedgerError, Trail};
 use verdict_rego::{Limits, RegoPolicy};
 
 use super::ledger::{ledger_error, with_ledger};
@@ -45,10 +43,11 @@ fn attestation(
         is_compliant: compliant,
         payload: None,
         user_data,
+        attachments: Vec::new(),
     }
 }
 
-async fn record(ledger: &SqlLedger, org: &str) -> Result<(), LedgerError> {
+async fn record(ledger: &impl Ledger, org: &str) -> Result<(), LedgerError> {
     let template = verdict_policy::yaml::parse(TEMPLATE).ok().flatten().map(|node| node.to_json());
     let tags = BTreeMap::from([("risk-level".to_owned(), "high".to_owned())]);
     ledger
@@ -129,8 +128,11 @@ pub fn run(options: &LedgerOptions) -> CliResult {
         Some(dir) => LedgerOptions {
             db: Some(dir.path().join("demo.db").display().to_string()),
             org: options.org.clone(),
+            host: None,
+            api_token: None,
+            dry_run: false,
         },
-        None => options.clone(),
+        None => LedgerOptions { host: None, dry_run: false, ..options.clone() },
     };
     let location = options.db.clone().unwrap_or_default();
     anstream::println!(
@@ -144,7 +146,7 @@ pub fn run(options: &LedgerOptions) -> CliResult {
     let documents = with_ledger(&options, async |ledger| {
         let mut documents = Vec::new();
         for trail in ["release-1.4.2", "hotfix-1.4.3"] {
-            documents.push(load_trail_document(ledger, &options.org, "backend-ci", trail).await?);
+            documents.push(ledger.trail_document(&options.org, "backend-ci", trail).await?);
         }
         Ok(documents)
     })?;

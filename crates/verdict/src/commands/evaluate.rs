@@ -8,7 +8,7 @@ use serde::Serialize;
 use verdict_core::ExitStatus;
 use verdict_rego::{Decision, Limits, RegoError, RegoPolicy};
 
-use verdict_ledger::load_trail_document;
+use verdict_ledger::Ledger;
 
 use super::ledger::with_ledger;
 use crate::cli::{EvalOutput, EvaluateCommand, EvaluateInputArgs, LedgerOptions, RegoArgs};
@@ -20,7 +20,7 @@ pub fn run(command: EvaluateCommand, options: &LedgerOptions) -> CliResult {
         EvaluateCommand::Input(args) => input(&args),
         EvaluateCommand::Trail(args) => {
             let document = with_ledger(options, async |ledger| {
-                load_trail_document(ledger, &options.org, &args.flow, &args.name).await
+                ledger.trail_document(&options.org, &args.flow, &args.name).await
             })?;
             evaluate(&args.rego, serde_json::json!({ "trail": document }))
         }
@@ -28,7 +28,7 @@ pub fn run(command: EvaluateCommand, options: &LedgerOptions) -> CliResult {
             let documents = with_ledger(options, async |ledger| {
                 let mut documents = Vec::with_capacity(args.names.len());
                 for name in &args.names {
-                    documents.push(load_trail_document(ledger, &options.org, &args.flow, name).await?);
+                    documents.push(ledger.trail_document(&options.org, &args.flow, name).await?);
                 }
                 Ok(documents)
             })?;

@@ -8,7 +8,7 @@ use comfy_table::{Table, presets};
 use serde::Serialize;
 use verdict_core::ExitStatus;
 use verdict_evidence::{dir_fingerprint, file_fingerprint};
-use verdict_ledger::{Artifact, Attestation, Flow, Ledger, Recorded, Trail, load_trail_document};
+use verdict_ledger::{Artifact, AttachmentRef, Attestation, Flow, Ledger, Recorded, Trail, content_hash};
 
 use super::ledger::with_ledger;
 use crate::cli::{
@@ -42,9 +42,42 @@ fn read_template(path: &Path) -> Result<serde_json::Value, CliError> {
     Ok(node.to_json())
 }
 
+/// With `--dry-run`, prints what would be recorded (as JSON) and returns true: the caller sends nothing.
+fn dry_run<T: Serialize>(options: &LedgerOptions, what: &str, record: &T) -> Result<bool, CliError> {
+    if !options.dry_run {
+        return Ok(false);
+    }
+    anstream::println!("dry run: would record {what} (nothing sent):");
+    crate::render::print_json(record)?;
+    Ok(true)
+}
+
 fn recorded_line<T>(what: &str, name: &str, record: &Recorded<T>) {
     let short = record.hash.get(..12).unwrap_or(&record.hash);
     anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
+}
+
+/// Reads `--attachments`: each file's reference (name, hash, size) and content. Names must be unique, so
+/// a reader can tell attachments apart.
+fn read_attachments(paths: &[std::path::PathBuf]) -> Result<Vec<(AttachmentRef, Vec<u8>)>, CliError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let content = std::fs::read(path)
+            .map_err(|err| CliError::invalid(anyhow!("cannot read attachment {}: {err}", path.display())))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| CliError::invalid(anyhow!("attachment {} is not a file", path.display())))?;
+        if !seen.insert(name.clone()) {
+            return Err(CliError::invalid(anyhow!(
+                "two attachments are named {name:?}: attachment names must be unique"
+            )));
+        }
+        let reference = AttachmentRef { name, sha256: content_hash(&content), size: content.len() as u64 };
+        files.push((reference, content));
+    }
+    Ok(files)
 }
 
 /// Runs `create flow`.
@@ -57,6 +90,9 @@ pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
         tags: args.tags.into_iter().collect(),
         template,
     };
+    if dry_run(options, "flow", &flow)? {
+        return Ok(ExitStatus::Ok);
+    }
     let recorded = with_ledger(options, async |ledger| ledger.put_flow(&options.org, flow).await)?;
     recorded_line("flow", &args.name, &recorded);
     Ok(ExitStatus::Ok)
@@ -76,6 +112,9 @@ pub fn begin(command: BeginCommand, options: &LedgerOptions) -> CliResult {
         user_data,
         template,
     };
+    if dry_run(options, "trail", &trail)? {
+        return Ok(ExitStatus::Ok);
+    }
     let recorded = with_ledger(options, async |ledger| ledger.begin_trail(&options.org, trail).await)?;
     recorded_line("trail", &format!("{}/{}", args.flow, args.name), &recorded);
     Ok(ExitStatus::Ok)
@@ -109,13 +148,17 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
                 build_url: args.build_url,
                 annotations: args.annotations.into_iter().collect(),
             };
+            if dry_run(options, "artifact", &artifact)? {
+                return Ok(ExitStatus::Ok);
+            }
             let recorded =
                 with_ledger(options, async |ledger| ledger.report_artifact(&options.org, artifact).await)?;
             recorded_line("artifact", &format!("{} {fingerprint}", args.name), &recorded);
         }
         AttestCommand::Generic(args) => {
             let user_data = args.user_data.as_deref().map(|p| read_json(p, "user data")).transpose()?;
-            let attestation = Attestation {
+            let files = read_attachments(&args.attachments)?;
+            let mut attestation = Attestation {
                 name: args.name.clone(),
                 kind: "generic".to_owned(),
                 flow: args.target.flow,
@@ -124,9 +167,26 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
                 is_compliant: args.compliant,
                 payload: None,
                 user_data,
+                attachments: files.iter().map(|(reference, _)| reference.clone()).collect(),
             };
-            let recorded =
-                with_ledger(options, async |ledger| ledger.attest(&options.org, attestation).await)?;
+            if dry_run(options, "generic attestation", &attestation)? {
+                return Ok(ExitStatus::Ok);
+            }
+            let recorded = with_ledger(options, async |ledger| {
+                // Content first, then the attestation that refers to it: the ledger refuses an
+                // attestation whose attachments it does not hold.
+                for (reference, content) in files {
+                    let stored = ledger.put_attachment(&options.org, content).await?;
+                    if stored != reference.sha256 {
+                        return Err(verdict_ledger::LedgerError::Invalid(format!(
+                            "attachment {} was stored as {stored}, not {}",
+                            reference.name, reference.sha256
+                        )));
+                    }
+                }
+                attestation.attachments.sort_by(|a, b| a.name.cmp(&b.name));
+                ledger.attest(&options.org, attestation).await
+            })?;
             let verdict = if args.compliant { "compliant" } else { "NON-COMPLIANT" };
             recorded_line("generic attestation", &format!("{} ({verdict})", args.name), &recorded);
         }
@@ -180,6 +240,20 @@ pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
                 [t.name.clone(), t.commit.clone().unwrap_or_default()]
             })?;
         }
+        ListCommand::Artifacts(args) => {
+            let artifacts = with_ledger(options, async |ledger| {
+                if ledger.trail(&options.org, &args.flow, &args.trail).await?.is_none() {
+                    return Err(verdict_ledger::LedgerError::NotFound(format!(
+                        "trail {:?} does not exist in flow {:?}",
+                        args.trail, args.flow
+                    )));
+                }
+                ledger.artifacts(&options.org, &args.flow, &args.trail).await
+            })?;
+            print_list(args.output, &artifacts, ["NAME", "FINGERPRINT", "RECORDED"], |a| {
+                [a.name.clone(), a.fingerprint.clone()]
+            })?;
+        }
     }
     Ok(ExitStatus::Ok)
 }
@@ -212,7 +286,7 @@ fn trail_rows(document: &serde_json::Value) -> Vec<[String; 4]> {
 pub fn get(command: GetCommand, options: &LedgerOptions) -> CliResult {
     let GetCommand::Trail(args) = command;
     let document = with_ledger(options, async |ledger| {
-        load_trail_document(ledger, &options.org, &args.flow, &args.name).await
+        ledger.trail_document(&options.org, &args.flow, &args.name).await
     })?;
     let status = document["compliance_status"]["status"].as_str().unwrap_or("UNKNOWN").to_owned();
     match args.output {

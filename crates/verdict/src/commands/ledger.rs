@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
+use verdict_client::HttpLedger;
 use verdict_core::ExitStatus;
-use verdict_ledger::{LedgerError, SqlLedger};
+use verdict_ledger::{Ledger, LedgerError, SqlLedger};
+
+use crate::ledger_backend::CliLedger;
 
 use crate::cli::{LedgerCommand, LedgerOptions, LedgerVerifyArgs, ValidateOutput};
 use crate::error::{CliError, CliResult};
@@ -16,19 +19,43 @@ pub fn run(command: LedgerCommand, options: &LedgerOptions) -> CliResult {
     }
 }
 
-/// Opens the ledger `--db` names (or the default embedded one) and runs `work` against it on an async
-/// runtime, closing the connections afterwards.
+/// Opens the ledger the options name — the server `--host` names, else the database `--db` names, else
+/// the default embedded one — and runs `work` against it on an async runtime, closing it afterwards.
 pub fn with_ledger<T>(
     options: &LedgerOptions,
+    work: impl AsyncFnOnce(&CliLedger) -> Result<T, LedgerError>,
+) -> Result<T, CliError> {
+    let ledger = match &options.host {
+        Some(host) => {
+            CliLedger::Remote(HttpLedger::new(host, options.api_token.clone()).map_err(ledger_error)?)
+        }
+        None => {
+            let location = database_location(options)?;
+            return with_sql_ledger(&location, async |ledger| {
+                let ledger = CliLedger::Local(ledger.clone());
+                work(&ledger).await
+            });
+        }
+    };
+    runtime()?.block_on(async { work(&ledger).await }).map_err(ledger_error)
+}
+
+/// The database `--db` names, or the default embedded one.
+pub fn database_location(options: &LedgerOptions) -> Result<String, CliError> {
+    match &options.db {
+        Some(db) => Ok(db.clone()),
+        None => default_location(),
+    }
+}
+
+/// Opens the SQL ledger at `location` and runs `work` against it, closing the connections afterwards.
+pub fn with_sql_ledger<T>(
+    location: &str,
     work: impl AsyncFnOnce(&SqlLedger) -> Result<T, LedgerError>,
 ) -> Result<T, CliError> {
-    let location = match &options.db {
-        Some(db) => db.clone(),
-        None => default_location()?,
-    };
     runtime()?
         .block_on(async {
-            let ledger = SqlLedger::open(&location).await?;
+            let ledger = SqlLedger::open(location).await?;
             let result = work(&ledger).await;
             ledger.close().await;
             result
@@ -52,14 +79,16 @@ fn default_location() -> Result<String, CliError> {
 /// (exit 3).
 pub fn ledger_error(error: LedgerError) -> CliError {
     match error {
-        LedgerError::InvalidLocation { .. } | LedgerError::Invalid(_) | LedgerError::NotFound(_) => {
-            CliError::invalid(error)
-        }
+        LedgerError::InvalidLocation { .. }
+        | LedgerError::Invalid(_)
+        | LedgerError::NotFound(_)
+        | LedgerError::AccessDenied(_) => CliError::invalid(error),
         other => CliError::unavailable(other),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+/// A multi-threaded async runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -68,7 +97,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 fn verify(args: &LedgerVerifyArgs, options: &LedgerOptions) -> CliResult {
-    let report = with_ledger(options, async |ledger| ledger.verify().await)?;
+    let report = with_ledger(options, async |ledger| Ledger::verify(ledger).await)?;
     match args.output {
         ValidateOutput::Json => crate::render::print_json(&report)?,
         ValidateOutput::Text => match &report.problem {

@@ -8,3 +8,4 @@ pub mod fingerprint;
 pub mod ledger;
 pub mod policy;
 pub mod rego_tools;
+pub mod server;

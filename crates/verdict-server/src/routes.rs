@@ -1,0 +1,223 @@
+//! The REST API: one handler per [`Ledger`] operation, under `/api/v1/orgs/{org}`. Each handler checks
+//! the caller's token against the org and role it needs, then calls the ledger; errors become
+//! [`ApiError`]s.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use verdict_ledger::{Artifact, Attestation, Flow, Ledger, Recorded, Role, Trail};
+
+use crate::auth::Caller;
+use crate::body::{JsonBody, RawBody};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+type Shared = State<Arc<AppState>>;
+type Created<T> = Result<(StatusCode, Json<Recorded<T>>), ApiError>;
+
+fn same(field: &str, in_path: &str, in_body: &str) -> Result<(), ApiError> {
+    if in_path == in_body {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "the body's {field} {in_body:?} differs from the {field} {in_path:?} in the URL"
+        )))
+    }
+}
+
+/// `GET /api/v1/orgs/{org}/flows`
+pub async fn list_flows(
+    State(state): Shared,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<Vec<Recorded<Flow>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.flows(&org).await?))
+}
+
+/// `POST /api/v1/orgs/{org}/flows`
+pub async fn put_flow(
+    State(state): Shared,
+    caller: Caller,
+    Path(org): Path<String>,
+    JsonBody(flow): JsonBody<Flow>,
+) -> Created<Flow> {
+    caller.allow(&org, Role::Write)?;
+    Ok((StatusCode::CREATED, Json(state.ledger.put_flow(&org, flow).await?)))
+}
+
+/// `GET /api/v1/orgs/{org}/flows/{flow}`
+pub async fn get_flow(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow)): Path<(String, String)>,
+) -> Result<Json<Recorded<Flow>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    match state.ledger.flow(&org, &flow).await? {
+        Some(record) => Ok(Json(record)),
+        None => Err(ApiError::not_found(format!("flow {flow:?} does not exist"))),
+    }
+}
+
+/// `GET /api/v1/orgs/{org}/flows/{flow}/trails`
+pub async fn list_trails(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow)): Path<(String, String)>,
+) -> Result<Json<Vec<Recorded<Trail>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.trails(&org, &flow).await?))
+}
+
+/// `POST /api/v1/orgs/{org}/flows/{flow}/trails`
+pub async fn begin_trail(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow)): Path<(String, String)>,
+    JsonBody(trail): JsonBody<Trail>,
+) -> Created<Trail> {
+    caller.allow(&org, Role::Write)?;
+    same("flow", &flow, &trail.flow)?;
+    Ok((StatusCode::CREATED, Json(state.ledger.begin_trail(&org, trail).await?)))
+}
+
+/// `GET /api/v1/orgs/{org}/flows/{flow}/trails/{trail}`
+pub async fn get_trail(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow, trail)): Path<(String, String, String)>,
+) -> Result<Json<Recorded<Trail>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    match state.ledger.trail(&org, &flow, &trail).await? {
+        Some(record) => Ok(Json(record)),
+        None => Err(ApiError::not_found(format!("trail {trail:?} does not exist in flow {flow:?}"))),
+    }
+}
+
+/// `GET /api/v1/orgs/{org}/flows/{flow}/trails/{trail}/document`
+pub async fn trail_document(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow, trail)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.trail_document(&org, &flow, &trail).await?))
+}
+
+/// `GET /api/v1/orgs/{org}/flows/{flow}/trails/{trail}/artifacts`
+pub async fn list_artifacts(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow, trail)): Path<(String, String, String)>,
+) -> Result<Json<Vec<Recorded<Artifact>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.artifacts(&org, &flow, &trail).await?))
+}
+
+/// `POST /api/v1/orgs/{org}/flows/{flow}/trails/{trail}/artifacts`
+pub async fn report_artifact(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow, trail)): Path<(String, String, String)>,
+    JsonBody(artifact): JsonBody<Artifact>,
+) -> Created<Artifact> {
+    caller.allow(&org, Role::Write)?;
+    same("flow", &flow, &artifact.flow)?;
+    same("trail", &trail, &artifact.trail)?;
+    Ok((StatusCode::CREATED, Json(state.ledger.report_artifact(&org, artifact).await?)))
+}
+
+/// `GET /api/v1/orgs/{org}/flows/{flow}/trails/{trail}/attestations`
+pub async fn list_attestations(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow, trail)): Path<(String, String, String)>,
+) -> Result<Json<Vec<Recorded<Attestation>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.attestations(&org, &flow, &trail).await?))
+}
+
+/// `POST /api/v1/orgs/{org}/flows/{flow}/trails/{trail}/attestations`
+pub async fn attest(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow, trail)): Path<(String, String, String)>,
+    JsonBody(attestation): JsonBody<Attestation>,
+) -> Created<Attestation> {
+    caller.allow(&org, Role::Write)?;
+    same("flow", &flow, &attestation.flow)?;
+    same("trail", &trail, &attestation.trail)?;
+    Ok((StatusCode::CREATED, Json(state.ledger.attest(&org, attestation).await?)))
+}
+
+/// `POST /api/v1/orgs/{org}/attachments`: the body is the file's content.
+pub async fn put_attachment(
+    State(state): Shared,
+    caller: Caller,
+    Path(org): Path<String>,
+    RawBody(content): RawBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.allow(&org, Role::Write)?;
+    let size = content.len();
+    let sha256 = state.ledger.put_attachment(&org, content.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(json!({"sha256": sha256, "size": size}))))
+}
+
+/// `GET /api/v1/orgs/{org}/attachments/{sha256}`
+pub async fn get_attachment(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, sha256)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    match state.ledger.attachment(&org, &sha256).await? {
+        Some(content) => {
+            Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))], content)
+                .into_response())
+        }
+        None => Err(ApiError::not_found(format!("no attachment {sha256} in org {org:?}"))),
+    }
+}
+
+/// `GET /api/v1/ledger/verify`: the whole chain (every org's entries), so admin only.
+pub async fn verify(State(state): Shared, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let org = caller.0.org.clone();
+    caller.allow(&org, Role::Admin)?;
+    let report = state.ledger.verify().await?;
+    serde_json::to_value(report).map(Json).map_err(|err| ApiError::invalid(err.to_string()))
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(State(state): Shared) -> Result<Json<Value>, ApiError> {
+    state.ledger.ping().await?;
+    Ok(Json(json!({"status": "ready"})))
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], crate::OPENAPI_DOCUMENT)
+        .into_response()
+}
+
+/// Any other path.
+pub async fn no_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such API endpoint (see /api/v1/openapi.json)")
+}
+
+/// A known path with the wrong method.
+pub async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method (see /api/v1/openapi.json)",
+    )
+}
