@@ -1,0 +1,452 @@
+//! The ledger server over raw HTTP: the auth matrix, bad input, the API description, tokens, shutdown.
+//! Whatever is refused must leave the ledger unchanged (`ledger verify` passes with the same count).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Env, ORG, create_token};
+use predicates::prelude::*;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+const FP: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+struct Api {
+    client: Client,
+    base: String,
+}
+
+impl Api {
+    fn new(env: &Env) -> Self {
+        Api { client: Client::new(), base: env.url().to_owned() }
+    }
+
+    /// Sends a request; returns the status and the JSON body (Null when the body is not JSON).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let bytes = response.bytes().await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, token, Some(body.to_string().into_bytes())).await
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(Method::GET, path, token, None).await
+    }
+}
+
+/// A request, and the status, error code and message fragment it must be answered with.
+type BadRequest = (Method, String, Option<Vec<u8>>, StatusCode, &'static str, &'static str);
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// A flow `backend` with trail `t1` in [`ORG`].
+async fn seed(api: &Api, token: &str) {
+    let (status, body) =
+        api.post(&format!("/api/v1/orgs/{ORG}/flows"), Some(token), &json!({"name": "backend"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/orgs/{ORG}/flows/backend/trails"),
+            Some(token),
+            &json!({"name": "t1", "flow": "backend"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_matrix_refuses_and_records_nothing() {
+    let env = Env::server_sqlite();
+    let api = Api::new(&env);
+    let write = env.token.clone().unwrap();
+    seed(&api, &write).await;
+    let read = create_token(&env.db, ORG, "read");
+    let other_org = create_token(&env.db, "other", "admin");
+    let revoked = create_token(&env.db, ORG, "write");
+    let revoked_id = revoked.split('_').nth(1).unwrap().to_owned();
+    env.verdict().args(["--db", &env.db, "server", "token", "revoke", &revoked_id]).assert().code(0);
+    let before = env.entries();
+
+    let trail = format!("/api/v1/orgs/{ORG}/flows/backend/trails/t1");
+    let writes: Vec<(String, Value)> = vec![
+        (format!("/api/v1/orgs/{ORG}/flows"), json!({"name": "sneaky"})),
+        (format!("/api/v1/orgs/{ORG}/flows/backend/trails"), json!({"name": "t2", "flow": "backend"})),
+        (
+            format!("{trail}/artifacts"),
+            json!({"fingerprint": FP, "name": "app", "flow": "backend", "trail": "t1"}),
+        ),
+        (
+            format!("{trail}/attestations"),
+            json!({"name": "x", "type": "generic", "flow": "backend", "trail": "t1", "is_compliant": true}),
+        ),
+    ];
+    let garbage = "vdt_000000000000_".to_owned() + &"0".repeat(64);
+    let refusals: [(Option<&str>, StatusCode, &str); 5] = [
+        (None, StatusCode::UNAUTHORIZED, "unauthenticated"),
+        (Some(&garbage), StatusCode::UNAUTHORIZED, "invalid_token"),
+        (Some(&revoked), StatusCode::UNAUTHORIZED, "invalid_token"),
+        (Some(&other_org), StatusCode::FORBIDDEN, "wrong_org"),
+        (Some(&read), StatusCode::FORBIDDEN, "insufficient_role"),
+    ];
+    for (path, body) in &writes {
+        for (token, status, expected) in &refusals {
+            let (got, response) = api.post(path, *token, body).await;
+            assert_eq!((got, code(&response)), (*status, *expected), "POST {path} with {token:?}");
+        }
+        // An attachment upload is a write too.
+        let (got, response) = api
+            .send(Method::POST, &format!("/api/v1/orgs/{ORG}/attachments"), Some(&read), Some(b"x".to_vec()))
+            .await;
+        assert_eq!((got, code(&response)), (StatusCode::FORBIDDEN, "insufficient_role"));
+    }
+    // Reads: a read token may, another org's admin may not, nobody anonymous.
+    let reads = [
+        format!("/api/v1/orgs/{ORG}/flows"),
+        format!("/api/v1/orgs/{ORG}/flows/backend"),
+        format!("/api/v1/orgs/{ORG}/flows/backend/trails"),
+        trail.clone(),
+        format!("{trail}/document"),
+        format!("{trail}/artifacts"),
+        format!("{trail}/attestations"),
+    ];
+    for path in &reads {
+        assert_eq!(api.get(path, Some(&read)).await.0, StatusCode::OK, "GET {path}");
+        let (status, body) = api.get(path, Some(&other_org)).await;
+        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "wrong_org"), "GET {path}");
+        assert_eq!(api.get(path, None).await.0, StatusCode::UNAUTHORIZED, "GET {path}");
+        assert_eq!(api.get(path, Some(&revoked)).await.0, StatusCode::UNAUTHORIZED, "GET {path}");
+    }
+    // Verifying the whole chain needs admin.
+    let (status, body) = api.get("/api/v1/ledger/verify", Some(&write)).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "insufficient_role"));
+    let admin = create_token(&env.db, ORG, "admin");
+    let (status, body) = api.get("/api/v1/ledger/verify", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["count"], json!(before));
+    assert_eq!(body["problem"], Value::Null);
+
+    assert_eq!(env.entries(), before, "a refused request recorded something");
+    // The other org's admin can write its own org, and that stays invisible to ORG.
+    let (status, _) =
+        api.post("/api/v1/orgs/other/flows", Some(&other_org), &json!({"name": "theirs"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, flows) = api.get(&format!("/api/v1/orgs/{ORG}/flows"), Some(&read)).await;
+    assert_eq!(flows.as_array().unwrap().len(), 1);
+    // The CLI reports an auth failure as exit 2 with the server's explanation.
+    env.verdict()
+        .env("VERDICT_API_TOKEN", &read)
+        .args(["create", "flow", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has role read and this needs role write"));
+    env.verdict()
+        .env("VERDICT_API_TOKEN", &revoked)
+        .args(["list", "flows"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown or revoked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_a_code_and_records_nothing() {
+    let mut env = Env::embedded();
+    env.start_server(&["--max-body-bytes", "4KiB"]);
+    let api = Api::new(&env);
+    let token = env.token.clone().unwrap();
+    seed(&api, &token).await;
+    let before = env.entries();
+    let trail = format!("/api/v1/orgs/{ORG}/flows/backend/trails/t1");
+    let raw = |body: &str| Some(body.as_bytes().to_vec());
+    let cases: Vec<BadRequest> = vec![
+        (Method::POST, format!("/api/v1/orgs/{ORG}/flows"), raw("{\"name\": "), StatusCode::BAD_REQUEST, "malformed_json", "EOF"),
+        (Method::POST, format!("/api/v1/orgs/{ORG}/flows"), raw("\"just text\""), StatusCode::BAD_REQUEST, "invalid_request", "expected struct Flow"),
+        (Method::POST, format!("/api/v1/orgs/{ORG}/flows"), raw("{\"name\": 7}"), StatusCode::BAD_REQUEST, "invalid_request", "at name"),
+        (Method::POST, format!("/api/v1/orgs/{ORG}/flows"), raw("{\"name\": \"bad name\"}"), StatusCode::BAD_REQUEST, "invalid_request", "invalid flow name"),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{ORG}/flows"),
+            Some(json!({"name": "big", "description": "x".repeat(8192)}).to_string().into_bytes()),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "--max-body-bytes",
+        ),
+        (
+            Method::POST,
+            format!("{trail}/artifacts"),
+            Some(json!({"fingerprint": "xyz", "name": "app", "flow": "backend", "trail": "t1"}).to_string().into_bytes()),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "xyz is not a valid SHA256 fingerprint",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{ORG}/flows/nope/trails/t1/artifacts"),
+            Some(json!({"fingerprint": FP, "name": "app", "flow": "nope", "trail": "t1"}).to_string().into_bytes()),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "flow \"nope\" does not exist",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{ORG}/flows/backend/trails/t9/attestations"),
+            Some(json!({"name": "x", "type": "generic", "flow": "backend", "trail": "t9", "is_compliant": true}).to_string().into_bytes()),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "trail \"t9\" does not exist",
+        ),
+        (
+            Method::POST,
+            format!("{trail}/attestations"),
+            Some(json!({"name": "x", "type": "generic", "flow": "backend", "trail": "t1", "is_compliant": true,
+                        "attachments": [{"name": "r.txt", "sha256": FP, "size": 0}]}).to_string().into_bytes()),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "was not uploaded",
+        ),
+        (
+            Method::POST,
+            format!("{trail}/attestations"),
+            Some(json!({"name": "x", "type": "generic", "flow": "other", "trail": "t1", "is_compliant": true}).to_string().into_bytes()),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "differs from the flow \"backend\" in the URL",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{ORG}/flows"),
+            Some(json!({"name": "dup", "template": {"version": 1, "trail": {"artifacts": [{"name": "a"}, {"name": "a"}]}}}).to_string().into_bytes()),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "duplicate artifact name \"a\"",
+        ),
+        (Method::GET, format!("/api/v1/orgs/{ORG}/flows/nope"), None, StatusCode::NOT_FOUND, "not_found", "flow \"nope\" does not exist"),
+        (Method::GET, format!("{trail}/nothing-here"), None, StatusCode::NOT_FOUND, "no_route", "openapi.json"),
+        (Method::DELETE, format!("/api/v1/orgs/{ORG}/flows"), None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method"),
+    ];
+    for (method, path, body, status, expected_code, message) in cases {
+        let (got, response) = api.send(method.clone(), &path, Some(&token), body).await;
+        assert_eq!((got, code(&response)), (status, expected_code), "{method} {path}: {response}");
+        let text = response["error"]["message"].as_str().unwrap_or_default();
+        assert!(text.contains(message), "{method} {path}: {text:?} lacks {message:?}");
+    }
+    assert_eq!(env.entries(), before, "bad input recorded something");
+    // A duplicate flow name is a correction, not an error: it appends, and the latest wins.
+    let (status, _) = api
+        .post(
+            &format!("/api/v1/orgs/{ORG}/flows"),
+            Some(&token),
+            &json!({"name": "backend", "description": "v2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, flow) = api.get(&format!("/api/v1/orgs/{ORG}/flows/backend"), Some(&token)).await;
+    assert_eq!(flow["description"], "v2");
+    assert_eq!(env.entries(), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_openapi_and_attachments() {
+    let env = Env::server_sqlite();
+    let api = Api::new(&env);
+    let token = env.token.clone().unwrap();
+    assert_eq!(api.get("/healthz", None).await, (StatusCode::OK, json!({"status": "ok"})));
+    assert_eq!(api.get("/readyz", None).await, (StatusCode::OK, json!({"status": "ready"})));
+    let (status, document) = api.get("/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/orgs/{org}/flows",
+        "/api/v1/orgs/{org}/flows/{flow}",
+        "/api/v1/orgs/{org}/flows/{flow}/trails",
+        "/api/v1/orgs/{org}/flows/{flow}/trails/{trail}",
+        "/api/v1/orgs/{org}/flows/{flow}/trails/{trail}/document",
+        "/api/v1/orgs/{org}/flows/{flow}/trails/{trail}/artifacts",
+        "/api/v1/orgs/{org}/flows/{flow}/trails/{trail}/attestations",
+        "/api/v1/orgs/{org}/attachments",
+        "/api/v1/orgs/{org}/attachments/{sha256}",
+        "/api/v1/ledger/verify",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not described");
+    }
+    // Every error code the server can answer is listed in the Error schema.
+    let codes: Vec<&str> =
+        document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+    let source = std::fs::read_to_string(
+        verdict_testkit::workspace_root().join("crates/verdict-server/src").join("auth.rs"),
+    )
+    .unwrap()
+        + &std::fs::read_to_string(
+            verdict_testkit::workspace_root().join("crates/verdict-server/src/routes.rs"),
+        )
+        .unwrap()
+        + &std::fs::read_to_string(
+            verdict_testkit::workspace_root().join("crates/verdict-server/src/error.rs"),
+        )
+        .unwrap()
+        + &std::fs::read_to_string(
+            verdict_testkit::workspace_root().join("crates/verdict-server/src/body.rs"),
+        )
+        .unwrap();
+    let used = regex_lite_codes(&source);
+    for code in &used {
+        assert!(codes.contains(&code.as_str()), "error code {code} is not in the OpenAPI Error schema");
+    }
+    assert!(used.len() >= 10, "{used:?}");
+
+    // Attachments are content-addressed and per org.
+    let (status, stored) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/orgs/{ORG}/attachments"),
+            Some(&token),
+            Some(b"hello\n".to_vec()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(stored["sha256"], "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/orgs/{ORG}/attachments/5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", env.url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"hello\n");
+    let other = create_token(&env.db, "other", "read");
+    let (status, _) = api
+        .get(
+            "/api/v1/orgs/other/attachments/5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03",
+            Some(&other),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The string literals passed as error codes in the server's source: `"snake_case"` right after a
+/// `StatusCode::…,` or in `unauthenticated(`.
+fn regex_lite_codes(source: &str) -> Vec<String> {
+    let pattern = regex::Regex::new(
+        r#"(?:StatusCode::[A-Z_]+,\s*|unauthenticated\(\s*|rejection\.status\(\),\s*)"([a-z_]+)""#,
+    )
+    .unwrap();
+    let mut codes: Vec<String> = pattern.captures_iter(source).map(|c| c[1].to_owned()).collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+#[test]
+fn token_commands() {
+    let env = Env::embedded();
+    let output = env
+        .verdict()
+        .args([
+            "--db",
+            &env.db,
+            "server",
+            "token",
+            "create",
+            "--org",
+            "acme",
+            "--role",
+            "write",
+            "--description",
+            "ci",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout.trim_end();
+    assert!(regex::Regex::new("^vdt_[0-9a-f]{12}_[0-9a-f]{64}$").unwrap().is_match(token), "{stdout:?}");
+    assert_eq!(stdout.lines().count(), 1, "the token alone on stdout");
+    let listed =
+        env.verdict().args(["--db", &env.db, "server", "token", "list", "-o", "json"]).output().unwrap();
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!((listed[0]["org"].as_str(), listed[0]["role"].as_str()), (Some("acme"), Some("write")));
+    assert!(!listed.to_string().contains(&token[17..]), "the secret is never shown again");
+    env.verdict()
+        .args(["--db", &env.db, "server", "token", "create", "--role", "owner"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("read, write or admin"));
+    env.verdict()
+        .args(["--db", &env.db, "server", "token", "revoke", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no token has id"));
+    env.verdict()
+        .args(["--db", &env.db, "--org", "bad org", "server", "token", "create", "--role", "read"])
+        .assert()
+        .code(2);
+    // A server that is not there is "unavailable" (exit 3), not a usage error.
+    env.verdict()
+        .env("VERDICT_HOST", "http://127.0.0.1:9")
+        .env("VERDICT_API_TOKEN", token)
+        .args(["list", "flows"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("cannot reach http://127.0.0.1:9"));
+    env.verdict()
+        .env("VERDICT_HOST", "127.0.0.1:9")
+        .args(["list", "flows"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--host must be an http"));
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let env = Env::server_sqlite();
+    let mut env = env;
+    let server = env.server.as_mut().unwrap();
+    assert_eq!(server.terminate(Duration::from_secs(20)), Some(0), "{}", server.log());
+    assert!(server.log().contains("shutting down"), "{}", server.log());
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let mut env = Env::embedded();
+    env.start_server(&["--log-format", "json"]);
+    env.verdict().args(["create", "flow", "backend"]).assert().code(0);
+    let server = env.server.as_mut().unwrap();
+    server.terminate(Duration::from_secs(20));
+    let log = server.log();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["span"]["path"] == "/api/v1/orgs/acme/flows" && l["fields"]["status"] == 201),
+        "{log}"
+    );
+}
