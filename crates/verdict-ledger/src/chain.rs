@@ -90,18 +90,34 @@ pub fn entry_hash_canonical(
     canonical_body: &str,
     recorded_at: &str,
 ) -> String {
-    let quote = |text: &str| Value::String(text.to_owned()).to_string();
-    let canonical = format!(
-        "{{\"body\":{canonical_body},\"kind\":{},\"org\":{},\"recorded_at\":{},\"seq\":{seq},\"subject\":{}}}",
-        quote(kind),
-        quote(org),
-        quote(recorded_at),
-        quote(subject)
-    );
+    // Fed to the hasher piece by piece: verification hashes every entry, so no intermediate string.
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
-    hasher.update(canonical.as_bytes());
+    hasher.update(b"{\"body\":");
+    hasher.update(canonical_body.as_bytes());
+    for (key, text) in [("kind", kind), ("org", org), ("recorded_at", recorded_at)] {
+        hasher.update(b",\"");
+        hasher.update(key.as_bytes());
+        hasher.update(b"\":");
+        update_quoted(&mut hasher, text);
+    }
+    hasher.update(b",\"seq\":");
+    hasher.update(seq.to_string().as_bytes());
+    hasher.update(b",\"subject\":");
+    update_quoted(&mut hasher, subject);
+    hasher.update(b"}");
     hex::encode(hasher.finalize())
+}
+
+/// Feeds `text` as a JSON string (serde_json's escaping) to the hasher.
+fn update_quoted(hasher: &mut Sha256, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+        hasher.update(b"\"");
+        hasher.update(text.as_bytes());
+        hasher.update(b"\"");
+    } else {
+        hasher.update(Value::String(text.to_owned()).to_string().as_bytes());
+    }
 }
 
 /// One link of the chain as verification sees it: where it is, what it claims, and its recomputed hash.
@@ -251,6 +267,60 @@ mod tests {
                 entry
             })
             .collect()
+    }
+
+    /// The canonical entry written out as one JSON object, as docs/evidence-format.md defines it: an
+    /// independent statement of the hash that the streaming hasher must match.
+    fn reference_hash(
+        prev: &str,
+        seq: i64,
+        org: &str,
+        kind: &str,
+        subject: &str,
+        body: &str,
+        at: &str,
+    ) -> String {
+        let q = |t: &str| Value::String(t.to_owned()).to_string();
+        let text = format!(
+            "{{\"body\":{body},\"kind\":{},\"org\":{},\"recorded_at\":{},\"seq\":{seq},\"subject\":{}}}",
+            q(kind),
+            q(org),
+            q(at),
+            q(subject)
+        );
+        hex::encode(Sha256::digest(format!("{prev}{text}").as_bytes()))
+    }
+
+    #[test]
+    fn streaming_hash_matches_the_written_out_entry() {
+        let cases = [
+            ("acme", "flow", "backend", "2026-11-22T00:00:00Z"),
+            ("a\"cme", "trail", "back\\end/t\n1", "2026-11-22T00:00:00.123456789Z"),
+            ("été", "attestation", "flow/\u{7f}\u{1}", "x"),
+        ];
+        for (org, kind, subject, at) in cases {
+            for seq in [1, 42, i64::MAX] {
+                assert_eq!(
+                    entry_hash_canonical(GENESIS, seq, org, kind, subject, r#"{"a":1}"#, at),
+                    reference_hash(GENESIS, seq, org, kind, subject, r#"{"a":1}"#, at),
+                    "{org} {kind} {subject}"
+                );
+            }
+        }
+        // A fixed golden (computed with Python's hashlib), so a change to the hashed form cannot pass
+        // unnoticed.
+        assert_eq!(
+            entry_hash_canonical(
+                GENESIS,
+                1,
+                "acme",
+                "flow",
+                "backend",
+                r#"{"name":"backend"}"#,
+                "2026-11-22T00:00:00Z"
+            ),
+            "c55c8b98dbaee02cf848a0c4d99a1f31cc66d20777819dfad3964df5a52e2fea"
+        );
     }
 
     #[test]

@@ -93,27 +93,37 @@ impl SqlLedger {
         recorded(self.append(org, kind, subject, &body).await?)
     }
 
-    async fn require_trail(&self, org: &str, flow: &str, trail: &str) -> Result<(), LedgerError> {
-        if self.trail(org, flow, trail).await?.is_none() {
-            if self.flow(org, flow).await?.is_none() {
-                return Err(LedgerError::NotFound(format!(
-                    "flow {flow:?} does not exist: create it with `verdict create flow {flow}`"
-                )));
-            }
+    /// The trail, or a NotFound error naming what is missing (the flow, or the trail in it).
+    async fn require_trail(
+        &self,
+        org: &str,
+        flow: &str,
+        trail: &str,
+    ) -> Result<Recorded<Trail>, LedgerError> {
+        if let Some(record) = self.trail(org, flow, trail).await? {
+            return Ok(record);
+        }
+        if self.flow(org, flow).await?.is_none() {
             return Err(LedgerError::NotFound(format!(
-                "trail {trail:?} does not exist in flow {flow:?}: begin it with `verdict begin trail {trail} --flow {flow}`"
+                "flow {flow:?} does not exist: create it with `verdict create flow {flow}`"
             )));
         }
-        Ok(())
+        Err(LedgerError::NotFound(format!(
+            "trail {trail:?} does not exist in flow {flow:?}: begin it with `verdict begin trail {trail} --flow {flow}`"
+        )))
     }
 }
 
 impl SqlLedger {
     /// Refuses an attestation whose type differs from the one its template slot expects: it could never
     /// satisfy that slot, and recording it would hide the mistake.
-    async fn check_slot_type(&self, org: &str, attestation: &Attestation) -> Result<(), LedgerError> {
-        let trail = self.trail(org, &attestation.flow, &attestation.trail).await?;
-        let template = match trail.and_then(|t| t.record.template) {
+    async fn check_slot_type(
+        &self,
+        org: &str,
+        trail: Recorded<Trail>,
+        attestation: &Attestation,
+    ) -> Result<(), LedgerError> {
+        let template = match trail.record.template {
             Some(template) => Some(template),
             None => self.flow(org, &attestation.flow).await?.and_then(|f| f.record.template),
         };
@@ -138,7 +148,7 @@ impl Ledger for SqlLedger {
     }
 
     async fn flow(&self, org: &str, name: &str) -> Result<Option<Recorded<Flow>>, LedgerError> {
-        self.entries(org, "flow", name).await?.pop().map(recorded).transpose()
+        self.latest_entry(org, "flow", name).await?.map(recorded).transpose()
     }
 
     async fn flows(&self, org: &str) -> Result<Vec<Recorded<Flow>>, LedgerError> {
@@ -162,7 +172,7 @@ impl Ledger for SqlLedger {
     }
 
     async fn trail(&self, org: &str, flow: &str, name: &str) -> Result<Option<Recorded<Trail>>, LedgerError> {
-        self.entries(org, "trail", &format!("{flow}/{name}")).await?.pop().map(recorded).transpose()
+        self.latest_entry(org, "trail", &format!("{flow}/{name}")).await?.map(recorded).transpose()
     }
 
     async fn trails(&self, org: &str, flow: &str) -> Result<Vec<Recorded<Trail>>, LedgerError> {
@@ -200,8 +210,8 @@ impl Ledger for SqlLedger {
         if let Some(fingerprint) = &attestation.fingerprint {
             invalid(validate_fingerprint(fingerprint))?;
         }
-        self.require_trail(org, &attestation.flow, &attestation.trail).await?;
-        self.check_slot_type(org, &attestation).await?;
+        let trail = self.require_trail(org, &attestation.flow, &attestation.trail).await?;
+        self.check_slot_type(org, trail, &attestation).await?;
         for attached in &attestation.attachments {
             if !self.has_attachment(org, &attached.sha256).await? {
                 return Err(LedgerError::NotFound(format!(

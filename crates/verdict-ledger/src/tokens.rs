@@ -202,9 +202,12 @@ mod tests {
         assert_eq!(ledger.authenticate(&token).await.unwrap(), None);
         assert!(matches!(ledger.revoke_token("missing").await, Err(LedgerError::NotFound(_))));
         assert!(ledger.create_token("bad org", Role::Read, "").await.is_err());
-        // Only the hash is stored.
-        let stored =
-            ledger.execute_raw(&format!("SELECT 1 FROM api_tokens WHERE token_hash = '{token}'")).await;
-        assert_eq!(stored.unwrap(), 0);
+        // Only the hash is stored: no row holds the token itself, one holds its SHA-256.
+        let plain = ledger.execute_raw(&format!("DELETE FROM api_tokens WHERE token_hash = '{token}'")).await;
+        assert_eq!(plain.unwrap(), 0);
+        let hashed = ledger
+            .execute_raw(&format!("DELETE FROM api_tokens WHERE token_hash = '{}'", token_hash(&token)))
+            .await;
+        assert_eq!(hashed.unwrap(), 1);
     }
 }

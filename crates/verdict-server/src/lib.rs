@@ -92,13 +92,23 @@ pub async fn serve(
     config: ServerConfig,
     bound: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
+    serve_until(ledger, config, bound, shutdown_signal()).await
+}
+
+/// [`serve`], stopping when `stop` completes instead of on a signal (for benchmarks and embedding).
+pub async fn serve_until(
+    ledger: SqlLedger,
+    config: ServerConfig,
+    bound: impl FnOnce(SocketAddr),
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     bound(listener.local_addr()?);
     let state = Arc::new(AppState { ledger: ledger.clone() });
     let app = router(state, config.max_body_bytes);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = stop_tx.send(());
     });

@@ -85,12 +85,30 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+/// Arguments of `verdict bench server`.
+#[derive(Debug, Args)]
+pub struct BenchServerArgs {
+    /// Concurrent client counts to measure, one run each.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    pub clients: Vec<usize>,
+    /// Attestations recorded per run.
+    #[arg(long, default_value_t = 3000)]
+    pub attestations: usize,
+    /// `get trail` requests timed.
+    #[arg(long, default_value_t = 1000)]
+    pub reads: usize,
+}
+
 /// `verdict bench …`
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Time `evaluate input`'s in-process work (input parsing, then the policy's allow and violations)
     /// over many iterations; prints JSON statistics in microseconds.
     Rego(BenchRegoArgs),
+    /// Start an in-process `verdict server` on --db (default: a temporary SQLite file) and measure, over
+    /// HTTP: attestations ingested per second with 1, 8 and 32 concurrent clients, and `get trail`
+    /// latency for a trail of 100 attestations. Prints JSON.
+    Server(BenchServerArgs),
     /// Time appends to the ledger store (no HTTP) with concurrent writers, then `verify` over the whole
     /// chain; prints JSON. Uses `--db` (make it a fresh database).
     Ledger(BenchLedgerArgs),

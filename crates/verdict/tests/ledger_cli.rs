@@ -90,6 +90,32 @@ fn bench_commands_report_what_they_measured() {
     assert_eq!((stats["appends"].as_u64(), stats["verified_entries"].as_u64()), (Some(20), Some(20)));
     assert!(stats["appends_per_second"].as_f64().unwrap() > 0.0);
 
+    let output = verdict()
+        .args(["bench", "server", "--db", &dir.path().join("server.db").display().to_string()])
+        .args(["--clients", "1,4", "--attestations", "12", "--reads", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let runs: Vec<_> = stats["ingest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["clients"].as_u64(), r["attestations"].as_u64()))
+        .collect();
+    assert_eq!(runs, [(Some(1), Some(12)), (Some(4), Some(12))]);
+    assert_eq!(
+        (stats["get_trail_attestations"].as_u64(), stats["get_trail_requests"].as_u64()),
+        (Some(100), Some(5))
+    );
+    // Everything it recorded went into the database and verifies: 1 flow, 3 trails, 124 attestations.
+    let output = verdict()
+        .args(["--db", &dir.path().join("server.db").display().to_string(), "ledger", "verify", "-o", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((report["count"].as_u64(), output.status.code()), (Some(1 + 3 + 124), Some(0)));
+
     let root = verdict_testkit::workspace_root();
     let output = verdict()
         .current_dir(&root)

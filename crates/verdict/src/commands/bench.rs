@@ -18,6 +18,7 @@ pub fn run(command: BenchCommand, options: &LedgerOptions) -> CliResult {
     match command {
         BenchCommand::Rego(args) => rego(&args),
         BenchCommand::Ledger(args) => ledger(&args, options),
+        BenchCommand::Server(args) => super::bench_server::run(&args, options),
     }
 }
 

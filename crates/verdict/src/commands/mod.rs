@@ -1,6 +1,7 @@
 //! One module per command group; each turns parsed arguments into library calls and output.
 
 pub mod bench;
+pub mod bench_server;
 pub mod demo;
 pub mod evaluate;
 pub mod evidence;
