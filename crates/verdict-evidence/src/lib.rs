@@ -1,7 +1,9 @@
 //! Evidence producers: what verdict computes from the things it is asked about before anything is
 //! recorded. Today: artifact fingerprints, bit-for-bit compatible with Kosli's, so a fingerprint reported
-//! by either tool names the same artifact.
+//! by either tool names the same artifact; for OCI images, the manifest digest in the registry.
 
 pub mod fingerprint;
+pub mod oci;
 
 pub use fingerprint::{FingerprintError, dir_fingerprint, file_fingerprint, read_ignore_file};
+pub use oci::{OciError, RegistryCredentials, oci_fingerprint};

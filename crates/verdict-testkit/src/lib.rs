@@ -1,6 +1,7 @@
 //! Helpers shared by verdict's tests. Test-only: no production crate depends on it.
 
 pub mod postgres;
+pub mod registry;
 pub mod server;
 
 use std::path::PathBuf;

@@ -374,7 +374,7 @@ pub enum EvalOutput {
 /// Arguments of `verdict fingerprint`.
 #[derive(Debug, Args)]
 pub struct FingerprintArgs {
-    /// The artifact: a file or a directory.
+    /// The artifact: a file, a directory, or an image reference (`registry/repo:tag`) for oci.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
 
@@ -386,6 +386,20 @@ pub struct FingerprintArgs {
     /// `ROOT/.kosli_ignore` adds more.
     #[arg(short = 'x', long = "exclude", value_name = "GLOB", value_delimiter = ',')]
     pub excludes: Vec<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Registry credentials for `--artifact-type oci`.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// User name for the image's registry (anonymous without it).
+    #[arg(long, env = "VERDICT_REGISTRY_USERNAME", requires = "registry_password")]
+    pub registry_username: Option<String>,
+    /// Password or token for the image's registry.
+    #[arg(long, env = "VERDICT_REGISTRY_PASSWORD", hide_env_values = true, requires = "registry_username")]
+    pub registry_password: Option<String>,
 }
 
 /// Artifact types `fingerprint` understands.
@@ -395,6 +409,8 @@ pub enum ArtifactType {
     File,
     /// A directory tree.
     Dir,
+    /// A container image in a registry: the SHA-256 of its manifest (index for multi-platform images).
+    Oci,
 }
 
 /// `verdict ledger …`
@@ -517,6 +533,8 @@ pub struct AttestArtifactArgs {
     /// Paths to leave out of a directory fingerprint.
     #[arg(short = 'x', long = "exclude", value_name = "GLOB", value_delimiter = ',')]
     pub excludes: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Arguments of `verdict attest generic`.

@@ -7,13 +7,12 @@ use anyhow::anyhow;
 use comfy_table::{Table, presets};
 use serde::Serialize;
 use verdict_core::ExitStatus;
-use verdict_evidence::{dir_fingerprint, file_fingerprint};
 use verdict_ledger::{Artifact, AttachmentRef, Attestation, Flow, Ledger, Recorded, Trail, content_hash};
 
 use super::ledger::with_ledger;
 use crate::cli::{
-    ArtifactType, AttestCommand, BeginCommand, CreateCommand, EvalOutput, GetCommand, LedgerOptions,
-    ListCommand, TrailOutput,
+    AttestCommand, BeginCommand, CreateCommand, EvalOutput, GetCommand, LedgerOptions, ListCommand,
+    TrailOutput,
 };
 use crate::error::{CliError, CliResult};
 
@@ -126,11 +125,8 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
         AttestCommand::Artifact(args) => {
             let fingerprint = match (&args.fingerprint, &args.path, args.artifact_type) {
                 (Some(fingerprint), _, _) => fingerprint.clone(),
-                (None, Some(path), Some(ArtifactType::File)) => {
-                    file_fingerprint(path).map_err(CliError::invalid)?
-                }
-                (None, Some(path), Some(ArtifactType::Dir)) => {
-                    dir_fingerprint(path, &args.excludes).map_err(CliError::invalid)?
+                (None, Some(path), Some(kind)) => {
+                    super::fingerprint::fingerprint(path, kind, &args.excludes, &args.registry)?
                 }
                 _ => {
                     return Err(CliError::invalid(anyhow!(

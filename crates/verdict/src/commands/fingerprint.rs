@@ -1,25 +1,52 @@
 //! `verdict fingerprint`: an artifact's SHA-256, computed as Kosli computes it.
 
-use verdict_core::ExitStatus;
-use verdict_evidence::{dir_fingerprint, file_fingerprint};
+use std::path::Path;
 
-use crate::cli::{ArtifactType, FingerprintArgs};
+use anyhow::anyhow;
+use verdict_core::ExitStatus;
+use verdict_evidence::{OciError, RegistryCredentials, dir_fingerprint, file_fingerprint, oci_fingerprint};
+
+use crate::cli::{ArtifactType, FingerprintArgs, RegistryArgs};
 use crate::error::{CliError, CliResult};
 
 /// Prints the fingerprint alone on stdout, so `$(verdict fingerprint …)` can be used in scripts.
 pub fn run(args: &FingerprintArgs) -> CliResult {
-    let digest = match args.artifact_type {
-        ArtifactType::File => {
-            if !args.excludes.is_empty() {
-                return Err(CliError::invalid(anyhow::anyhow!(
-                    "--exclude applies to --artifact-type dir only"
-                )));
-            }
-            file_fingerprint(&args.path)
-        }
-        ArtifactType::Dir => dir_fingerprint(&args.path, &args.excludes),
-    }
-    .map_err(CliError::invalid)?;
+    let digest = fingerprint(&args.path, args.artifact_type, &args.excludes, &args.registry)?;
     anstream::println!("{digest}");
     Ok(ExitStatus::Ok)
+}
+
+/// The fingerprint of `path` as an artifact of `kind` (for oci, `path` is the image reference).
+pub fn fingerprint(
+    path: &Path,
+    kind: ArtifactType,
+    excludes: &[String],
+    registry: &RegistryArgs,
+) -> Result<String, CliError> {
+    if !excludes.is_empty() && kind != ArtifactType::Dir {
+        return Err(CliError::invalid(anyhow!("--exclude applies to --artifact-type dir only")));
+    }
+    match kind {
+        ArtifactType::File => file_fingerprint(path).map_err(CliError::invalid),
+        ArtifactType::Dir => dir_fingerprint(path, excludes).map_err(CliError::invalid),
+        ArtifactType::Oci => {
+            let credentials = match (&registry.registry_username, &registry.registry_password) {
+                (Some(username), Some(password)) => {
+                    Some(RegistryCredentials { username: username.clone(), password: password.clone() })
+                }
+                _ => None,
+            };
+            let reference = path.to_string_lossy();
+            super::ledger::runtime()?.block_on(oci_fingerprint(&reference, credentials.as_ref())).map_err(
+                |err| match err {
+                    OciError::InvalidReference { .. }
+                    | OciError::NotFound { .. }
+                    | OciError::Unauthorized { .. } => CliError::invalid(err),
+                    OciError::Unavailable { .. }
+                    | OciError::DigestMismatch { .. }
+                    | OciError::Tampered { .. } => CliError::unavailable(err),
+                },
+            )
+        }
+    }
 }
