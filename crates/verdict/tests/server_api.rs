@@ -147,6 +147,18 @@ async fn auth_matrix_refuses_and_records_nothing() {
     assert_eq!(body["count"], json!(before));
     assert_eq!(body["problem"], Value::Null);
 
+    // `ledger verify` through the server: admin only.
+    env.verdict()
+        .env("VERDICT_API_TOKEN", &admin)
+        .args(["ledger", "verify"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!("verified {before} entries")));
+    env.verdict()
+        .args(["ledger", "verify"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("needs role admin"));
     assert_eq!(env.entries(), before, "a refused request recorded something");
     // The other org's admin can write its own org, and that stays invisible to ORG.
     let (status, _) =
