@@ -8,7 +8,9 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use verdict_ledger::{Artifact, Attestation, ChainReport, Flow, Ledger, LedgerError, Recorded, Trail};
+use verdict_ledger::{
+    Artifact, Attestation, ChainReport, Flow, Ledger, LedgerError, RecordKind, Recorded, Trail,
+};
 
 /// A ledger behind a `verdict server`.
 #[derive(Debug, Clone)]
@@ -234,6 +236,42 @@ impl Ledger for HttpLedger {
             Err(LedgerError::NotFound(_)) => Ok(None),
             Err(other) => Err(other),
         }
+    }
+
+    async fn append_record(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+        body: Value,
+    ) -> Result<Recorded<Value>, LedgerError> {
+        let url = self.org_url(org, &format!("/records/{}/{}", kind.as_str(), segment(subject)));
+        self.post(&url, &body).await
+    }
+
+    async fn records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Vec<Recorded<Value>>, LedgerError> {
+        self.get(&self.org_url(org, &format!("/records/{}/{}", kind.as_str(), segment(subject)))).await
+    }
+
+    async fn latest_records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<(String, Recorded<Value>)>, LedgerError> {
+        self.get(&self.org_url(org, &format!("/records/{}", kind.as_str()))).await
+    }
+
+    async fn artifact_reports(
+        &self,
+        org: &str,
+        fingerprint: &str,
+    ) -> Result<Vec<Recorded<Artifact>>, LedgerError> {
+        self.get(&self.org_url(org, &format!("/fingerprints/{}/artifacts", segment(fingerprint)))).await
     }
 
     async fn verify(&self) -> Result<ChainReport, LedgerError> {

@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::chain::{ChainReport, Entry};
 use crate::error::LedgerError;
 use crate::model::{Artifact, Attestation, Flow, Recorded, Trail, validate_fingerprint, validate_name};
+use crate::records::{RecordKind, validate_record};
 use crate::sql::SqlLedger;
 use crate::template::{expected_type, validate_template};
 
@@ -51,6 +53,33 @@ pub trait Ledger {
     async fn attachment(&self, org: &str, sha256: &str) -> Result<Option<Vec<u8>>, LedgerError>;
     /// Recomputes the hash chain.
     async fn verify(&self) -> Result<ChainReport, LedgerError>;
+    /// Appends a record of one of the other kinds (environments, policies, snapshots, …), checked by kind.
+    async fn append_record(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+        body: Value,
+    ) -> Result<Recorded<Value>, LedgerError>;
+    /// Every record of `kind` for `subject`, oldest first.
+    async fn records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Vec<Recorded<Value>>, LedgerError>;
+    /// The latest record of `kind` for each subject, by subject.
+    async fn latest_records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<(String, Recorded<Value>)>, LedgerError>;
+    /// Every report of an artifact with this fingerprint, in any flow and trail, oldest first: its contexts.
+    async fn artifact_reports(
+        &self,
+        org: &str,
+        fingerprint: &str,
+    ) -> Result<Vec<Recorded<Artifact>>, LedgerError>;
     /// The enriched document of one trail (see [`crate::trail_document`]). The HTTP client overrides
     /// this to fetch it in one request.
     async fn trail_document(
@@ -248,6 +277,47 @@ impl Ledger for SqlLedger {
     async fn verify(&self) -> Result<ChainReport, LedgerError> {
         SqlLedger::verify(self).await
     }
+
+    async fn append_record(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+        body: Value,
+    ) -> Result<Recorded<Value>, LedgerError> {
+        invalid(validate_record(kind, subject, &body))?;
+        recorded(self.append(org, kind.as_str(), subject, &body).await?)
+    }
+
+    async fn records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Vec<Recorded<Value>>, LedgerError> {
+        self.entries(org, kind.as_str(), subject).await?.into_iter().map(recorded).collect()
+    }
+
+    async fn latest_records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<(String, Recorded<Value>)>, LedgerError> {
+        let mut latest: std::collections::BTreeMap<String, Entry> = std::collections::BTreeMap::new();
+        for entry in self.entries_of_kind(org, kind.as_str(), None).await? {
+            latest.insert(entry.subject.clone(), entry);
+        }
+        latest.into_iter().map(|(subject, entry)| Ok((subject, recorded(entry)?))).collect()
+    }
+
+    async fn artifact_reports(
+        &self,
+        org: &str,
+        fingerprint: &str,
+    ) -> Result<Vec<Recorded<Artifact>>, LedgerError> {
+        invalid(validate_fingerprint(fingerprint))?;
+        self.artifact_entries(org, fingerprint).await?.into_iter().map(recorded).collect()
+    }
 }
 
 /// The enriched document of one trail (see [`crate::trail_document`]), read through any [`Ledger`].
@@ -265,5 +335,24 @@ pub async fn load_trail_document<L: Ledger + ?Sized>(
     };
     let artifacts = ledger.artifacts(org, flow, trail).await?;
     let attestations = ledger.attestations(org, flow, trail).await?;
-    Ok(crate::trail_document(&trail_record, &flow_record.record, &artifacts, &attestations))
+    let mut document = crate::trail_document(&trail_record, &flow_record.record, &artifacts, &attestations);
+    // Where its artifacts started and stopped running (snapshots append these), oldest first.
+    let events: Vec<Value> = ledger
+        .records(org, RecordKind::TrailEvent, &format!("{flow}/{trail}"))
+        .await?
+        .into_iter()
+        .map(|event| {
+            let mut body = event.record;
+            if let Some(object) = body.as_object_mut() {
+                object.remove("flow");
+                object.remove("trail");
+                object.insert("recorded_at".into(), Value::String(event.recorded_at));
+            }
+            body
+        })
+        .collect();
+    if let Some(object) = document.as_object_mut() {
+        object.insert("events".into(), Value::Array(events));
+    }
+    Ok(document)
 }

@@ -313,6 +313,22 @@ impl SqlLedger {
         row.as_ref().map(Self::entry).transpose()
     }
 
+    /// The artifact entries (every report, oldest first) that carry `fingerprint`.
+    pub async fn artifact_entries(&self, org: &str, fingerprint: &str) -> Result<Vec<Entry>, LedgerError> {
+        let query = match self.backend {
+            Backend::Sqlite => {
+                "SELECT seq, org, kind, subject, body, recorded_at, prev_hash, hash FROM entries \
+                 WHERE org = $1 AND json_extract(body, '$.fingerprint') = $2 AND kind = 'artifact' ORDER BY seq"
+            }
+            Backend::Postgres => {
+                "SELECT seq, org, kind, subject, body, recorded_at, prev_hash, hash FROM entries \
+                 WHERE org = $1 AND ((body::json) ->> 'fingerprint') = $2 AND kind = 'artifact' ORDER BY seq"
+            }
+        };
+        let rows = sqlx::query(query).bind(org).bind(fingerprint).fetch_all(&self.pool).await?;
+        rows.iter().map(Self::entry).collect()
+    }
+
     /// The entries of one kind, oldest first; with `subject_prefix`, only subjects starting with it.
     pub async fn entries_of_kind(
         &self,

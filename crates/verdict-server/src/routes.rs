@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use verdict_ledger::{Artifact, Attestation, Flow, Ledger, Recorded, Role, Trail};
+use verdict_ledger::{Artifact, Attestation, Flow, Ledger, RecordKind, Recorded, Role, Trail};
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, RawBody};
@@ -152,6 +152,57 @@ pub async fn attest(
     same("flow", &flow, &attestation.flow)?;
     same("trail", &trail, &attestation.trail)?;
     Ok((StatusCode::CREATED, Json(state.ledger.attest(&org, attestation).await?)))
+}
+
+fn record_kind(kind: &str) -> Result<RecordKind, ApiError> {
+    RecordKind::parse(kind).ok_or_else(|| {
+        let known: Vec<&str> = RecordKind::ALL.iter().map(|k| k.as_str()).collect();
+        ApiError::not_found(format!("unknown record kind {kind:?}: one of {}", known.join(", ")))
+    })
+}
+
+/// `POST /api/v1/orgs/{org}/records/{kind}/{subject}`
+pub async fn append_record(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, kind, subject)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<Value>,
+) -> Created<Value> {
+    caller.allow(&org, Role::Write)?;
+    let kind = record_kind(&kind)?;
+    Ok((StatusCode::CREATED, Json(state.ledger.append_record(&org, kind, &subject, body).await?)))
+}
+
+/// `GET /api/v1/orgs/{org}/records/{kind}/{subject}`
+pub async fn records(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, kind, subject)): Path<(String, String, String)>,
+) -> Result<Json<Vec<Recorded<Value>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    let kind = record_kind(&kind)?;
+    Ok(Json(state.ledger.records(&org, kind, &subject).await?))
+}
+
+/// `GET /api/v1/orgs/{org}/records/{kind}`
+pub async fn latest_records(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, kind)): Path<(String, String)>,
+) -> Result<Json<Vec<(String, Recorded<Value>)>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    let kind = record_kind(&kind)?;
+    Ok(Json(state.ledger.latest_records(&org, kind).await?))
+}
+
+/// `GET /api/v1/orgs/{org}/fingerprints/{fingerprint}/artifacts`
+pub async fn artifact_reports(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, fingerprint)): Path<(String, String)>,
+) -> Result<Json<Vec<Recorded<Artifact>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.artifact_reports(&org, &fingerprint).await?))
 }
 
 /// `POST /api/v1/orgs/{org}/attachments`: the body is the file's content.

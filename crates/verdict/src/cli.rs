@@ -76,6 +76,25 @@ pub enum Command {
     /// Record a realistic flow in a ledger (a temporary one unless --db is given), evaluate a Rego policy
     /// over its trails, and explain every step.
     Demo,
+    /// Report what runs in an environment.
+    #[command(subcommand)]
+    Snapshot(crate::cli_env::SnapshotCommand),
+    /// Compare snapshots.
+    #[command(subcommand)]
+    Diff(crate::cli_env::DiffCommand),
+    /// Show an environment's history.
+    #[command(subcommand)]
+    Log(crate::cli_env::LogCommand),
+    /// Attach an environment policy to environments (their latest snapshots are re-evaluated).
+    AttachPolicy(crate::cli_env::AttachPolicyArgs),
+    /// Detach an environment policy from environments (their latest snapshots are re-evaluated).
+    DetachPolicy(crate::cli_env::AttachPolicyArgs),
+    /// Decide whether an artifact may run, or whether an environment is compliant (exit 0 / 1).
+    #[command(subcommand)]
+    Assert(crate::cli_env::AssertCommand),
+    /// Allow-list a third-party artifact in an environment.
+    #[command(subcommand)]
+    Allow(crate::cli_env::AllowCommand),
     /// Serve the ledger over HTTP (REST API under /api/v1) for CI jobs to share; manage its API tokens.
     Server(ServerArgs),
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
@@ -434,6 +453,10 @@ pub struct LedgerVerifyArgs {
 pub enum CreateCommand {
     /// Record a flow (recording it again with the same name records a correction).
     Flow(CreateFlowArgs),
+    /// Record an environment (where software runs).
+    Environment(crate::cli_env::CreateEnvironmentArgs),
+    /// Record an environment policy (the same name again makes the next version).
+    Policy(crate::cli_env::CreatePolicyArgs),
 }
 
 /// Arguments of `verdict create flow`.
@@ -636,6 +659,12 @@ pub enum ListCommand {
     Trails(ListTrailsArgs),
     /// The artifacts reported in a trail.
     Artifacts(ListArtifactsArgs),
+    /// The organisation's environments.
+    Environments(ListArgs),
+    /// The organisation's environment policies (latest versions).
+    Policies(ListArgs),
+    /// An environment's snapshots.
+    Snapshots(crate::cli_env::EnvironmentListArgs),
 }
 
 /// Arguments of `verdict list artifacts`.
@@ -684,6 +713,12 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
 pub enum GetCommand {
     /// A trail: its attestations, artifacts and compliance (docs/trail-document.md).
     Trail(GetTrailArgs),
+    /// An environment, with its attached policies.
+    Environment(crate::cli_env::GetEnvironmentArgs),
+    /// An environment policy (a version of it).
+    Policy(crate::cli_env::GetPolicyArgs),
+    /// A snapshot with its evaluation: `ENV`, `ENV#N` or `ENV~N`.
+    Snapshot(crate::cli_env::GetSnapshotArgs),
 }
 
 /// Arguments of `verdict get trail`.
@@ -708,4 +743,18 @@ pub enum TrailOutput {
     Json,
     /// A Markdown summary for pull-request comments.
     Markdown,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap's own consistency checks (unique argument names, valid conflicts, …) over every subcommand;
+    /// without this a clash only shows as a panic when that subcommand is run.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use verdict_client::HttpLedger;
 use verdict_ledger::{
-    Artifact, Attestation, ChainReport, Flow, Ledger, LedgerError, Recorded, SqlLedger, Trail,
+    Artifact, Attestation, ChainReport, Flow, Ledger, LedgerError, RecordKind, Recorded, SqlLedger, Trail,
 };
 
 /// The embedded ledger or a server.
@@ -86,6 +86,37 @@ impl Ledger for CliLedger {
             CliLedger::Local(ledger) => Ledger::verify(ledger).await,
             CliLedger::Remote(ledger) => ledger.verify().await,
         }
+    }
+    async fn append_record(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+        body: Value,
+    ) -> Result<Recorded<Value>, LedgerError> {
+        forward!(self, append_record(org, kind, subject, body))
+    }
+    async fn records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Vec<Recorded<Value>>, LedgerError> {
+        forward!(self, records(org, kind, subject))
+    }
+    async fn latest_records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+    ) -> Result<Vec<(String, Recorded<Value>)>, LedgerError> {
+        forward!(self, latest_records(org, kind))
+    }
+    async fn artifact_reports(
+        &self,
+        org: &str,
+        fingerprint: &str,
+    ) -> Result<Vec<Recorded<Artifact>>, LedgerError> {
+        forward!(self, artifact_reports(org, fingerprint))
     }
     async fn trail_document(&self, org: &str, flow: &str, trail: &str) -> Result<Value, LedgerError> {
         forward!(self, trail_document(org, flow, trail))

@@ -2,6 +2,7 @@
 //! output and exits with the documented code (0 ok, 1 denied, 2 invalid input, 3 unavailable).
 
 mod cli;
+mod cli_env;
 mod commands;
 mod error;
 mod input;
@@ -35,6 +36,13 @@ fn main() -> ExitCode {
         Command::Get(command) => commands::evidence::get(command, &cli.ledger),
         Command::Demo => commands::demo::run(&cli.ledger),
         Command::Server(args) => commands::server::run(args, &cli.ledger),
+        Command::Snapshot(command) => commands::environments::snapshot(command, &cli.ledger),
+        Command::Diff(command) => commands::environments::diff(command, &cli.ledger),
+        Command::Log(command) => commands::environments::log(command, &cli.ledger),
+        Command::AttachPolicy(args) => commands::environments::attach(&args, true, &cli.ledger),
+        Command::DetachPolicy(args) => commands::environments::attach(&args, false, &cli.ledger),
+        Command::Assert(command) => commands::assert::run(command, &cli.ledger),
+        Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

@@ -42,7 +42,7 @@ fn read_template(path: &Path) -> Result<serde_json::Value, CliError> {
 }
 
 /// With `--dry-run`, prints what would be recorded (as JSON) and returns true: the caller sends nothing.
-fn dry_run<T: Serialize>(options: &LedgerOptions, what: &str, record: &T) -> Result<bool, CliError> {
+pub fn dry_run<T: Serialize>(options: &LedgerOptions, what: &str, record: &T) -> Result<bool, CliError> {
     if !options.dry_run {
         return Ok(false);
     }
@@ -51,7 +51,7 @@ fn dry_run<T: Serialize>(options: &LedgerOptions, what: &str, record: &T) -> Res
     Ok(true)
 }
 
-fn recorded_line<T>(what: &str, name: &str, record: &Recorded<T>) {
+pub fn recorded_line<T>(what: &str, name: &str, record: &Recorded<T>) {
     let short = record.hash.get(..12).unwrap_or(&record.hash);
     anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
 }
@@ -81,7 +81,11 @@ fn read_attachments(paths: &[std::path::PathBuf]) -> Result<Vec<(AttachmentRef, 
 
 /// Runs `create flow`.
 pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
-    let CreateCommand::Flow(args) = command;
+    let args = match command {
+        CreateCommand::Flow(args) => args,
+        CreateCommand::Environment(args) => return super::environments::create_environment(args, options),
+        CreateCommand::Policy(args) => return super::environments::create_policy(args, options),
+    };
     let template = args.template_file.as_deref().map(read_template).transpose()?;
     let flow = Flow {
         name: args.name.clone(),
@@ -190,7 +194,7 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
     Ok(ExitStatus::Ok)
 }
 
-fn print_list<T: Serialize>(
+pub fn print_list<T: Serialize>(
     output: EvalOutput,
     records: &[Recorded<T>],
     header: [&str; 3],
@@ -216,6 +220,9 @@ fn print_list<T: Serialize>(
 /// Runs `list flows` and `list trails`.
 pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
     match command {
+        ListCommand::Environments(args) => return super::environments::list_environments(&args, options),
+        ListCommand::Policies(args) => return super::environments::list_policies(&args, options),
+        ListCommand::Snapshots(args) => return super::environments::list_snapshots(&args, options),
         ListCommand::Flows(args) => {
             let flows = with_ledger(options, async |ledger| ledger.flows(&options.org).await)?;
             print_list(args.output, &flows, ["NAME", "DESCRIPTION", "RECORDED"], |f| {
@@ -280,7 +287,12 @@ fn trail_rows(document: &serde_json::Value) -> Vec<[String; 4]> {
 
 /// Runs `get trail`.
 pub fn get(command: GetCommand, options: &LedgerOptions) -> CliResult {
-    let GetCommand::Trail(args) = command;
+    let args = match command {
+        GetCommand::Trail(args) => args,
+        GetCommand::Environment(args) => return super::environments::get_environment(&args, options),
+        GetCommand::Policy(args) => return super::environments::get_policy(&args, options),
+        GetCommand::Snapshot(args) => return super::environments::get_snapshot(&args, options),
+    };
     let document = with_ledger(options, async |ledger| {
         ledger.trail_document(&options.org, &args.flow, &args.name).await
     })?;

@@ -1,8 +1,10 @@
 //! One module per command group; each turns parsed arguments into library calls and output.
 
+pub mod assert;
 pub mod bench;
 pub mod bench_server;
 pub mod demo;
+pub mod environments;
 pub mod evaluate;
 pub mod evidence;
 pub mod fingerprint;
@@ -10,3 +12,4 @@ pub mod ledger;
 pub mod policy;
 pub mod rego_tools;
 pub mod server;
+pub mod snapshot_sources;

@@ -1,0 +1,351 @@
+//! Snapshots: what runs in an environment, numbered from 1, recorded only when the running set changes.
+//! A change appends `artifact_started_running` / `artifact_stopped_running` events to the trails of the
+//! artifacts involved, and every snapshot is evaluated against the policies attached when it is reported
+//! (again after an attach, detach or allow-listing). A logical environment has no snapshots of its own:
+//! reading it gives the union of its physical environments' latest snapshots, evaluated on the spot.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use verdict_ledger::records::{Environment, RunningArtifact, Snapshot, SnapshotEvaluation, TrailEvent};
+use verdict_ledger::{Ledger, LedgerError, RecordKind, Recorded};
+
+use crate::environments::require_environment;
+use crate::evaluation::{Evaluation, allow_list, evaluate_artifacts, policy_set};
+use crate::policies::attached_policies;
+
+/// Which snapshot: `ENV` (latest), `ENV#N` (number N) or `ENV~N` (N before the latest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selector {
+    /// The latest.
+    Latest,
+    /// Snapshot number N.
+    Number(u64),
+    /// N snapshots before the latest.
+    Back(u64),
+}
+
+/// Splits `ENV`, `ENV#N` or `ENV~N`.
+pub fn parse_selector(text: &str) -> Result<(String, Selector), LedgerError> {
+    let number = |n: &str| {
+        n.parse::<u64>().map_err(|_| LedgerError::Invalid(format!("{text:?}: expected ENV, ENV#N or ENV~N")))
+    };
+    if let Some((env, n)) = text.split_once('#') {
+        let n = number(n)?;
+        if n == 0 {
+            return Err(LedgerError::Invalid(format!("{text:?}: snapshots are numbered from 1")));
+        }
+        Ok((env.to_owned(), Selector::Number(n)))
+    } else if let Some((env, n)) = text.split_once('~') {
+        Ok((env.to_owned(), Selector::Back(number(n)?)))
+    } else {
+        Ok((text.to_owned(), Selector::Latest))
+    }
+}
+
+/// A snapshot as read back, with its latest evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotView {
+    /// The environment.
+    pub environment: String,
+    /// Its number (none for a logical environment's union view).
+    pub number: Option<u64>,
+    /// When it was recorded.
+    pub recorded_at: Option<String>,
+    /// What was running.
+    pub artifacts: Vec<RunningArtifact>,
+    /// The latest evaluation of it.
+    pub evaluation: Evaluation,
+}
+
+/// What reporting a snapshot did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotOutcome {
+    /// The environment.
+    pub environment: String,
+    /// The snapshot's number (the previous one when nothing changed).
+    pub number: u64,
+    /// Whether a new snapshot was recorded.
+    pub changed: bool,
+    /// Artifacts that started running since the previous snapshot.
+    pub started: Vec<RunningArtifact>,
+    /// Artifacts that stopped running.
+    pub stopped: Vec<RunningArtifact>,
+    /// How many trail events were appended.
+    pub trail_events: usize,
+    /// The evaluation.
+    pub evaluation: Evaluation,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    record: Recorded<serde_json::Value>,
+) -> Result<(T, Recorded<()>), LedgerError> {
+    let value = serde_json::from_value(record.record)
+        .map_err(|err| LedgerError::Corrupt { seq: record.seq, message: err.to_string() })?;
+    Ok((value, Recorded { record: (), seq: record.seq, hash: record.hash, recorded_at: record.recorded_at }))
+}
+
+/// Sorts by name then fingerprint and merges duplicates (instances add up, pods join, the earliest start
+/// wins).
+pub fn normalise(artifacts: Vec<RunningArtifact>) -> Vec<RunningArtifact> {
+    let mut merged: BTreeMap<(String, String), RunningArtifact> = BTreeMap::new();
+    for artifact in artifacts {
+        let key = (artifact.name.clone(), artifact.fingerprint.clone());
+        match merged.get_mut(&key) {
+            Some(existing) => {
+                existing.instances += artifact.instances;
+                existing.pods.extend(artifact.pods);
+                existing.pods.sort();
+                existing.pods.dedup();
+                existing.started_at = match (existing.started_at.take(), artifact.started_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => {
+                merged.insert(key, artifact);
+            }
+        }
+    }
+    merged.into_values().collect()
+}
+
+fn running_set(artifacts: &[RunningArtifact]) -> BTreeSet<(&str, &str, u64)> {
+    artifacts.iter().map(|a| (a.name.as_str(), a.fingerprint.as_str(), a.instances)).collect()
+}
+
+async fn physical(ledger: &impl Ledger, org: &str, name: &str) -> Result<Environment, LedgerError> {
+    let environment = require_environment(ledger, org, name).await?.record;
+    if environment.kind == "logical" {
+        return Err(LedgerError::Invalid(format!(
+            "{name:?} is a logical environment (the union of {}): report snapshots to its physical environments",
+            environment.included_environments.join(", ")
+        )));
+    }
+    Ok(environment)
+}
+
+/// Every snapshot of a physical environment, oldest first, with its entry.
+pub async fn snapshots(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+) -> Result<Vec<(Snapshot, Recorded<()>)>, LedgerError> {
+    ledger.records(org, RecordKind::Snapshot, environment).await?.into_iter().map(decode).collect()
+}
+
+/// Evaluates snapshot `number` of `environment` against the policies attached now and records the
+/// evaluation.
+pub async fn evaluate_snapshot(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    number: u64,
+    snapshot: &Snapshot,
+) -> Result<Evaluation, LedgerError> {
+    let policies = policy_set(&attached_policies(ledger, org, environment).await?)?;
+    let allowed = allow_list(ledger, org, environment).await?;
+    let artifacts: Vec<(String, String)> =
+        snapshot.artifacts.iter().map(|a| (a.name.clone(), a.fingerprint.clone())).collect();
+    let evaluation =
+        evaluate_artifacts(ledger, org, &artifacts, &policies, &allowed, environment, None).await?;
+    let record = SnapshotEvaluation {
+        environment: environment.to_owned(),
+        snapshot: number,
+        evaluation: serde_json::to_value(&evaluation).map_err(|err| LedgerError::Invalid(err.to_string()))?,
+    };
+    let body = serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+    ledger
+        .append_record(org, RecordKind::SnapshotEvaluation, &format!("{environment}#{number}"), body)
+        .await?;
+    Ok(evaluation)
+}
+
+/// Re-evaluates the latest snapshot of `environment` (after its policies or allow-list changed); for a
+/// logical environment nothing is stored (its view is evaluated when read).
+pub async fn reevaluate_latest(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+) -> Result<Option<Evaluation>, LedgerError> {
+    let env = require_environment(ledger, org, environment).await?.record;
+    if env.kind == "logical" {
+        return Ok(None);
+    }
+    let all = snapshots(ledger, org, environment).await?;
+    let count = all.len() as u64;
+    match all.into_iter().last() {
+        Some((snapshot, _)) => evaluate_snapshot(ledger, org, environment, count, &snapshot).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Reports what runs in a physical environment now.
+pub async fn report_snapshot(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    artifacts: Vec<RunningArtifact>,
+) -> Result<SnapshotOutcome, LedgerError> {
+    physical(ledger, org, environment).await?;
+    let artifacts = normalise(artifacts);
+    let previous = snapshots(ledger, org, environment).await?;
+    let count = previous.len() as u64;
+    let last = previous.into_iter().last().map(|(s, _)| s);
+    if let Some(last) = &last
+        && running_set(&last.artifacts) == running_set(&artifacts)
+    {
+        let evaluation = latest_evaluation(ledger, org, environment, count).await?;
+        let evaluation = match evaluation {
+            Some(evaluation) => evaluation,
+            None => evaluate_snapshot(ledger, org, environment, count, last).await?,
+        };
+        return Ok(SnapshotOutcome {
+            environment: environment.to_owned(),
+            number: count,
+            changed: false,
+            started: Vec::new(),
+            stopped: Vec::new(),
+            trail_events: 0,
+            evaluation,
+        });
+    }
+    let before: BTreeSet<&str> =
+        last.iter().flat_map(|s| s.artifacts.iter().map(|a| a.fingerprint.as_str())).collect();
+    let after: BTreeSet<&str> = artifacts.iter().map(|a| a.fingerprint.as_str()).collect();
+    let started: Vec<RunningArtifact> =
+        artifacts.iter().filter(|a| !before.contains(a.fingerprint.as_str())).cloned().collect();
+    let stopped: Vec<RunningArtifact> = last
+        .iter()
+        .flat_map(|s| s.artifacts.iter())
+        .filter(|a| !after.contains(a.fingerprint.as_str()))
+        .cloned()
+        .collect();
+    let snapshot = Snapshot { environment: environment.to_owned(), artifacts };
+    let body = serde_json::to_value(&snapshot).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+    ledger.append_record(org, RecordKind::Snapshot, environment, body).await?;
+    let number = snapshots(ledger, org, environment).await?.len() as u64;
+    let mut trail_events = 0;
+    for (event, changed) in [("artifact_started_running", &started), ("artifact_stopped_running", &stopped)] {
+        let fingerprints: BTreeSet<&str> = changed.iter().map(|a| a.fingerprint.as_str()).collect();
+        for fingerprint in fingerprints {
+            let trails: BTreeSet<(String, String)> = ledger
+                .artifact_reports(org, fingerprint)
+                .await?
+                .into_iter()
+                .map(|r| (r.record.flow, r.record.trail))
+                .collect();
+            for (flow, trail) in trails {
+                let record = TrailEvent {
+                    event: event.to_owned(),
+                    flow: flow.clone(),
+                    trail: trail.clone(),
+                    fingerprint: fingerprint.to_owned(),
+                    environment: environment.to_owned(),
+                    snapshot: number,
+                };
+                let body =
+                    serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+                ledger.append_record(org, RecordKind::TrailEvent, &format!("{flow}/{trail}"), body).await?;
+                trail_events += 1;
+            }
+        }
+    }
+    let evaluation = evaluate_snapshot(ledger, org, environment, number, &snapshot).await?;
+    Ok(SnapshotOutcome {
+        environment: environment.to_owned(),
+        number,
+        changed: true,
+        started,
+        stopped,
+        trail_events,
+        evaluation,
+    })
+}
+
+async fn latest_evaluation(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    number: u64,
+) -> Result<Option<Evaluation>, LedgerError> {
+    let Some(record) =
+        ledger.records(org, RecordKind::SnapshotEvaluation, &format!("{environment}#{number}")).await?.pop()
+    else {
+        return Ok(None);
+    };
+    let (evaluation, _): (SnapshotEvaluation, _) = decode(record)?;
+    serde_json::from_value(evaluation.evaluation)
+        .map(Some)
+        .map_err(|err| LedgerError::Corrupt { seq: 0, message: err.to_string() })
+}
+
+/// A snapshot as read back: `selector` picks it; a logical environment gives the union of its physical
+/// environments' latest snapshots, evaluated now against the logical environment's policies.
+pub async fn snapshot_view(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    selector: Selector,
+) -> Result<SnapshotView, LedgerError> {
+    let env = require_environment(ledger, org, environment).await?.record;
+    if env.kind == "logical" {
+        if selector != Selector::Latest {
+            return Err(LedgerError::Invalid(format!(
+                "{environment:?} is logical: it has no numbered snapshots, only the union of its environments' latest"
+            )));
+        }
+        let mut union = Vec::new();
+        for included in &env.included_environments {
+            if let Some((snapshot, _)) = snapshots(ledger, org, included).await?.pop() {
+                union.extend(snapshot.artifacts);
+            }
+        }
+        let artifacts = normalise(union);
+        let policies = policy_set(&attached_policies(ledger, org, environment).await?)?;
+        let allowed = allow_list(ledger, org, environment).await?;
+        let pairs: Vec<(String, String)> =
+            artifacts.iter().map(|a| (a.name.clone(), a.fingerprint.clone())).collect();
+        let evaluation =
+            evaluate_artifacts(ledger, org, &pairs, &policies, &allowed, environment, None).await?;
+        return Ok(SnapshotView {
+            environment: environment.to_owned(),
+            number: None,
+            recorded_at: None,
+            artifacts,
+            evaluation,
+        });
+    }
+    let all = snapshots(ledger, org, environment).await?;
+    let count = all.len() as u64;
+    if count == 0 {
+        return Err(LedgerError::NotFound(format!(
+            "environment {environment:?} has no snapshot yet: report one with `verdict snapshot …`"
+        )));
+    }
+    let number = match selector {
+        Selector::Latest => count,
+        Selector::Number(n) => n,
+        Selector::Back(n) => count.checked_sub(n).filter(|n| *n >= 1).ok_or_else(|| {
+            LedgerError::NotFound(format!("{environment}~{n}: {environment} has only {count} snapshots"))
+        })?,
+    };
+    let index = usize::try_from(number - 1)
+        .map_err(|_| LedgerError::Invalid("snapshot number too large".to_owned()))?;
+    let Some((snapshot, entry)) = all.into_iter().nth(index) else {
+        return Err(LedgerError::NotFound(format!(
+            "{environment}#{number}: {environment} has {count} snapshots"
+        )));
+    };
+    let evaluation = match latest_evaluation(ledger, org, environment, number).await? {
+        Some(evaluation) => evaluation,
+        None => evaluate_snapshot(ledger, org, environment, number, &snapshot).await?,
+    };
+    Ok(SnapshotView {
+        environment: environment.to_owned(),
+        number: Some(number),
+        recorded_at: Some(entry.recorded_at),
+        artifacts: snapshot.artifacts,
+        evaluation,
+    })
+}

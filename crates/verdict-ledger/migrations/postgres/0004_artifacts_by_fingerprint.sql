@@ -1,0 +1,2 @@
+-- "Where was this fingerprint reported?" (an artifact's contexts) without scanning every artifact entry.
+CREATE INDEX artifacts_by_fingerprint ON entries (org, ((body::json) ->> 'fingerprint')) WHERE kind = 'artifact';

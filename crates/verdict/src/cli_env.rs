@@ -1,0 +1,283 @@
+//! Command-line arguments of the environment commands (environments, policies, snapshots, assert), kept
+//! apart from the logic in `commands::environments`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::cli::{ArtifactType, EvalOutput, RegistryArgs};
+
+/// Environment types, as Kosli spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvironmentType {
+    /// A Kubernetes cluster (snapshots from pods).
+    #[value(name = "K8S")]
+    K8s,
+    /// A Docker host.
+    #[value(name = "docker")]
+    Docker,
+    /// Files on servers (snapshots from paths).
+    #[value(name = "server")]
+    Server,
+    /// The union of other environments.
+    #[value(name = "logical")]
+    Logical,
+}
+
+impl EnvironmentType {
+    /// The name stored in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentType::K8s => "K8S",
+            EnvironmentType::Docker => "docker",
+            EnvironmentType::Server => "server",
+            EnvironmentType::Logical => "logical",
+        }
+    }
+}
+
+/// Arguments of `verdict create environment`.
+#[derive(Debug, Args)]
+pub struct CreateEnvironmentArgs {
+    /// The environment's name.
+    pub name: String,
+    /// What kind of environment it is.
+    #[arg(long = "type", value_enum)]
+    pub kind: EnvironmentType,
+    /// Free text.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// For --type logical: the physical environments it is the union of.
+    #[arg(long, value_delimiter = ',', value_name = "ENV,...")]
+    pub included_environments: Vec<String>,
+}
+
+/// Arguments of `verdict create policy`.
+#[derive(Debug, Args)]
+pub struct CreatePolicyArgs {
+    /// The policy's name (recording it again makes the next version).
+    pub name: String,
+    /// The environment policy (YAML v1), validated before it is recorded.
+    pub file: PathBuf,
+    /// Free text about the policy.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Free text about this version.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+}
+
+/// Arguments of `verdict get environment`.
+#[derive(Debug, Args)]
+pub struct GetEnvironmentArgs {
+    /// The environment.
+    pub name: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict get policy`.
+#[derive(Debug, Args)]
+pub struct GetPolicyArgs {
+    /// The policy.
+    pub name: String,
+    /// A version (default: the latest).
+    #[arg(long = "policy-version", value_name = "N")]
+    pub policy_version: Option<u64>,
+    /// Output format (table prints the YAML).
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict get snapshot`.
+#[derive(Debug, Args)]
+pub struct GetSnapshotArgs {
+    /// `ENV` (latest), `ENV#N` (number N) or `ENV~N` (N before the latest).
+    pub snapshot: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict list snapshots` and `log environment`.
+#[derive(Debug, Args)]
+pub struct EnvironmentListArgs {
+    /// The environment.
+    pub environment: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `attach-policy` and `detach-policy`.
+#[derive(Debug, Args)]
+pub struct AttachPolicyArgs {
+    /// The policy.
+    pub name: String,
+    /// The environments (repeatable or comma-separated).
+    #[arg(long = "environment", short = 'e', required = true, value_delimiter = ',', value_name = "ENV")]
+    pub environments: Vec<String>,
+}
+
+/// `verdict snapshot …`
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Report the files or directories running on a server: each path matching the globs.
+    Server(SnapshotServerArgs),
+    /// Report artifacts listed in a paths file (Kosli's format; YAML, JSON or TOML).
+    Paths(SnapshotPathsArgs),
+    /// Report the images running in Kubernetes pods (from `kubectl get pods -A -o json` output).
+    K8s(SnapshotK8sArgs),
+}
+
+/// Arguments of `verdict snapshot server`.
+#[derive(Debug, Args)]
+pub struct SnapshotServerArgs {
+    /// The environment.
+    pub environment: String,
+    /// Glob patterns of the artifacts' paths (comma-separated or repeated).
+    #[arg(long, required = true, value_delimiter = ',', value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Paths to leave out of directory fingerprints.
+    #[arg(short = 'x', long = "exclude", value_delimiter = ',', value_name = "GLOB")]
+    pub excludes: Vec<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict snapshot paths`.
+#[derive(Debug, Args)]
+pub struct SnapshotPathsArgs {
+    /// The environment.
+    pub environment: String,
+    /// The paths file: `version: 1` and `artifacts: {NAME: {path, exclude: [...]}}` (.yml, .yaml, .json, .toml).
+    #[arg(long, value_name = "FILE")]
+    pub paths_file: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict snapshot k8s`.
+#[derive(Debug, Args)]
+pub struct SnapshotK8sArgs {
+    /// The environment.
+    pub environment: String,
+    /// `kubectl get pods -A -o json` output to read instead of the Kubernetes API.
+    #[arg(long, value_name = "FILE")]
+    pub pods_file: PathBuf,
+    /// Only these namespaces.
+    #[arg(long, value_delimiter = ',', conflicts_with = "exclude_namespaces")]
+    pub namespaces: Vec<String>,
+    /// All namespaces but these.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_namespaces: Vec<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// `verdict diff …`
+#[derive(Debug, Subcommand)]
+pub enum DiffCommand {
+    /// What changed between two snapshots (`ENV#N`, `ENV~N`, `ENV`).
+    Snapshots(DiffSnapshotsArgs),
+}
+
+/// Arguments of `verdict diff snapshots`.
+#[derive(Debug, Args)]
+pub struct DiffSnapshotsArgs {
+    /// The first snapshot.
+    pub first: String,
+    /// The second snapshot.
+    pub second: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// `verdict log …`
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// An environment's history: snapshots, policy attachments, allow-listings.
+    Environment(EnvironmentListArgs),
+}
+
+/// `verdict assert …`
+#[derive(Debug, Subcommand)]
+pub enum AssertCommand {
+    /// May this artifact run? Exit 0 compliant, 1 not, with every reason.
+    Artifact(AssertArtifactArgs),
+    /// Is everything running in an environment compliant? Exit 0 only when it is.
+    Snapshot(AssertSnapshotArgs),
+}
+
+/// Arguments of `verdict assert artifact`.
+#[derive(Debug, Args)]
+pub struct AssertArtifactArgs {
+    /// The artifact to fingerprint (with --artifact-type); or give --fingerprint.
+    #[arg(value_name = "PATH", required_unless_present = "fingerprint", requires = "artifact_type")]
+    pub path: Option<PathBuf>,
+    /// What PATH is.
+    #[arg(short = 't', long, value_enum)]
+    pub artifact_type: Option<ArtifactType>,
+    /// The artifact's SHA-256.
+    #[arg(long, conflicts_with = "path")]
+    pub fingerprint: Option<String>,
+    /// Judge by the policies attached to this environment.
+    #[arg(long, short = 'e', conflicts_with = "policies")]
+    pub environment: Option<String>,
+    /// Judge by these environment policy files.
+    #[arg(long = "policy", value_delimiter = ',', value_name = "FILE")]
+    pub policies: Vec<PathBuf>,
+    /// Only evidence from this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// The artifact's name for policy expressions (`artifact.name`); default: the name it was reported with.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Record the decision (policy versions, evidence digest, outcome) in the ledger.
+    #[arg(long)]
+    pub record: bool,
+    /// Paths to leave out of a directory fingerprint.
+    #[arg(short = 'x', long = "exclude", value_delimiter = ',', value_name = "GLOB")]
+    pub excludes: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict assert snapshot`.
+#[derive(Debug, Args)]
+pub struct AssertSnapshotArgs {
+    /// `ENV` (latest), `ENV#N` or `ENV~N`.
+    pub snapshot: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// `verdict allow …`
+#[derive(Debug, Subcommand)]
+pub enum AllowCommand {
+    /// Allow a third-party artifact in one environment, whatever its policies say.
+    Artifact(AllowArtifactArgs),
+}
+
+/// Arguments of `verdict allow artifact`.
+#[derive(Debug, Args)]
+pub struct AllowArtifactArgs {
+    /// The artifact's SHA-256.
+    #[arg(long)]
+    pub fingerprint: String,
+    /// The environment.
+    #[arg(long, short = 'e')]
+    pub environment: String,
+    /// Why (shown in every decision about it).
+    #[arg(long)]
+    pub reason: String,
+}

@@ -1,0 +1,577 @@
+//! Environment commands: `create environment|policy`, `list`/`get` for them and snapshots,
+//! `snapshot server|paths|k8s`, `diff snapshots`, `log environment`, `attach-policy`/`detach-policy`,
+//! `allow artifact`. The logic lives in `verdict-enforce`; this turns arguments into calls and results
+//! into tables or JSON.
+
+use anyhow::anyhow;
+use comfy_table::{Table, presets};
+use serde::Serialize;
+use verdict_core::ExitStatus;
+use verdict_enforce::{Evaluation, SnapshotOutcome, SnapshotView, parse_selector};
+use verdict_ledger::records::{
+    AllowListEntry, Environment, PolicyAttachment, PolicyRecord, RunningArtifact, Snapshot,
+};
+use verdict_ledger::{Ledger, LedgerError, RecordKind};
+
+use super::evidence::dry_run;
+use super::ledger::with_ledger;
+use super::snapshot_sources;
+use crate::cli::{EvalOutput, LedgerOptions, ListArgs};
+use crate::cli_env::{
+    AllowCommand, AttachPolicyArgs, CreateEnvironmentArgs, CreatePolicyArgs, DiffCommand,
+    EnvironmentListArgs, GetEnvironmentArgs, GetPolicyArgs, GetSnapshotArgs, LogCommand, SnapshotCommand,
+};
+use crate::error::{CliError, CliResult};
+
+fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING).set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    for line in table.to_string().lines() {
+        anstream::println!("{}", line.trim_end());
+    }
+}
+
+fn short(fingerprint: &str) -> String {
+    fingerprint.get(..12).unwrap_or(fingerprint).to_owned()
+}
+
+/// Runs `create environment`.
+pub fn create_environment(args: CreateEnvironmentArgs, options: &LedgerOptions) -> CliResult {
+    let environment = Environment {
+        name: args.name.clone(),
+        kind: args.kind.as_str().to_owned(),
+        description: args.description,
+        included_environments: args.included_environments,
+    };
+    if dry_run(options, "environment", &environment)? {
+        return Ok(ExitStatus::Ok);
+    }
+    let recorded = with_ledger(options, async |ledger| {
+        verdict_enforce::create_environment(ledger, &options.org, environment).await
+    })?;
+    super::evidence::recorded_line("environment", &args.name, &recorded);
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `create policy`.
+pub fn create_policy(args: CreatePolicyArgs, options: &LedgerOptions) -> CliResult {
+    let source = std::fs::read_to_string(&args.file)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read policy {}: {err}", args.file.display())))?;
+    let record = PolicyRecord {
+        name: args.name.clone(),
+        source,
+        description: args.description,
+        comment: args.comment,
+    };
+    let file = args.file.display().to_string();
+    if options.dry_run {
+        if let Err(diagnostics) = verdict_policy::load_policy(&file, &record.name, &record.source) {
+            let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&record.source)).collect();
+            return Err(CliError::invalid(anyhow!("the policy is invalid:\n{}", rendered.join("\n"))));
+        }
+        dry_run(options, "policy", &record)?;
+        return Ok(ExitStatus::Ok);
+    }
+    let version = with_ledger(options, async |ledger| {
+        verdict_enforce::create_policy(ledger, &options.org, record, &file).await
+    })?;
+    anstream::println!(
+        "recorded policy {} version {} (ledger entry {})",
+        version.name,
+        version.version,
+        version.seq
+    );
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `list environments`.
+pub fn list_environments(args: &ListArgs, options: &LedgerOptions) -> CliResult {
+    let environments =
+        with_ledger(options, async |ledger| verdict_enforce::environments(ledger, &options.org).await)?;
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&environments)?,
+        EvalOutput::Table => print_table(
+            &["NAME", "TYPE", "INCLUDES", "DESCRIPTION"],
+            environments
+                .iter()
+                .map(|e| {
+                    let e = &e.record;
+                    vec![
+                        e.name.clone(),
+                        e.kind.clone(),
+                        e.included_environments.join(","),
+                        e.description.clone(),
+                    ]
+                })
+                .collect(),
+        ),
+    }
+    Ok(ExitStatus::Ok)
+}
+
+#[derive(Serialize)]
+struct EnvironmentView {
+    #[serde(flatten)]
+    environment: Environment,
+    policies: Vec<verdict_enforce::PolicyVersion>,
+    snapshots: usize,
+    allow_list: std::collections::BTreeMap<String, String>,
+}
+
+/// Runs `get environment`.
+pub fn get_environment(args: &GetEnvironmentArgs, options: &LedgerOptions) -> CliResult {
+    let view = with_ledger(options, async |ledger| {
+        let org = &options.org;
+        let environment =
+            verdict_enforce::environments::require_environment(ledger, org, &args.name).await?.record;
+        let policies = verdict_enforce::attached_policies(ledger, org, &args.name).await?;
+        let snapshots = ledger.records(org, RecordKind::Snapshot, &args.name).await?.len();
+        let allow_list = verdict_enforce::allow_list(ledger, org, &args.name).await?;
+        Ok(EnvironmentView { environment, policies, snapshots, allow_list })
+    })?;
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&view)?,
+        EvalOutput::Table => {
+            let e = &view.environment;
+            anstream::println!("environment {} ({})", e.name, e.kind);
+            if !e.description.is_empty() {
+                anstream::println!("  description: {}", e.description);
+            }
+            if !e.included_environments.is_empty() {
+                anstream::println!("  includes: {}", e.included_environments.join(", "));
+            }
+            let policies: Vec<String> =
+                view.policies.iter().map(|p| format!("{} (v{})", p.name, p.version)).collect();
+            anstream::println!(
+                "  policies: {}",
+                if policies.is_empty() {
+                    "none (compliance is UNKNOWN)".to_owned()
+                } else {
+                    policies.join(", ")
+                }
+            );
+            anstream::println!("  snapshots: {}", view.snapshots);
+            for (fingerprint, reason) in &view.allow_list {
+                anstream::println!("  allow-listed: {fingerprint} ({reason})");
+            }
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `list policies`.
+pub fn list_policies(args: &ListArgs, options: &LedgerOptions) -> CliResult {
+    let policies =
+        with_ledger(options, async |ledger| verdict_enforce::policies(ledger, &options.org).await)?;
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&policies)?,
+        EvalOutput::Table => print_table(
+            &["NAME", "VERSION", "RECORDED", "DESCRIPTION"],
+            policies
+                .iter()
+                .map(|p| {
+                    vec![p.name.clone(), p.version.to_string(), p.recorded_at.clone(), p.description.clone()]
+                })
+                .collect(),
+        ),
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `get policy`.
+pub fn get_policy(args: &GetPolicyArgs, options: &LedgerOptions) -> CliResult {
+    let policy = with_ledger(options, async |ledger| {
+        verdict_enforce::policy(ledger, &options.org, &args.name, args.policy_version).await
+    })?;
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&policy)?,
+        EvalOutput::Table => {
+            anstream::println!(
+                "# policy {} version {} (recorded {})",
+                policy.name,
+                policy.version,
+                policy.recorded_at
+            );
+            if !policy.comment.is_empty() {
+                anstream::println!("# {}", policy.comment);
+            }
+            anstream::print!("{}", policy.source);
+            if !policy.source.ends_with('\n') {
+                anstream::println!();
+            }
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Prints an evaluation's artifacts, one row each, then every reason.
+pub fn print_evaluation(evaluation: &Evaluation) {
+    let applied: Vec<String> = evaluation
+        .policies
+        .iter()
+        .map(|p| match (p.version, &p.file) {
+            (Some(v), _) => format!("{} v{v}", p.name),
+            (None, Some(file)) => file.clone(),
+            (None, None) => p.name.clone(),
+        })
+        .collect();
+    anstream::println!(
+        "status: {} (policies: {})",
+        evaluation.status,
+        if applied.is_empty() { "none".to_owned() } else { applied.join(", ") }
+    );
+    print_table(
+        &["ARTIFACT", "FINGERPRINT", "COMPLIANT", "CONTEXTS"],
+        evaluation
+            .artifacts
+            .iter()
+            .map(|a| {
+                let verdict = if a.allow_listed.is_some() {
+                    "allow-listed".to_owned()
+                } else if a.decision.compliant {
+                    "yes".to_owned()
+                } else {
+                    "NO".to_owned()
+                };
+                vec![
+                    a.decision.name.clone(),
+                    short(a.decision.fingerprint.as_str()),
+                    verdict,
+                    a.contexts.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    for artifact in &evaluation.artifacts {
+        for reason in &artifact.decision.reasons {
+            anstream::println!("  {}: {reason}", artifact.decision.name);
+        }
+    }
+}
+
+fn print_outcome(outcome: &SnapshotOutcome, output: EvalOutput) -> Result<(), CliError> {
+    if output == EvalOutput::Json {
+        return crate::render::print_json(outcome);
+    }
+    if outcome.changed {
+        let names =
+            |list: &[RunningArtifact]| list.iter().map(|a| a.name.clone()).collect::<Vec<_>>().join(", ");
+        anstream::println!(
+            "recorded snapshot {}#{}: {} running (started: {}; stopped: {}; {} trail events)",
+            outcome.environment,
+            outcome.number,
+            outcome.evaluation.artifacts.len(),
+            if outcome.started.is_empty() { "none".to_owned() } else { names(&outcome.started) },
+            if outcome.stopped.is_empty() { "none".to_owned() } else { names(&outcome.stopped) },
+            outcome.trail_events
+        );
+    } else {
+        anstream::println!(
+            "no change since snapshot {}#{}: nothing recorded",
+            outcome.environment,
+            outcome.number
+        );
+    }
+    print_evaluation(&outcome.evaluation);
+    Ok(())
+}
+
+/// Runs `snapshot server|paths|k8s`.
+pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult {
+    let (environment, artifacts, output) = match command {
+        SnapshotCommand::Server(args) => {
+            (args.environment, snapshot_sources::server_paths(&args.paths, &args.excludes)?, args.output)
+        }
+        SnapshotCommand::Paths(args) => {
+            (args.environment, snapshot_sources::paths_file(&args.paths_file)?, args.output)
+        }
+        SnapshotCommand::K8s(args) => (
+            args.environment,
+            snapshot_sources::k8s_pods(&args.pods_file, &args.namespaces, &args.exclude_namespaces)?,
+            args.output,
+        ),
+    };
+    if dry_run(
+        options,
+        "snapshot",
+        &Snapshot { environment: environment.clone(), artifacts: artifacts.clone() },
+    )? {
+        return Ok(ExitStatus::Ok);
+    }
+    let outcome = with_ledger(options, async |ledger| {
+        verdict_enforce::report_snapshot(ledger, &options.org, &environment, artifacts).await
+    })?;
+    print_outcome(&outcome, output)?;
+    Ok(ExitStatus::Ok)
+}
+
+fn print_view(view: &SnapshotView, output: EvalOutput) -> Result<(), CliError> {
+    if output == EvalOutput::Json {
+        return crate::render::print_json(view);
+    }
+    match view.number {
+        Some(number) => anstream::println!(
+            "snapshot {}#{number} (recorded {})",
+            view.environment,
+            view.recorded_at.clone().unwrap_or_default()
+        ),
+        None => anstream::println!(
+            "logical environment {}: union of its environments' latest snapshots",
+            view.environment
+        ),
+    }
+    print_table(
+        &["NAME", "FINGERPRINT", "INSTANCES", "STARTED"],
+        view.artifacts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.name.clone(),
+                    short(&a.fingerprint),
+                    a.instances.to_string(),
+                    a.started_at.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    );
+    print_evaluation(&view.evaluation);
+    Ok(())
+}
+
+async fn view(ledger: &impl Ledger, org: &str, selector: &str) -> Result<SnapshotView, LedgerError> {
+    let (environment, selector) = parse_selector(selector)?;
+    verdict_enforce::snapshot_view(ledger, org, &environment, selector).await
+}
+
+/// Runs `get snapshot`.
+pub fn get_snapshot(args: &GetSnapshotArgs, options: &LedgerOptions) -> CliResult {
+    let view = with_ledger(options, async |ledger| view(ledger, &options.org, &args.snapshot).await)?;
+    print_view(&view, args.output)?;
+    Ok(ExitStatus::Ok)
+}
+
+/// `assert snapshot`: the snapshot's evaluation decides the exit code.
+pub fn assert_snapshot(selector: &str, output: EvalOutput, options: &LedgerOptions) -> CliResult {
+    let view = with_ledger(options, async |ledger| view(ledger, &options.org, selector).await)?;
+    print_view(&view, output)?;
+    if view.evaluation.status == "UNKNOWN" && output == EvalOutput::Table {
+        anstream::println!(
+            "UNKNOWN is not compliant: attach a policy with `verdict attach-policy NAME --environment {}`",
+            view.environment
+        );
+    }
+    Ok(if view.evaluation.compliant { ExitStatus::Ok } else { ExitStatus::Denied })
+}
+
+#[derive(Serialize)]
+struct SnapshotSummary {
+    number: u64,
+    recorded_at: String,
+    artifacts: usize,
+}
+
+/// Runs `list snapshots`.
+pub fn list_snapshots(args: &EnvironmentListArgs, options: &LedgerOptions) -> CliResult {
+    let list = with_ledger(options, async |ledger| {
+        verdict_enforce::environments::require_environment(ledger, &options.org, &args.environment).await?;
+        let all = verdict_enforce::snapshots(ledger, &options.org, &args.environment).await?;
+        Ok(all
+            .into_iter()
+            .zip(1..)
+            .map(|((snapshot, entry), number)| SnapshotSummary {
+                number,
+                recorded_at: entry.recorded_at,
+                artifacts: snapshot.artifacts.len(),
+            })
+            .collect::<Vec<_>>())
+    })?;
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&list)?,
+        EvalOutput::Table => print_table(
+            &["SNAPSHOT", "RECORDED", "ARTIFACTS"],
+            list.iter()
+                .map(|s| {
+                    vec![
+                        format!("{}#{}", args.environment, s.number),
+                        s.recorded_at.clone(),
+                        s.artifacts.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
+    }
+    Ok(ExitStatus::Ok)
+}
+
+#[derive(Serialize)]
+struct SnapshotDiff {
+    first: String,
+    second: String,
+    added: Vec<RunningArtifact>,
+    removed: Vec<RunningArtifact>,
+    changed: Vec<(RunningArtifact, RunningArtifact)>,
+}
+
+/// Runs `diff snapshots`.
+pub fn diff(command: DiffCommand, options: &LedgerOptions) -> CliResult {
+    let DiffCommand::Snapshots(args) = command;
+    let (first, second) = with_ledger(options, async |ledger| {
+        Ok((view(ledger, &options.org, &args.first).await?, view(ledger, &options.org, &args.second).await?))
+    })?;
+    let key = |a: &RunningArtifact| (a.name.clone(), a.fingerprint.clone());
+    let before: std::collections::BTreeMap<_, _> = first.artifacts.iter().map(|a| (key(a), a)).collect();
+    let after: std::collections::BTreeMap<_, _> = second.artifacts.iter().map(|a| (key(a), a)).collect();
+    let diff = SnapshotDiff {
+        first: args.first.clone(),
+        second: args.second.clone(),
+        added: after.iter().filter(|(k, _)| !before.contains_key(*k)).map(|(_, a)| (*a).clone()).collect(),
+        removed: before.iter().filter(|(k, _)| !after.contains_key(*k)).map(|(_, a)| (*a).clone()).collect(),
+        changed: before
+            .iter()
+            .filter_map(|(k, a)| {
+                after.get(k).filter(|b| b.instances != a.instances).map(|b| ((*a).clone(), (*b).clone()))
+            })
+            .collect(),
+    };
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&diff)?,
+        EvalOutput::Table => {
+            anstream::println!("{} → {}", diff.first, diff.second);
+            for a in &diff.added {
+                anstream::println!("+ {} {} ({} instances)", a.name, short(&a.fingerprint), a.instances);
+            }
+            for a in &diff.removed {
+                anstream::println!("- {} {} ({} instances)", a.name, short(&a.fingerprint), a.instances);
+            }
+            for (a, b) in &diff.changed {
+                anstream::println!(
+                    "~ {} {}: {} → {} instances",
+                    a.name,
+                    short(&a.fingerprint),
+                    a.instances,
+                    b.instances
+                );
+            }
+            if diff.added.is_empty() && diff.removed.is_empty() && diff.changed.is_empty() {
+                anstream::println!("no difference");
+            }
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
+
+#[derive(Serialize)]
+struct LogLine {
+    seq: i64,
+    recorded_at: String,
+    event: String,
+}
+
+/// Runs `log environment`.
+pub fn log(command: LogCommand, options: &LedgerOptions) -> CliResult {
+    let LogCommand::Environment(args) = command;
+    let lines = with_ledger(options, async |ledger| {
+        let org = &options.org;
+        let env = &args.environment;
+        verdict_enforce::environments::require_environment(ledger, org, env).await?;
+        let mut lines = Vec::new();
+        for (record, number) in ledger.records(org, RecordKind::Snapshot, env).await?.into_iter().zip(1..) {
+            let count = record.record["artifacts"].as_array().map_or(0, Vec::len);
+            lines.push(LogLine {
+                seq: record.seq,
+                recorded_at: record.recorded_at,
+                event: format!("snapshot #{number}: {count} artifacts running"),
+            });
+        }
+        for record in ledger.records(org, RecordKind::PolicyAttachment, env).await? {
+            let change: PolicyAttachment = serde_json::from_value(record.record)
+                .map_err(|err| LedgerError::Corrupt { seq: record.seq, message: err.to_string() })?;
+            let verb = if change.attached { "attached" } else { "detached" };
+            lines.push(LogLine {
+                seq: record.seq,
+                recorded_at: record.recorded_at,
+                event: format!("policy {} {verb}", change.policy),
+            });
+        }
+        for record in ledger.records(org, RecordKind::AllowList, env).await? {
+            let entry: AllowListEntry = serde_json::from_value(record.record)
+                .map_err(|err| LedgerError::Corrupt { seq: record.seq, message: err.to_string() })?;
+            lines.push(LogLine {
+                seq: record.seq,
+                recorded_at: record.recorded_at,
+                event: format!("allow-listed {} ({})", entry.fingerprint, entry.reason),
+            });
+        }
+        lines.sort_by_key(|l| l.seq);
+        Ok(lines)
+    })?;
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&lines)?,
+        EvalOutput::Table => print_table(
+            &["ENTRY", "RECORDED", "EVENT"],
+            lines.iter().map(|l| vec![l.seq.to_string(), l.recorded_at.clone(), l.event.clone()]).collect(),
+        ),
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `attach-policy` (`attached` true) or `detach-policy`.
+pub fn attach(args: &AttachPolicyArgs, attached: bool, options: &LedgerOptions) -> CliResult {
+    let verb = if attached { "attached" } else { "detached" };
+    if options.dry_run {
+        anstream::println!(
+            "dry run: would have {verb} policy {} ({}); nothing sent",
+            args.name,
+            args.environments.join(", ")
+        );
+        return Ok(ExitStatus::Ok);
+    }
+    for environment in &args.environments {
+        let evaluation = with_ledger(options, async |ledger| {
+            verdict_enforce::policies::attach_policy(ledger, &options.org, &args.name, environment, attached)
+                .await?;
+            verdict_enforce::reevaluate_latest(ledger, &options.org, environment).await
+        })?;
+        match evaluation {
+            Some(evaluation) => anstream::println!(
+                "{verb} policy {} {} {environment}; latest snapshot re-evaluated: {}",
+                args.name,
+                if attached { "to" } else { "from" },
+                evaluation.status
+            ),
+            None => anstream::println!(
+                "{verb} policy {} {} {environment}",
+                args.name,
+                if attached { "to" } else { "from" }
+            ),
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `allow artifact`.
+pub fn allow(command: AllowCommand, options: &LedgerOptions) -> CliResult {
+    let AllowCommand::Artifact(args) = command;
+    let entry = AllowListEntry {
+        environment: args.environment.clone(),
+        fingerprint: args.fingerprint.clone(),
+        reason: args.reason.clone(),
+    };
+    if dry_run(options, "allow-listing", &entry)? {
+        return Ok(ExitStatus::Ok);
+    }
+    let evaluation = with_ledger(options, async |ledger| {
+        verdict_enforce::environments::require_environment(ledger, &options.org, &args.environment).await?;
+        let body = serde_json::to_value(&entry).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+        ledger.append_record(&options.org, RecordKind::AllowList, &args.environment, body).await?;
+        verdict_enforce::reevaluate_latest(ledger, &options.org, &args.environment).await
+    })?;
+    anstream::println!("allow-listed {} in {}: {}", args.fingerprint, args.environment, args.reason);
+    if let Some(evaluation) = evaluation {
+        anstream::println!("latest snapshot re-evaluated: {}", evaluation.status);
+    }
+    Ok(ExitStatus::Ok)
+}

@@ -1,0 +1,206 @@
+//! Where snapshots come from: paths on a server (globs), a paths file (Kosli's format), or Kubernetes
+//! pods (`kubectl get pods -A -o json`). Each turns its input into running artifacts; nothing here talks
+//! to the ledger.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::anyhow;
+use serde_json::Value;
+use verdict_evidence::{dir_fingerprint, file_fingerprint};
+use verdict_ledger::records::{PodRef, RunningArtifact};
+
+use crate::error::CliError;
+
+fn fingerprint_path(path: &Path, excludes: &[String]) -> Result<String, CliError> {
+    if path.is_dir() {
+        dir_fingerprint(path, excludes).map_err(CliError::invalid)
+    } else {
+        file_fingerprint(path).map_err(CliError::invalid)
+    }
+}
+
+fn running(name: String, fingerprint: String) -> RunningArtifact {
+    RunningArtifact { name, fingerprint, instances: 1, started_at: None, pods: Vec::new() }
+}
+
+/// `snapshot server --paths GLOB,...`: every path matching a glob, named by its path.
+pub fn server_paths(patterns: &[String], excludes: &[String]) -> Result<Vec<RunningArtifact>, CliError> {
+    let mut artifacts = Vec::new();
+    for pattern in patterns {
+        let matches = glob::glob(pattern)
+            .map_err(|err| CliError::invalid(anyhow!("--paths {pattern:?} is not a valid glob: {err}")))?;
+        let mut found = false;
+        for entry in matches {
+            let path = entry
+                .map_err(|err| CliError::invalid(anyhow!("cannot read {}: {err}", err.path().display())))?;
+            found = true;
+            artifacts.push(running(path.display().to_string(), fingerprint_path(&path, excludes)?));
+        }
+        if !found {
+            tracing::warn!("--paths {pattern:?} matches nothing");
+        }
+    }
+    Ok(artifacts)
+}
+
+/// Reads a paths file as JSON whatever its format.
+fn paths_file_value(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read paths file {}: {err}", path.display())))?;
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    match extension.as_str() {
+        "json" => serde_json::from_str(&text).map_err(|err| {
+            CliError::invalid(anyhow!("{}:{}:{}: {err}", path.display(), err.line(), err.column()))
+        }),
+        "toml" => toml::from_str::<Value>(&text)
+            .map_err(|err| CliError::invalid(anyhow!("{}: {}", path.display(), err.to_string().trim()))),
+        "yml" | "yaml" => verdict_policy::yaml::parse(&text)
+            .map_err(|err| {
+                CliError::invalid(anyhow!(
+                    "{}:{}:{}: {}",
+                    path.display(),
+                    err.position.line,
+                    err.position.column,
+                    err.message
+                ))
+            })?
+            .map(|node| node.to_json())
+            .ok_or_else(|| CliError::invalid(anyhow!("paths file {} is empty", path.display()))),
+        _ => Err(CliError::invalid(anyhow!(
+            "paths file {}: use a .yml, .yaml, .json or .toml file",
+            path.display()
+        ))),
+    }
+}
+
+/// `snapshot paths --paths-file F`: Kosli's format, `version: 1` and
+/// `artifacts: {NAME: {path: P, exclude: [GLOB, ...]}}`; relative paths are relative to the file.
+pub fn paths_file(path: &Path) -> Result<Vec<RunningArtifact>, CliError> {
+    let value = paths_file_value(path)?;
+    let file = path.display();
+    let bad = |message: String| CliError::invalid(anyhow!("paths file {file}: {message}"));
+    let object =
+        value.as_object().ok_or_else(|| bad("expected a mapping with version and artifacts".into()))?;
+    for key in object.keys() {
+        if key != "version" && key != "artifacts" {
+            return Err(bad(format!("unknown key {key:?} (expected version and artifacts)")));
+        }
+    }
+    match object.get("version") {
+        Some(v) if v.as_i64() == Some(1) || v.as_str() == Some("1") => {}
+        Some(v) => return Err(bad(format!("version must be 1, not {v}"))),
+        None => return Err(bad("version is required (write `version: 1`)".into())),
+    }
+    let artifacts = object
+        .get("artifacts")
+        .and_then(Value::as_object)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| bad("artifacts must be a non-empty mapping of NAME: {path, exclude}".into()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut running_artifacts = Vec::new();
+    for (name, spec) in artifacts {
+        let spec = spec.as_object().ok_or_else(|| bad(format!("artifacts.{name} must be a mapping")))?;
+        for key in spec.keys() {
+            if key != "path" && key != "exclude" {
+                return Err(bad(format!("unknown key artifacts.{name}.{key} (expected path and exclude)")));
+            }
+        }
+        let artifact_path = spec
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(format!("artifacts.{name}.path is required")))?;
+        let excludes: Vec<String> = match spec.get("exclude") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| bad(format!("artifacts.{name}.exclude must list strings")))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(bad(format!("artifacts.{name}.exclude must be a list"))),
+        };
+        let full = base.join(artifact_path);
+        if !full.exists() {
+            return Err(bad(format!("artifacts.{name}.path {} does not exist", full.display())));
+        }
+        running_artifacts.push(running(name.clone(), fingerprint_path(&full, &excludes)?));
+    }
+    Ok(running_artifacts)
+}
+
+/// The image digest of a container status: the `sha256:` part of `imageID`.
+fn image_digest(image_id: &str) -> Option<&str> {
+    let hex = image_id.rsplit_once("sha256:")?.1;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+}
+
+/// `snapshot k8s --pods-file F`: running containers of `kubectl get pods -A -o json` output, grouped by
+/// image and digest, filtered by namespace.
+pub fn k8s_pods(
+    path: &Path,
+    namespaces: &[String],
+    excluded: &[String],
+) -> Result<Vec<RunningArtifact>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read pods file {}: {err}", path.display())))?;
+    let value: Value = serde_json::from_str(&text).map_err(|err| {
+        CliError::invalid(anyhow!("pods file {}:{}:{}: {err}", path.display(), err.line(), err.column()))
+    })?;
+    let items = value.get("items").and_then(Value::as_array).ok_or_else(|| {
+        CliError::invalid(anyhow!(
+            "pods file {}: expected `kubectl get pods -A -o json` output (an object with items)",
+            path.display()
+        ))
+    })?;
+    let mut grouped: BTreeMap<(String, String), RunningArtifact> = BTreeMap::new();
+    for (index, pod) in items.iter().enumerate() {
+        let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("default");
+        let name = pod["metadata"]["name"].as_str().ok_or_else(|| {
+            CliError::invalid(anyhow!(
+                "pods file {}: items[{index}].metadata.name is missing",
+                path.display()
+            ))
+        })?;
+        if (!namespaces.is_empty() && !namespaces.iter().any(|n| n == namespace))
+            || excluded.iter().any(|n| n == namespace)
+        {
+            continue;
+        }
+        for status in pod["status"]["containerStatuses"].as_array().into_iter().flatten() {
+            let Some(started) = status["state"]["running"].as_object() else { continue };
+            let image = status["image"].as_str().unwrap_or_default();
+            let Some(digest) = status["imageID"].as_str().and_then(image_digest) else {
+                tracing::warn!("pod {namespace}/{name}: container {image} has no image digest; skipped");
+                continue;
+            };
+            let started_at = started.get("startedAt").and_then(Value::as_str).map(str::to_owned);
+            let entry = grouped.entry((image.to_owned(), digest.to_owned())).or_insert_with(|| {
+                RunningArtifact { instances: 0, ..running(image.to_owned(), digest.to_owned()) }
+            });
+            entry.instances += 1;
+            entry.pods.push(PodRef { namespace: namespace.to_owned(), pod: name.to_owned() });
+            entry.started_at = match (entry.started_at.take(), started_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    Ok(grouped.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_digests() {
+        let hex = "a".repeat(64);
+        assert_eq!(image_digest(&format!("docker-pullable://nginx@sha256:{hex}")), Some(hex.as_str()));
+        assert_eq!(image_digest(&format!("sha256:{hex}")), Some(hex.as_str()));
+        assert_eq!(image_digest("nginx:1.25"), None);
+        assert_eq!(image_digest("sha256:abc"), None);
+    }
+}

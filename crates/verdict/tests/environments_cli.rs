@@ -1,0 +1,541 @@
+//! Environments end to end, on the embedded ledger, through a server on SQLite and through a server on
+//! PostgreSQL: snapshots (numbering, change detection, trail events), attached policies (evaluation on
+//! report, re-evaluation on attach/detach, versions), logical environments, allow-listing, unknown
+//! compliance, an artifact in several flows, and `assert artifact|snapshot` exit codes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Env;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const POLICY: &str = "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n  trail-compliance:\n    required: true\n  attestations:\n    - name: tests\n      type: generic\n";
+/// Version 2 drops the attestation rule.
+const POLICY_V2: &str = "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n  trail-compliance:\n    required: true\n";
+
+fn json(env: &Env, args: &[&str]) -> Value {
+    let output = env.verdict().args(args).args(["-o", "json"]).output().unwrap();
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+fn fingerprint(env: &Env, path: &std::path::Path) -> String {
+    let output = env.verdict().arg("fingerprint").arg(path).args(["-t", "file"]).output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn ok(env: &Env, args: &[&str]) {
+    let output = env.verdict().args(args).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn artifact<'a>(evaluation: &'a Value, name: &str) -> &'a Value {
+    // `snapshot server` names artifacts by their path.
+    let matches = |a: &&Value| {
+        a["name"] == name || a["name"].as_str().is_some_and(|n| n.ends_with(&format!("/{name}")))
+    };
+    evaluation["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(matches)
+        .unwrap_or_else(|| panic!("{name} in {evaluation}"))
+}
+
+fn snapshots_policies_and_assert(env: &Env) {
+    let dir = env.dir.path().join("srv");
+    std::fs::create_dir(&dir).unwrap();
+    for (name, content) in [("app1", "good"), ("app2", "bad"), ("agent", "vendor")] {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+    let glob = format!("{}/*", dir.display());
+    let (fp1, fp2, fp3) = (
+        fingerprint(env, &dir.join("app1")),
+        fingerprint(env, &dir.join("app2")),
+        fingerprint(env, &dir.join("agent")),
+    );
+    ok(env, &["create", "flow", "backend"]);
+    ok(env, &["begin", "trail", "t1", "--flow", "backend"]);
+    ok(
+        env,
+        &["attest", "artifact", "--fingerprint", &fp1, "--name", "app", "--flow", "backend", "--trail", "t1"],
+    );
+    ok(env, &["attest", "generic", "--name", "app.tests", "--flow", "backend", "--trail", "t1"]);
+    ok(env, &["begin", "trail", "t2", "--flow", "backend"]);
+    ok(
+        env,
+        &["attest", "artifact", "--fingerprint", &fp2, "--name", "app", "--flow", "backend", "--trail", "t2"],
+    );
+    ok(
+        env,
+        &[
+            "attest",
+            "generic",
+            "--name",
+            "app.tests",
+            "--flow",
+            "backend",
+            "--trail",
+            "t2",
+            "--compliant=false",
+        ],
+    );
+    ok(env, &["create", "environment", "prod", "--type", "server"]);
+    ok(env, &["create", "environment", "staging", "--type", "server"]);
+    ok(
+        env,
+        &["create", "environment", "all", "--type", "logical", "--included-environments", "prod,staging"],
+    );
+
+    // No policy attached: UNKNOWN, which is not compliant.
+    let outcome = json(env, &["snapshot", "server", "prod", "--paths", &glob]);
+    assert_eq!((outcome["number"].as_u64(), outcome["changed"].as_bool()), (Some(1), Some(true)));
+    assert_eq!(outcome["evaluation"]["status"], "UNKNOWN");
+    assert_eq!(outcome["trail_events"], 2, "app1 and app2 each have one trail");
+    env.verdict()
+        .args(["assert", "snapshot", "prod"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("UNKNOWN is not compliant"));
+    // The trails of the artifacts show that they started running.
+    let t1 = json(env, &["get", "trail", "t1", "--flow", "backend"]);
+    assert_eq!(t1["events"][0]["event"], "artifact_started_running");
+    assert_eq!(
+        (t1["events"][0]["environment"].as_str(), t1["events"][0]["snapshot"].as_u64()),
+        (Some("prod"), Some(1))
+    );
+
+    // Attach: the latest snapshot is re-evaluated.
+    let policy = env.write("policy.yml", POLICY.as_bytes());
+    env.verdict()
+        .args(["create", "policy", "gate"])
+        .arg(&policy)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("version 1"));
+    env.verdict()
+        .args(["attach-policy", "gate", "--environment", "prod", "--environment", "all"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("re-evaluated: NON-COMPLIANT"));
+    let view = json(env, &["get", "snapshot", "prod"]);
+    let evaluation = &view["evaluation"];
+    assert_eq!(evaluation["status"], "NON-COMPLIANT");
+    assert_eq!(evaluation["policies"], serde_json::json!([{"name": "gate", "version": 1}]));
+    assert_eq!(artifact(evaluation, "app1")["compliant"], true);
+    assert_eq!(artifact(evaluation, "app2")["compliant"], false);
+    let reasons = artifact(evaluation, "app2")["reasons"].to_string();
+    assert!(reasons.contains("flow backend trail t2"), "{reasons}");
+    assert!(artifact(evaluation, "agent")["reasons"].to_string().contains("never reported"));
+    env.verdict().args(["assert", "snapshot", "prod"]).assert().code(1);
+
+    // assert artifact: by environment, by policy file, by templates; exit codes and reasons.
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp1, "--environment", "prod"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ALLOWED"));
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp2, "--environment", "prod"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("DENIED")
+                .and(predicate::str::contains("non-compliant in flow backend trail t2")),
+        );
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp2, "--policy"])
+        .arg(&policy)
+        .assert()
+        .code(1);
+    env.verdict().arg("assert").arg("artifact").arg(dir.join("app1")).args(["-t", "file"]).assert().code(0);
+    env.verdict().args(["assert", "artifact", "--fingerprint", &fp2]).assert().code(1);
+    env.verdict().args(["assert", "artifact", "--fingerprint", &fp3]).assert().code(1);
+    // --record writes the decision; nothing else does.
+    let before = env.entries();
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp1, "--environment", "prod"])
+        .assert()
+        .code(0);
+    assert_eq!(env.entries(), before);
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp1, "--environment", "prod", "--record"])
+        .assert()
+        .code(0);
+    assert_eq!(env.entries(), before + 1);
+
+    // An artifact in several flows: a failure anywhere counts.
+    ok(env, &["create", "flow", "vulns"]);
+    ok(env, &["begin", "trail", "nightly", "--flow", "vulns"]);
+    ok(
+        env,
+        &[
+            "attest",
+            "artifact",
+            "--fingerprint",
+            &fp1,
+            "--name",
+            "app",
+            "--flow",
+            "vulns",
+            "--trail",
+            "nightly",
+        ],
+    );
+    ok(
+        env,
+        &[
+            "attest",
+            "generic",
+            "--name",
+            "app.cve-scan",
+            "--flow",
+            "vulns",
+            "--trail",
+            "nightly",
+            "--compliant=false",
+        ],
+    );
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp1, "--environment", "prod"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("flow vulns trail nightly"));
+    // ...unless only one flow is asked about.
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp1, "--environment", "prod", "--flow", "backend"])
+        .assert()
+        .code(0);
+
+    // Allow-listing a third-party artifact.
+    env.verdict()
+        .args([
+            "allow",
+            "artifact",
+            "--fingerprint",
+            &fp3,
+            "--environment",
+            "prod",
+            "--reason",
+            "vendor agent",
+        ])
+        .assert()
+        .code(0);
+    let evaluation = json(env, &["get", "snapshot", "prod"])["evaluation"].clone();
+    assert_eq!(artifact(&evaluation, "agent")["allow_listed"], "vendor agent");
+    assert_eq!(artifact(&evaluation, "agent")["compliant"], true);
+    // The allow-listing is for prod only.
+    env.verdict()
+        .args(["assert", "artifact", "--fingerprint", &fp3, "--environment", "all"])
+        .assert()
+        .code(1);
+
+    // Reporting the same set again records nothing.
+    let again = json(env, &["snapshot", "server", "prod", "--paths", &glob]);
+    assert_eq!((again["number"].as_u64(), again["changed"].as_bool()), (Some(1), Some(false)));
+    // A changed set is snapshot 2; app2 stopped.
+    std::fs::remove_file(dir.join("app2")).unwrap();
+    let second = json(env, &["snapshot", "server", "prod", "--paths", &glob]);
+    assert_eq!(second["number"], 2);
+    assert_eq!(second["stopped"][0]["fingerprint"], fp2.as_str());
+    let t2 = json(env, &["get", "trail", "t2", "--flow", "backend"]);
+    assert_eq!(t2["events"][1]["event"], "artifact_stopped_running");
+    let diff = json(env, &["diff", "snapshots", "prod#1", "prod"]);
+    assert!(diff["removed"][0]["name"].as_str().unwrap().ends_with("app2"), "{diff}");
+    assert_eq!(json(env, &["get", "snapshot", "prod~1"])["number"], 1);
+    assert_eq!(json(env, &["list", "snapshots", "prod"]).as_array().unwrap().len(), 2);
+
+    // Logical: the union of prod and staging, judged by the logical environment's own policies.
+    std::fs::write(env.dir.path().join("staging-app"), "staging").unwrap();
+    ok(
+        env,
+        &[
+            "snapshot",
+            "server",
+            "staging",
+            "--paths",
+            &env.dir.path().join("staging-app").display().to_string(),
+        ],
+    );
+    let all = json(env, &["get", "snapshot", "all"]);
+    assert_eq!(all["artifacts"].as_array().unwrap().len(), 3);
+    assert_eq!(all["number"], Value::Null);
+    env.verdict().args(["assert", "snapshot", "all"]).assert().code(1);
+
+    // Versions: the attachment follows the latest version; detach makes it UNKNOWN again.
+    let v2 = env.write("policy-v2.yml", POLICY_V2.as_bytes());
+    env.verdict()
+        .args(["create", "policy", "gate", "--comment", "no tests rule"])
+        .arg(&v2)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("version 2"));
+    assert_eq!(json(env, &["get", "policy", "gate", "--policy-version", "1"])["source"], POLICY);
+    env.verdict().args(["attach-policy", "gate", "--environment", "staging"]).assert().code(0);
+    assert_eq!(json(env, &["get", "snapshot", "staging"])["evaluation"]["policies"][0]["version"], 2);
+    env.verdict()
+        .args(["detach-policy", "gate", "--environment", "prod"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("UNKNOWN"));
+    let log = json(env, &["log", "environment", "prod"]);
+    let events: Vec<&str> = log.as_array().unwrap().iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert!(events[1].contains("attached") && events[4].contains("detached"), "{events:?}");
+}
+
+fn bad_input_records_nothing(env: &Env) {
+    ok(env, &["create", "environment", "prod", "--type", "server"]);
+    let policy = env.write("policy.yml", POLICY.as_bytes());
+    ok(env, &["create", "policy", "gate", policy.to_str().unwrap()]);
+    let before = env.entries();
+    let broken = env.write("broken.yml", b"_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenence:\n    required: true\n");
+    let paths_v2 = env.write("paths.yml", b"version: 2\nartifacts:\n  a:\n    path: x\n");
+    let paths_key = env.write("paths2.yml", b"version: 1\nartifacts:\n  a:\n    pth: x\n");
+    let pods = env.write("pods.json", b"not json");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["create".into(), "environment".into(), "x".into(), "--type".into(), "k8s".into()],
+            "invalid value 'k8s'",
+        ),
+        (
+            vec!["create".into(), "environment".into(), "l".into(), "--type".into(), "logical".into()],
+            "needs --included-environments",
+        ),
+        (
+            vec![
+                "create".into(),
+                "environment".into(),
+                "l".into(),
+                "--type".into(),
+                "logical".into(),
+                "--included-environments".into(),
+                "nope".into(),
+            ],
+            "\"nope\" does not exist",
+        ),
+        (
+            vec!["create".into(), "policy".into(), "bad".into(), broken.display().to_string()],
+            "broken.yml:3:3",
+        ),
+        (
+            vec!["attach-policy".into(), "nope".into(), "--environment".into(), "prod".into()],
+            "policy \"nope\" does not exist",
+        ),
+        (
+            vec!["attach-policy".into(), "gate".into(), "--environment".into(), "nope".into()],
+            "environment \"nope\" does not exist",
+        ),
+        (
+            vec!["detach-policy".into(), "gate".into(), "--environment".into(), "prod".into()],
+            "is not attached",
+        ),
+        (
+            vec![
+                "snapshot".into(),
+                "paths".into(),
+                "prod".into(),
+                "--paths-file".into(),
+                paths_v2.display().to_string(),
+            ],
+            "version must be 1",
+        ),
+        (
+            vec![
+                "snapshot".into(),
+                "paths".into(),
+                "prod".into(),
+                "--paths-file".into(),
+                paths_key.display().to_string(),
+            ],
+            "unknown key artifacts.a.pth",
+        ),
+        (
+            vec![
+                "snapshot".into(),
+                "k8s".into(),
+                "prod".into(),
+                "--pods-file".into(),
+                pods.display().to_string(),
+            ],
+            "pods.json:1:",
+        ),
+        (
+            vec![
+                "snapshot".into(),
+                "server".into(),
+                "nope".into(),
+                "--paths".into(),
+                policy.display().to_string(),
+            ],
+            "environment \"nope\" does not exist",
+        ),
+        (
+            vec![
+                "allow".into(),
+                "artifact".into(),
+                "--fingerprint".into(),
+                "xyz".into(),
+                "--environment".into(),
+                "prod".into(),
+                "--reason".into(),
+                "r".into(),
+            ],
+            "not a valid SHA256",
+        ),
+        (vec!["get".into(), "snapshot".into(), "prod#0".into()], "numbered from 1"),
+        (vec!["get".into(), "snapshot".into(), "prod".into()], "has no snapshot yet"),
+        (vec!["assert".into(), "snapshot".into(), "nope".into()], "environment \"nope\" does not exist"),
+        (
+            vec!["get".into(), "policy".into(), "gate".into(), "--policy-version".into(), "7".into()],
+            "has no version 7",
+        ),
+    ];
+    for (args, message) in cases {
+        env.verdict().args(&args).assert().code(2).stderr(predicate::str::contains(message));
+    }
+    ok(env, &["attach-policy", "gate", "--environment", "prod"]);
+    env.verdict()
+        .args(["attach-policy", "gate", "--environment", "prod"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already attached"));
+    ok(env, &["create", "environment", "all", "--type", "logical", "--included-environments", "prod"]);
+    env.verdict()
+        .args(["snapshot", "server", "all", "--paths"])
+        .arg(&policy)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a logical environment"));
+    assert_eq!(env.entries(), before + 2, "only the attachment and the logical environment were recorded");
+}
+
+/// Runs a scenario on every backend.
+macro_rules! on_every_backend {
+    ($($scenario:ident),*) => {
+        mod embedded {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::Env::embedded());
+            })*
+        }
+        mod server_sqlite {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::Env::server_sqlite());
+            })*
+        }
+        mod server_postgres {
+            $(#[test]
+            fn $scenario() {
+                if let Some(env) = super::Env::server_postgres() {
+                    super::$scenario(&env);
+                }
+            })*
+        }
+    };
+}
+
+on_every_backend!(snapshots_policies_and_assert, bad_input_records_nothing);
+
+#[test]
+fn paths_files_in_every_format_and_k8s_pods() {
+    let env = Env::embedded();
+    std::fs::create_dir(env.dir.path().join("site")).unwrap();
+    std::fs::write(env.dir.path().join("site/index.html"), "<h1>hi</h1>").unwrap();
+    std::fs::write(env.dir.path().join("site/cache.tmp"), "x").unwrap();
+    std::fs::write(env.dir.path().join("app.bin"), "binary").unwrap();
+    let yml = env.write("paths.yml", b"version: 1\nartifacts:\n  site:\n    path: site\n    exclude: [cache.tmp]\n  app:\n    path: app.bin\n");
+    let json_file = env.write("paths.json", br#"{"version": 1, "artifacts": {"site": {"path": "site", "exclude": ["cache.tmp"]}, "app": {"path": "app.bin"}}}"#);
+    let toml_file = env.write("paths.toml", b"version = 1\n[artifacts.site]\npath = \"site\"\nexclude = [\"cache.tmp\"]\n[artifacts.app]\npath = \"app.bin\"\n");
+    let site = {
+        let output = env
+            .verdict()
+            .arg("fingerprint")
+            .arg(env.dir.path().join("site"))
+            .args(["-t", "dir", "-x", "cache.tmp"])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    ok(&env, &["create", "environment", "web", "--type", "server"]);
+    for (file, expected_number) in [(&yml, 1), (&json_file, 1), (&toml_file, 1)] {
+        let outcome = json(&env, &["snapshot", "paths", "web", "--paths-file", file.to_str().unwrap()]);
+        assert_eq!(
+            outcome["number"],
+            expected_number,
+            "{}: the same artifacts in every format",
+            file.display()
+        );
+    }
+    let view = json(&env, &["get", "snapshot", "web"]);
+    assert_eq!(artifact(&view, "site")["fingerprint"], site.as_str());
+
+    // kubectl get pods -A -o json: running containers grouped by image digest, namespaces filtered.
+    let digest = "b".repeat(64);
+    let other = "c".repeat(64);
+    let pod = |ns: &str, name: &str, image: &str, id: &str, running: bool| {
+        let state = if running {
+            serde_json::json!({"running": {"startedAt": format!("2026-11-2{}T10:00:00Z", name.len() % 10)}})
+        } else {
+            serde_json::json!({"waiting": {"reason": "CrashLoopBackOff"}})
+        };
+        serde_json::json!({"metadata": {"name": name, "namespace": ns},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "c", "image": image, "imageID": format!("docker-pullable://{image}@sha256:{id}"), "state": state}]}})
+    };
+    let pods = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+        pod("shop", "web-1", "ghcr.io/acme/web:1.2", &digest, true),
+        pod("shop-eu", "web-2", "ghcr.io/acme/web:1.2", &digest, true),
+        pod("kube-system", "dns-1", "registry.k8s.io/coredns:1.11", &other, true),
+        pod("shop", "web-3", "ghcr.io/acme/web:1.2", &digest, false),
+    ]});
+    let pods_file = env.write("pods.json", pods.to_string().as_bytes());
+    ok(&env, &["create", "environment", "cluster", "--type", "K8S"]);
+    let outcome = json(
+        &env,
+        &[
+            "snapshot",
+            "k8s",
+            "cluster",
+            "--pods-file",
+            pods_file.to_str().unwrap(),
+            "--exclude-namespaces",
+            "kube-system",
+        ],
+    );
+    assert_eq!(outcome["number"], 1);
+    let view = json(&env, &["get", "snapshot", "cluster"]);
+    assert_eq!(view["artifacts"].as_array().unwrap().len(), 1, "{view}");
+    let web = &view["artifacts"][0];
+    assert_eq!(
+        (web["name"].as_str(), web["fingerprint"].as_str(), web["instances"].as_u64()),
+        (Some("ghcr.io/acme/web:1.2"), Some(digest.as_str()), Some(2))
+    );
+    assert_eq!(
+        web["pods"],
+        serde_json::json!([{"namespace": "shop", "pod": "web-1"}, {"namespace": "shop-eu", "pod": "web-2"}])
+    );
+    let only = json(
+        &env,
+        &[
+            "snapshot",
+            "k8s",
+            "cluster",
+            "--pods-file",
+            pods_file.to_str().unwrap(),
+            "--namespaces",
+            "kube-system",
+        ],
+    );
+    assert_eq!(
+        (only["number"].as_u64(), only["stopped"][0]["fingerprint"].as_str()),
+        (Some(2), Some(digest.as_str()))
+    );
+}
