@@ -226,8 +226,7 @@ fn suite(file: &str, node: &Element) -> Suite {
                 let status = child
                     .children
                     .iter()
-                    .filter(|c| matches!(c.name.as_str(), "skipped" | "failure" | "error"))
-                    .last()
+                    .rfind(|c| matches!(c.name.as_str(), "skipped" | "failure" | "error"))
                     .map(|c| c.name.as_str());
                 match status {
                     Some("skipped") => counts.skipped += 1,
