@@ -514,6 +514,35 @@ pub enum AttestCommand {
     Artifact(AttestArtifactArgs),
     /// Record a generic attestation on a trail or one of its artifacts.
     Generic(AttestGenericArgs),
+    /// Record JUnit test results (every *.xml below --results-dir); compliant iff nothing failed or errored.
+    Junit(crate::cli_env::AttestJunitArgs),
+    /// Record a Snyk scan (SARIF 2.1.0); compliant iff it has no finding.
+    Snyk(crate::cli_env::AttestSnykArgs),
+    /// Record any scanner's SARIF 2.1.0 results; compliant unless a result reaches --fail-on.
+    Sarif(crate::cli_env::AttestSarifArgs),
+    /// Record a decision about a control (for `decision` rules with `for_control`).
+    Decision(crate::cli_env::AttestDecisionArgs),
+    /// Override the compliance of the latest attestation of a name (the original stays in the ledger).
+    Override(crate::cli_env::AttestOverrideArgs),
+}
+
+/// What every attestation command takes: where it goes and what comes with it.
+#[derive(Debug, Args)]
+pub struct AttestCommon {
+    /// The attestation's name in the template.
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub target: TrailTarget,
+    /// The artifact the attestation is about; without it, it is about the trail.
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    /// A JSON file of extra data.
+    #[arg(long, value_name = "FILE")]
+    pub user_data: Option<PathBuf>,
+    /// Files to store with the attestation, content-addressed (comma-separated or repeated).
+    #[arg(long, value_name = "PATH,...", value_delimiter = ',')]
+    pub attachments: Vec<PathBuf>,
 }
 
 /// Where an attestation or artifact goes.

@@ -281,3 +281,73 @@ pub struct AllowArtifactArgs {
     #[arg(long)]
     pub reason: String,
 }
+
+/// Arguments of `verdict attest junit`.
+#[derive(Debug, Args)]
+pub struct AttestJunitArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// The directory holding the JUnit XML files (searched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: PathBuf,
+}
+
+/// Arguments of `verdict attest snyk`.
+#[derive(Debug, Args)]
+pub struct AttestSnykArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// The scan's SARIF file (`snyk test --sarif-file-output=FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub scan_results: PathBuf,
+}
+
+/// The `--fail-on` levels of `attest sarif`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnLevel {
+    /// Only `error` results fail.
+    Error,
+    /// `warning` and `error` results fail.
+    Warning,
+    /// `note`, `warning` and `error` results fail.
+    Note,
+}
+
+/// Arguments of `verdict attest sarif`.
+#[derive(Debug, Args)]
+pub struct AttestSarifArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// The SARIF 2.1.0 file.
+    #[arg(long, value_name = "FILE")]
+    pub scan_results: PathBuf,
+    /// The lowest level that makes the attestation non-compliant.
+    #[arg(long, value_enum, default_value_t = FailOnLevel::Error)]
+    pub fail_on: FailOnLevel,
+}
+
+/// Arguments of `verdict attest decision`.
+#[derive(Debug, Args)]
+pub struct AttestDecisionArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// The control decided on (policies match it with `for_control`).
+    #[arg(long)]
+    pub control: String,
+    /// The decision.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub compliant: bool,
+}
+
+/// Arguments of `verdict attest override`.
+#[derive(Debug, Args)]
+pub struct AttestOverrideArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// Why the compliance is overridden (recorded with the override).
+    #[arg(long)]
+    pub reason: String,
+    /// The compliance the attestation should have.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub new_compliance_status: bool,
+}

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use common::Env;
@@ -415,32 +416,6 @@ fn bad_input_records_nothing(env: &Env) {
         .code(2)
         .stderr(predicate::str::contains("is a logical environment"));
     assert_eq!(env.entries(), before + 2, "only the attachment and the logical environment were recorded");
-}
-
-/// Runs a scenario on every backend.
-macro_rules! on_every_backend {
-    ($($scenario:ident),*) => {
-        mod embedded {
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(&super::Env::embedded());
-            })*
-        }
-        mod server_sqlite {
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(&super::Env::server_sqlite());
-            })*
-        }
-        mod server_postgres {
-            $(#[test]
-            fn $scenario() {
-                if let Some(env) = super::Env::server_postgres() {
-                    super::$scenario(&env);
-                }
-            })*
-        }
-    };
 }
 
 on_every_backend!(snapshots_policies_and_assert, bad_input_records_nothing);

@@ -7,6 +7,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
+#[macro_use]
 mod common;
 
 use common::Env;
@@ -387,32 +388,6 @@ fn attachments_artifact_list_and_dry_run(ledger: &Env) {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("trail \"nope\" does not exist"));
-}
-
-/// Runs a scenario on every backend.
-macro_rules! on_every_backend {
-    ($($scenario:ident),*) => {
-        mod embedded {
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(&super::Env::embedded());
-            })*
-        }
-        mod server_sqlite {
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(&super::Env::server_sqlite());
-            })*
-        }
-        mod server_postgres {
-            $(#[test]
-            fn $scenario() {
-                if let Some(env) = super::Env::server_postgres() {
-                    super::$scenario(&env);
-                }
-            })*
-        }
-    };
 }
 
 on_every_backend!(

@@ -11,8 +11,8 @@ use verdict_ledger::{Artifact, AttachmentRef, Attestation, Flow, Ledger, Recorde
 
 use super::ledger::with_ledger;
 use crate::cli::{
-    AttestCommand, BeginCommand, CreateCommand, EvalOutput, GetCommand, LedgerOptions, ListCommand,
-    TrailOutput,
+    AttestCommand, AttestCommon, BeginCommand, CreateCommand, EvalOutput, GetCommand, LedgerOptions,
+    ListCommand, TrailOutput,
 };
 use crate::error::{CliError, CliResult};
 
@@ -54,6 +54,52 @@ pub fn dry_run<T: Serialize>(options: &LedgerOptions, what: &str, record: &T) ->
 pub fn recorded_line<T>(what: &str, name: &str, record: &Recorded<T>) {
     let short = record.hash.get(..12).unwrap_or(&record.hash);
     anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
+}
+
+/// Records an attestation of `kind` with its processed `payload`: reads `--user-data` and
+/// `--attachments`, honours `--dry-run`, stores attachment contents first (the ledger refuses an
+/// attestation whose attachments it does not hold), and prints what was recorded.
+pub fn record_attestation(
+    options: &LedgerOptions,
+    common: AttestCommon,
+    kind: &str,
+    is_compliant: bool,
+    payload: Option<serde_json::Value>,
+) -> CliResult {
+    let user_data = common.user_data.as_deref().map(|p| read_json(p, "user data")).transpose()?;
+    let files = read_attachments(&common.attachments)?;
+    let mut attachments: Vec<AttachmentRef> = files.iter().map(|(reference, _)| reference.clone()).collect();
+    attachments.sort_by(|a, b| a.name.cmp(&b.name));
+    let attestation = Attestation {
+        name: common.name.clone(),
+        kind: kind.to_owned(),
+        flow: common.target.flow,
+        trail: common.target.trail,
+        fingerprint: common.fingerprint,
+        is_compliant,
+        payload,
+        user_data,
+        attachments,
+    };
+    let what = format!("{kind} attestation");
+    if dry_run(options, &what, &attestation)? {
+        return Ok(ExitStatus::Ok);
+    }
+    let recorded = with_ledger(options, async |ledger| {
+        for (reference, content) in files {
+            let stored = ledger.put_attachment(&options.org, content).await?;
+            if stored != reference.sha256 {
+                return Err(verdict_ledger::LedgerError::Invalid(format!(
+                    "attachment {} was stored as {stored}, not {}",
+                    reference.name, reference.sha256
+                )));
+            }
+        }
+        ledger.attest(&options.org, attestation).await
+    })?;
+    let verdict = if is_compliant { "compliant" } else { "NON-COMPLIANT" };
+    recorded_line(&what, &format!("{} ({verdict})", common.name), &recorded);
+    Ok(ExitStatus::Ok)
 }
 
 /// Reads `--attachments`: each file's reference (name, hash, size) and content. Names must be unique, so
@@ -156,40 +202,16 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
             recorded_line("artifact", &format!("{} {fingerprint}", args.name), &recorded);
         }
         AttestCommand::Generic(args) => {
-            let user_data = args.user_data.as_deref().map(|p| read_json(p, "user data")).transpose()?;
-            let files = read_attachments(&args.attachments)?;
-            let mut attestation = Attestation {
-                name: args.name.clone(),
-                kind: "generic".to_owned(),
-                flow: args.target.flow,
-                trail: args.target.trail,
+            let common = AttestCommon {
+                name: args.name,
+                target: args.target,
                 fingerprint: args.fingerprint,
-                is_compliant: args.compliant,
-                payload: None,
-                user_data,
-                attachments: files.iter().map(|(reference, _)| reference.clone()).collect(),
+                user_data: args.user_data,
+                attachments: args.attachments,
             };
-            if dry_run(options, "generic attestation", &attestation)? {
-                return Ok(ExitStatus::Ok);
-            }
-            let recorded = with_ledger(options, async |ledger| {
-                // Content first, then the attestation that refers to it: the ledger refuses an
-                // attestation whose attachments it does not hold.
-                for (reference, content) in files {
-                    let stored = ledger.put_attachment(&options.org, content).await?;
-                    if stored != reference.sha256 {
-                        return Err(verdict_ledger::LedgerError::Invalid(format!(
-                            "attachment {} was stored as {stored}, not {}",
-                            reference.name, reference.sha256
-                        )));
-                    }
-                }
-                attestation.attachments.sort_by(|a, b| a.name.cmp(&b.name));
-                ledger.attest(&options.org, attestation).await
-            })?;
-            let verdict = if args.compliant { "compliant" } else { "NON-COMPLIANT" };
-            recorded_line("generic attestation", &format!("{} ({verdict})", args.name), &recorded);
+            return record_attestation(options, common, "generic", args.compliant, None);
         }
+        other => return super::typed_attestations::run(other, options),
     }
     Ok(ExitStatus::Ok)
 }

@@ -13,3 +13,4 @@ pub mod policy;
 pub mod rego_tools;
 pub mod server;
 pub mod snapshot_sources;
+pub mod typed_attestations;

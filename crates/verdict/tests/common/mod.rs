@@ -2,7 +2,7 @@
 //! `verdict server` on a throwaway PostgreSQL cluster. Tests written against [`Env`] run unchanged on all
 //! three.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -120,4 +120,31 @@ impl Env {
         std::fs::write(&path, content).unwrap();
         path
     }
+}
+
+/// Defines one test per scenario and backend: `embedded::NAME`, `server_sqlite::NAME` and
+/// `server_postgres::NAME` (skipped without PostgreSQL unless `VERDICT_REQUIRE_POSTGRES=1`).
+macro_rules! on_every_backend {
+    ($($scenario:ident),*) => {
+        mod embedded {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::Env::embedded());
+            })*
+        }
+        mod server_sqlite {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::Env::server_sqlite());
+            })*
+        }
+        mod server_postgres {
+            $(#[test]
+            fn $scenario() {
+                if let Some(env) = super::Env::server_postgres() {
+                    super::$scenario(&env);
+                }
+            })*
+        }
+    };
 }

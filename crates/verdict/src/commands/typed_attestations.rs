@@ -1,0 +1,115 @@
+//! Typed attestations: each reads its evidence (JUnit XML, SARIF, a decision, an override), computes
+//! compliance by its own rule, and records the processed results as the payload that `get trail` and
+//! Rego policies see (docs/trail-document.md).
+
+use anyhow::anyhow;
+use serde_json::json;
+use verdict_evidence::junit::parse_results_dir;
+use verdict_evidence::sarif::{FailOn, level_counts, passes, snyk_summary};
+use verdict_ledger::{Ledger, LedgerError};
+
+use super::evidence::record_attestation;
+use super::ledger::with_ledger;
+use crate::cli::{AttestCommand, LedgerOptions};
+use crate::cli_env::FailOnLevel;
+use crate::error::{CliError, CliResult};
+
+/// Runs `attest junit|snyk|sarif|decision|override`.
+pub fn run(command: AttestCommand, options: &LedgerOptions) -> CliResult {
+    match command {
+        AttestCommand::Junit(args) => {
+            let results = parse_results_dir(&args.results_dir).map_err(CliError::invalid)?;
+            let compliant = results.is_compliant();
+            record_attestation(
+                options,
+                args.common,
+                "junit",
+                compliant,
+                Some(json!({"junit_results": results})),
+            )
+        }
+        AttestCommand::Snyk(args) => {
+            let summary = snyk_summary(&args.scan_results).map_err(CliError::invalid)?;
+            let compliant = summary.is_compliant();
+            record_attestation(
+                options,
+                args.common,
+                "snyk",
+                compliant,
+                Some(json!({"snyk_results": summary})),
+            )
+        }
+        AttestCommand::Sarif(args) => {
+            let runs = level_counts(&args.scan_results).map_err(CliError::invalid)?;
+            let fail_on = match args.fail_on {
+                FailOnLevel::Error => FailOn::Error,
+                FailOnLevel::Warning => FailOn::Warning,
+                FailOnLevel::Note => FailOn::Note,
+            };
+            let compliant = passes(&runs, fail_on);
+            let level = format!("{:?}", args.fail_on).to_ascii_lowercase();
+            record_attestation(
+                options,
+                args.common,
+                "sarif",
+                compliant,
+                Some(json!({"sarif_results": {"runs": runs, "fail_on": level}})),
+            )
+        }
+        AttestCommand::Decision(args) => {
+            if args.control.trim().is_empty() {
+                return Err(CliError::invalid(anyhow!("--control must name a control")));
+            }
+            record_attestation(
+                options,
+                args.common,
+                "decision",
+                args.compliant,
+                Some(json!({"control": args.control})),
+            )
+        }
+        AttestCommand::Override(args) => override_attestation(args, options),
+        AttestCommand::Artifact(_) | AttestCommand::Generic(_) => {
+            Err(CliError::invalid(anyhow!("internal: not a typed attestation")))
+        }
+    }
+}
+
+fn override_attestation(args: crate::cli_env::AttestOverrideArgs, options: &LedgerOptions) -> CliResult {
+    if args.reason.trim().is_empty() {
+        return Err(CliError::invalid(anyhow!("--reason must say why the compliance is overridden")));
+    }
+    let common = &args.common;
+    let original = with_ledger(options, async |ledger| {
+        let all = ledger.attestations(&options.org, &common.target.flow, &common.target.trail).await?;
+        all.into_iter()
+            .rev()
+            .find(|a| a.record.name == common.name && a.record.fingerprint == common.fingerprint)
+            .ok_or_else(|| {
+                LedgerError::NotFound(format!(
+                    "trail {:?} of flow {:?} has no attestation {:?} to override",
+                    common.target.trail, common.target.flow, common.name
+                ))
+            })
+    })?;
+    let mut payload = match original.record.payload.clone() {
+        Some(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    payload.insert(
+        "override".into(),
+        json!({
+            "reason": args.reason,
+            "original_is_compliant": original.record.is_compliant,
+            "original_ledger_entry": original.seq,
+        }),
+    );
+    let kind = original.record.kind.clone();
+    record_attestation(
+        options,
+        args.common,
+        &kind,
+        args.new_compliance_status,
+        Some(serde_json::Value::Object(payload)),
+    )
+}
