@@ -3,6 +3,7 @@
 //! by either tool names the same artifact; for OCI images, the manifest digest in the registry. And the
 //! processed results of typed attestations: JUnit test counts and SARIF finding counts.
 
+pub mod custom;
 pub mod fingerprint;
 pub mod junit;
 pub mod oci;

@@ -29,11 +29,13 @@ pub enum RecordKind {
     AllowList,
     /// An assert decision recorded with `--record`, subject: the fingerprint.
     Decision,
+    /// A version of a custom attestation type ([`AttestationType`]), subject: its name.
+    AttestationType,
 }
 
 impl RecordKind {
     /// Every kind, for parsing.
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 9] = [
         RecordKind::Environment,
         RecordKind::Policy,
         RecordKind::PolicyAttachment,
@@ -42,6 +44,7 @@ impl RecordKind {
         RecordKind::TrailEvent,
         RecordKind::AllowList,
         RecordKind::Decision,
+        RecordKind::AttestationType,
     ];
 
     /// The kind's name in the ledger and in URLs.
@@ -55,6 +58,7 @@ impl RecordKind {
             RecordKind::TrailEvent => "trail_event",
             RecordKind::AllowList => "allow_list",
             RecordKind::Decision => "decision",
+            RecordKind::AttestationType => "attestation_type",
         }
     }
 
@@ -182,6 +186,22 @@ pub struct TrailEvent {
     pub snapshot: u64,
 }
 
+/// A custom attestation type: data must satisfy `schema`; compliance needs every `jq` rule true.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationType {
+    /// The type's name (attestations of it have type `custom:NAME`).
+    pub name: String,
+    /// A JSON Schema for the attestation data.
+    pub schema: Value,
+    /// jq expressions that must each return `true`.
+    #[serde(default)]
+    pub jq: Vec<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+}
+
 /// A third-party artifact allowed in one environment (or the allowance withdrawn).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,6 +290,11 @@ pub fn validate_record(kind: RecordKind, subject: &str, body: &Value) -> Result<
             if entry.reason.trim().is_empty() {
                 return Err("an allow-listing needs a --reason".to_owned());
             }
+        }
+        RecordKind::AttestationType => {
+            let kind_record: AttestationType = typed(kind, body)?;
+            validate_name("attestation type", &kind_record.name)?;
+            same("name", subject, &kind_record.name)?;
         }
         RecordKind::Decision => {
             validate_fingerprint(subject)?;

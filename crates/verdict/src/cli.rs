@@ -457,6 +457,8 @@ pub enum CreateCommand {
     Environment(crate::cli_env::CreateEnvironmentArgs),
     /// Record an environment policy (the same name again makes the next version).
     Policy(crate::cli_env::CreatePolicyArgs),
+    /// Record a custom attestation type: a JSON Schema and jq rules (the same name again makes the next version).
+    AttestationType(crate::cli_env::CreateAttestationTypeArgs),
 }
 
 /// Arguments of `verdict create flow`.
@@ -524,6 +526,8 @@ pub enum AttestCommand {
     Decision(crate::cli_env::AttestDecisionArgs),
     /// Override the compliance of the latest attestation of a name (the original stays in the ledger).
     Override(crate::cli_env::AttestOverrideArgs),
+    /// Record data of a custom attestation type: validated by its schema, compliant iff every jq rule is true.
+    Custom(crate::cli_env::AttestCustomArgs),
 }
 
 /// What every attestation command takes: where it goes and what comes with it.

@@ -351,3 +351,32 @@ pub struct AttestOverrideArgs {
     #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub new_compliance_status: bool,
 }
+
+/// Arguments of `verdict create attestation-type`.
+#[derive(Debug, Args)]
+pub struct CreateAttestationTypeArgs {
+    /// The type's name (attestations of it have type `custom:NAME`).
+    pub name: String,
+    /// A JSON Schema file the attestation data must satisfy.
+    #[arg(long, value_name = "FILE")]
+    pub schema: PathBuf,
+    /// A jq expression that must return true for the attestation to be compliant (repeatable).
+    #[arg(long = "jq", value_name = "EXPR")]
+    pub rules: Vec<String>,
+    /// Free text.
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+/// Arguments of `verdict attest custom`.
+#[derive(Debug, Args)]
+pub struct AttestCustomArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// The custom attestation type.
+    #[arg(long = "type", value_name = "NAME")]
+    pub type_name: String,
+    /// The attestation data (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub attestation_data: PathBuf,
+}

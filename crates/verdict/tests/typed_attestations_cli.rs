@@ -248,6 +248,120 @@ fn typed_attestations(env: &Env) {
     let list = env.verdict().args(["list", "trails", "--flow", "f", "-o", "json"]).output().unwrap();
     assert!(list.status.success());
 
+    // Custom types: the schema refuses bad data (exit 2, nothing stored), the jq rules decide compliance.
+    let schema = env.write(
+        "schema.json",
+        br#"{"type": "object", "required": ["coverage"], "properties": {"coverage": {"type": "number"}}}"#,
+    );
+    ok(
+        env,
+        &[
+            "create",
+            "attestation-type",
+            "coverage-metrics",
+            "--schema",
+            schema.to_str().unwrap(),
+            "--jq",
+            ".coverage >= 80",
+        ],
+    );
+    let low = env.write("low.json", br#"{"coverage": 72.5}"#);
+    let high = env.write("high.json", br#"{"coverage": 91}"#);
+    let bad = env.write("bad.json", br#"{"coverage": "lots"}"#);
+    let before = env.entries();
+    env.verdict()
+        .args([
+            "attest",
+            "custom",
+            "--type",
+            "coverage-metrics",
+            "--name",
+            "coverage",
+            "--flow",
+            "f",
+            "--trail",
+            "t",
+            "--attestation-data",
+            bad.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at /coverage"));
+    env.verdict()
+        .args([
+            "attest",
+            "custom",
+            "--type",
+            "nope",
+            "--name",
+            "coverage",
+            "--flow",
+            "f",
+            "--trail",
+            "t",
+            "--attestation-data",
+            low.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("attestation type \"nope\" does not exist"));
+    env.verdict()
+        .args([
+            "create",
+            "attestation-type",
+            "broken",
+            "--schema",
+            schema.to_str().unwrap(),
+            "--jq",
+            ".coverage >=",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("jq rule 1"));
+    assert_eq!(env.entries(), before);
+    env.verdict()
+        .args([
+            "attest",
+            "custom",
+            "--type",
+            "coverage-metrics",
+            "--name",
+            "coverage",
+            "--flow",
+            "f",
+            "--trail",
+            "t",
+            "--attestation-data",
+            low.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("rule `.coverage >= 80` returned false"));
+    let s = statuses(env);
+    assert_eq!(
+        (s["coverage"]["type"].as_str(), s["coverage"]["is_compliant"].as_bool()),
+        (Some("custom:coverage-metrics"), Some(false))
+    );
+    assert_eq!(s["coverage"]["attestation_data"]["coverage"], 72.5);
+    ok(
+        env,
+        &[
+            "attest",
+            "custom",
+            "--type",
+            "coverage-metrics",
+            "--name",
+            "coverage",
+            "--flow",
+            "f",
+            "--trail",
+            "t",
+            "--attestation-data",
+            high.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(statuses(env)["coverage"]["is_compliant"], true);
+
     // A decision is matched by a policy's for_control.
     let fingerprint = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     ok(

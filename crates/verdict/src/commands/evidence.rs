@@ -16,7 +16,7 @@ use crate::cli::{
 };
 use crate::error::{CliError, CliResult};
 
-fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, CliError> {
+pub fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| CliError::invalid(anyhow!("cannot read {what} {}: {err}", path.display())))?;
     serde_json::from_str(&text)
@@ -131,6 +131,7 @@ pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
         CreateCommand::Flow(args) => args,
         CreateCommand::Environment(args) => return super::environments::create_environment(args, options),
         CreateCommand::Policy(args) => return super::environments::create_policy(args, options),
+        CreateCommand::AttestationType(args) => return super::typed_attestations::create_type(args, options),
     };
     let template = args.template_file.as_deref().map(read_template).transpose()?;
     let flow = Flow {

@@ -4,11 +4,13 @@
 
 use anyhow::anyhow;
 use serde_json::json;
+use verdict_evidence::custom::{check_definition, evaluate};
 use verdict_evidence::junit::parse_results_dir;
 use verdict_evidence::sarif::{FailOn, level_counts, passes, snyk_summary};
-use verdict_ledger::{Ledger, LedgerError};
+use verdict_ledger::records::AttestationType;
+use verdict_ledger::{Ledger, LedgerError, RecordKind};
 
-use super::evidence::record_attestation;
+use super::evidence::{read_json, record_attestation};
 use super::ledger::with_ledger;
 use crate::cli::{AttestCommand, LedgerOptions};
 use crate::cli_env::FailOnLevel;
@@ -69,6 +71,7 @@ pub fn run(command: AttestCommand, options: &LedgerOptions) -> CliResult {
             )
         }
         AttestCommand::Override(args) => override_attestation(args, options),
+        AttestCommand::Custom(args) => custom(args, options),
         AttestCommand::Artifact(_) | AttestCommand::Generic(_) => {
             Err(CliError::invalid(anyhow!("internal: not a typed attestation")))
         }
@@ -112,4 +115,70 @@ fn override_attestation(args: crate::cli_env::AttestOverrideArgs, options: &Ledg
         args.new_compliance_status,
         Some(serde_json::Value::Object(payload)),
     )
+}
+
+/// Every version of a custom attestation type, oldest first.
+async fn type_versions(
+    ledger: &impl Ledger,
+    org: &str,
+    name: &str,
+) -> Result<Vec<(AttestationType, i64)>, LedgerError> {
+    ledger
+        .records(org, RecordKind::AttestationType, name)
+        .await?
+        .into_iter()
+        .map(|record| {
+            let kind: AttestationType = serde_json::from_value(record.record)
+                .map_err(|err| LedgerError::Corrupt { seq: record.seq, message: err.to_string() })?;
+            Ok((kind, record.seq))
+        })
+        .collect()
+}
+
+/// Runs `create attestation-type`.
+pub fn create_type(args: crate::cli_env::CreateAttestationTypeArgs, options: &LedgerOptions) -> CliResult {
+    let schema = read_json(&args.schema, "schema")?;
+    check_definition(&schema, &args.rules).map_err(CliError::invalid)?;
+    let kind =
+        AttestationType { name: args.name.clone(), schema, jq: args.rules, description: args.description };
+    if super::evidence::dry_run(options, "attestation type", &kind)? {
+        return Ok(verdict_core::ExitStatus::Ok);
+    }
+    let body = serde_json::to_value(&kind).map_err(|err| CliError::invalid(anyhow!("{err}")))?;
+    let version = with_ledger(options, async |ledger| {
+        ledger.append_record(&options.org, RecordKind::AttestationType, &args.name, body).await?;
+        Ok(type_versions(ledger, &options.org, &args.name).await?.len())
+    })?;
+    anstream::println!(
+        "recorded attestation type {} version {version} (attest with --type {})",
+        args.name,
+        args.name
+    );
+    Ok(verdict_core::ExitStatus::Ok)
+}
+
+fn custom(args: crate::cli_env::AttestCustomArgs, options: &LedgerOptions) -> CliResult {
+    let data = read_json(&args.attestation_data, "attestation data")?;
+    let (kind, version) = with_ledger(options, async |ledger| {
+        let versions = type_versions(ledger, &options.org, &args.type_name).await?;
+        let count = versions.len();
+        versions.into_iter().last().map(|(kind, _)| (kind, count)).ok_or_else(|| {
+            LedgerError::NotFound(format!(
+                "attestation type {:?} does not exist: create it with `verdict create attestation-type {} --schema FILE`",
+                args.type_name, args.type_name
+            ))
+        })
+    })?;
+    let outcomes = evaluate(&kind.name, &kind.schema, &kind.jq, &data).map_err(CliError::invalid)?;
+    let compliant = outcomes.iter().all(|o| o.passed);
+    for failed in outcomes.iter().filter(|o| !o.passed) {
+        anstream::println!("rule `{}` {}", failed.rule, failed.reason.as_deref().unwrap_or("failed"));
+    }
+    let payload = json!({
+        "custom_type": {"name": kind.name, "version": version},
+        "attestation_data": data,
+        "rules": outcomes,
+    });
+    let type_name = format!("custom:{}", kind.name);
+    record_attestation(options, args.common, &type_name, compliant, Some(payload))
 }
