@@ -11,7 +11,7 @@ use verdict_ledger::records::AllowListEntry;
 use verdict_ledger::{Ledger, LedgerError, RecordKind};
 use verdict_policy::{Policy, evaluate_artifact};
 
-use crate::evidence::gather_evidence;
+use crate::evidence::gather_many;
 use crate::policies::PolicyVersion;
 
 /// A policy as it was applied: name and version (none for a policy file given on the command line).
@@ -97,13 +97,13 @@ pub async fn evaluate_artifacts(
     flow: Option<&str>,
 ) -> Result<Evaluation, LedgerError> {
     let loaded: Vec<Policy> = policies.iter().map(|(_, policy)| policy.clone()).collect();
-    let mut verdicts = Vec::with_capacity(artifacts.len());
-    for (name, fingerprint) in artifacts {
-        let evidence = gather_evidence(ledger, org, fingerprint, name, flow).await?;
+    let gathered = gather_many(ledger, org, artifacts, flow).await?;
+    let mut verdicts = Vec::with_capacity(gathered.len());
+    for evidence in gathered {
         let encoded = serde_json::to_vec(&evidence).map_err(|err| LedgerError::Invalid(err.to_string()))?;
         let evidence_digest = hex::encode(Sha256::digest(&encoded));
         let mut decision = evaluate_artifact(&evidence, &loaded);
-        let allow_listed = allowed.get(fingerprint).cloned();
+        let allow_listed = allowed.get(evidence.fingerprint.as_str()).cloned();
         if let Some(reason) = &allow_listed {
             decision.compliant = true;
             decision.reasons = vec![format!("allow-listed in {scope}: {reason}")];

@@ -48,50 +48,93 @@ pub async fn gather_evidence(
     name: &str,
     flow: Option<&str>,
 ) -> Result<ArtifactEvidence, LedgerError> {
-    let parsed = Fingerprint::parse(fingerprint).map_err(|err| LedgerError::Invalid(err.to_string()))?;
-    let reports = ledger.artifact_reports(org, fingerprint).await?;
-    let trails: BTreeSet<(String, String)> = reports
-        .into_iter()
-        .map(|r| (r.record.flow, r.record.trail))
-        .filter(|(f, _)| flow.is_none_or(|wanted| wanted == f))
-        .collect();
-    let mut tags: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut contexts = Vec::with_capacity(trails.len());
-    for (flow_name, trail_name) in trails {
-        if !tags.contains_key(&flow_name) {
-            let flow_tags = ledger.flow(org, &flow_name).await?.map(|f| f.record.tags).unwrap_or_default();
-            tags.insert(flow_name.clone(), flow_tags);
-        }
-        let document = ledger.trail_document(org, &flow_name, &trail_name).await?;
-        let compliance = &document["compliance_status"];
-        let mut artifact_status = None;
-        let mut evidence = attestations(compliance.get("attestations_statuses"), AttestationTarget::Trail);
-        for (_, artifact) in compliance["artifacts_statuses"].as_object().into_iter().flatten() {
-            if artifact.get("fingerprint").and_then(Value::as_str) != Some(fingerprint) {
-                continue;
-            }
-            let this = status(artifact.get("status").and_then(Value::as_str));
-            // Several template names with one fingerprint: the worst status counts.
-            artifact_status = match (artifact_status, this) {
-                (Some(ComplianceStatus::NonCompliant), _) | (_, Some(ComplianceStatus::NonCompliant)) => {
-                    Some(ComplianceStatus::NonCompliant)
-                }
-                (Some(ComplianceStatus::Incomplete), _) | (_, Some(ComplianceStatus::Incomplete)) => {
-                    Some(ComplianceStatus::Incomplete)
-                }
-                (a, b) => a.or(b),
-            };
-            evidence.extend(attestations(artifact.get("attestations_statuses"), AttestationTarget::Artifact));
-        }
-        contexts.push(EvidenceContext {
-            flow: FlowEvidence {
-                name: flow_name.clone(),
-                tags: tags.get(&flow_name).cloned().unwrap_or_default(),
-            },
-            trail: TrailEvidence { name: trail_name },
-            artifact_status: artifact_status.unwrap_or(ComplianceStatus::Incomplete),
-            attestations: evidence,
-        });
+    let mut all = gather_many(ledger, org, &[(name.to_owned(), fingerprint.to_owned())], flow).await?;
+    all.pop().ok_or_else(|| LedgerError::Invalid("no evidence was gathered".to_owned()))
+}
+
+/// The evidence for many artifacts (name, fingerprint), in the same order, read in bulk: the reports of
+/// every fingerprint, then every trail involved, then the flows' tags.
+pub async fn gather_many(
+    ledger: &impl Ledger,
+    org: &str,
+    artifacts: &[(String, String)],
+    flow: Option<&str>,
+) -> Result<Vec<ArtifactEvidence>, LedgerError> {
+    let fingerprints: Vec<String> = artifacts.iter().map(|(_, fp)| fp.clone()).collect();
+    for fingerprint in &fingerprints {
+        Fingerprint::parse(fingerprint).map_err(|err| LedgerError::Invalid(err.to_string()))?;
     }
-    Ok(ArtifactEvidence { name: name.to_owned(), fingerprint: parsed, contexts })
+    let reports = ledger.artifact_reports_many(org, &fingerprints).await?;
+    let contexts_of: Vec<BTreeSet<(String, String)>> = reports
+        .into_iter()
+        .map(|reports| {
+            reports
+                .into_iter()
+                .map(|r| (r.record.flow, r.record.trail))
+                .filter(|(f, _)| flow.is_none_or(|wanted| wanted == f))
+                .collect()
+        })
+        .collect();
+    let trails: Vec<(String, String)> =
+        contexts_of.iter().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let documents: BTreeMap<(String, String), Value> =
+        trails.iter().cloned().zip(ledger.trail_documents(org, &trails).await?).collect();
+    let tags: BTreeMap<String, BTreeMap<String, String>> = if trails.is_empty() {
+        BTreeMap::new()
+    } else {
+        ledger.flows(org).await?.into_iter().map(|f| (f.record.name, f.record.tags)).collect()
+    };
+    let mut evidence = Vec::with_capacity(artifacts.len());
+    for ((name, fingerprint), contexts) in artifacts.iter().zip(contexts_of) {
+        let parsed = Fingerprint::parse(fingerprint).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+        let mut built = Vec::with_capacity(contexts.len());
+        for key in contexts {
+            let Some(document) = documents.get(&key) else { continue };
+            built.push(context(
+                &key.0,
+                &key.1,
+                document,
+                fingerprint,
+                tags.get(&key.0).cloned().unwrap_or_default(),
+            ));
+        }
+        evidence.push(ArtifactEvidence { name: name.clone(), fingerprint: parsed, contexts: built });
+    }
+    Ok(evidence)
+}
+
+/// One context: the artifact `fingerprint` in a trail's document.
+fn context(
+    flow: &str,
+    trail: &str,
+    document: &Value,
+    fingerprint: &str,
+    tags: BTreeMap<String, String>,
+) -> EvidenceContext {
+    let compliance = &document["compliance_status"];
+    let mut artifact_status = None;
+    let mut evidence = attestations(compliance.get("attestations_statuses"), AttestationTarget::Trail);
+    for (_, artifact) in compliance["artifacts_statuses"].as_object().into_iter().flatten() {
+        if artifact.get("fingerprint").and_then(Value::as_str) != Some(fingerprint) {
+            continue;
+        }
+        let this = status(artifact.get("status").and_then(Value::as_str));
+        // Several template names with one fingerprint: the worst status counts.
+        artifact_status = match (artifact_status, this) {
+            (Some(ComplianceStatus::NonCompliant), _) | (_, Some(ComplianceStatus::NonCompliant)) => {
+                Some(ComplianceStatus::NonCompliant)
+            }
+            (Some(ComplianceStatus::Incomplete), _) | (_, Some(ComplianceStatus::Incomplete)) => {
+                Some(ComplianceStatus::Incomplete)
+            }
+            (a, b) => a.or(b),
+        };
+        evidence.extend(attestations(artifact.get("attestations_statuses"), AttestationTarget::Artifact));
+    }
+    EvidenceContext {
+        flow: FlowEvidence { name: flow.to_owned(), tags },
+        trail: TrailEvidence { name: trail.to_owned() },
+        artifact_status: artifact_status.unwrap_or(ComplianceStatus::Incomplete),
+        attestations: evidence,
+    }
 }

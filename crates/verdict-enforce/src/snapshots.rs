@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use verdict_ledger::records::{Environment, RunningArtifact, Snapshot, SnapshotEvaluation, TrailEvent};
 use verdict_ledger::{Ledger, LedgerError, RecordKind, Recorded};
@@ -225,31 +226,40 @@ pub async fn report_snapshot(
     let body = serde_json::to_value(&snapshot).map_err(|err| LedgerError::Invalid(err.to_string()))?;
     ledger.append_record(org, RecordKind::Snapshot, environment, body).await?;
     let number = snapshots(ledger, org, environment).await?.len() as u64;
-    let mut trail_events = 0;
+    // Every started or stopped artifact's trails get an event; the appends are issued together so the
+    // store commits them in groups.
+    let mut events = Vec::new();
     for (event, changed) in [("artifact_started_running", &started), ("artifact_stopped_running", &stopped)] {
-        let fingerprints: BTreeSet<&str> = changed.iter().map(|a| a.fingerprint.as_str()).collect();
-        for fingerprint in fingerprints {
-            let trails: BTreeSet<(String, String)> = ledger
-                .artifact_reports(org, fingerprint)
-                .await?
-                .into_iter()
-                .map(|r| (r.record.flow, r.record.trail))
-                .collect();
+        let fingerprints: Vec<String> =
+            changed.iter().map(|a| a.fingerprint.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let reports = ledger.artifact_reports_many(org, &fingerprints).await?;
+        for (fingerprint, reports) in fingerprints.iter().zip(reports) {
+            let trails: BTreeSet<(String, String)> =
+                reports.into_iter().map(|r| (r.record.flow, r.record.trail)).collect();
             for (flow, trail) in trails {
-                let record = TrailEvent {
+                events.push(TrailEvent {
                     event: event.to_owned(),
-                    flow: flow.clone(),
-                    trail: trail.clone(),
-                    fingerprint: fingerprint.to_owned(),
+                    flow,
+                    trail,
+                    fingerprint: fingerprint.clone(),
                     environment: environment.to_owned(),
                     snapshot: number,
-                };
-                let body =
-                    serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
-                ledger.append_record(org, RecordKind::TrailEvent, &format!("{flow}/{trail}"), body).await?;
-                trail_events += 1;
+                });
             }
         }
+    }
+    let trail_events = events.len();
+    let appended: Vec<Result<Recorded<serde_json::Value>, LedgerError>> = stream::iter(events)
+        .map(|record| async move {
+            let subject = format!("{}/{}", record.flow, record.trail);
+            let body = serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+            ledger.append_record(org, RecordKind::TrailEvent, &subject, body).await
+        })
+        .buffer_unordered(256)
+        .collect()
+        .await;
+    for result in appended {
+        result?;
     }
     let evaluation = evaluate_snapshot(ledger, org, environment, number, &snapshot).await?;
     Ok(SnapshotOutcome {

@@ -80,6 +80,32 @@ pub trait Ledger {
         org: &str,
         fingerprint: &str,
     ) -> Result<Vec<Recorded<Artifact>>, LedgerError>;
+    /// The reports of each of `fingerprints` (in the same order): [`Ledger::artifact_reports`] for many
+    /// artifacts. The SQL store answers from one query.
+    async fn artifact_reports_many(
+        &self,
+        org: &str,
+        fingerprints: &[String],
+    ) -> Result<Vec<Vec<Recorded<Artifact>>>, LedgerError> {
+        let mut all = Vec::with_capacity(fingerprints.len());
+        for fingerprint in fingerprints {
+            all.push(self.artifact_reports(org, fingerprint).await?);
+        }
+        Ok(all)
+    }
+    /// The documents of many trails (flow, trail), in the same order. The SQL store builds them from a
+    /// handful of queries instead of several per trail.
+    async fn trail_documents(
+        &self,
+        org: &str,
+        trails: &[(String, String)],
+    ) -> Result<Vec<Value>, LedgerError> {
+        let mut documents = Vec::with_capacity(trails.len());
+        for (flow, trail) in trails {
+            documents.push(self.trail_document(org, flow, trail).await?);
+        }
+        Ok(documents)
+    }
     /// The enriched document of one trail (see [`crate::trail_document`]). The HTTP client overrides
     /// this to fetch it in one request.
     async fn trail_document(
@@ -318,6 +344,81 @@ impl Ledger for SqlLedger {
         invalid(validate_fingerprint(fingerprint))?;
         self.artifact_entries(org, fingerprint).await?.into_iter().map(recorded).collect()
     }
+
+    async fn artifact_reports_many(
+        &self,
+        org: &str,
+        fingerprints: &[String],
+    ) -> Result<Vec<Vec<Recorded<Artifact>>>, LedgerError> {
+        if fingerprints.len() < BULK_THRESHOLD {
+            let mut all = Vec::with_capacity(fingerprints.len());
+            for fingerprint in fingerprints {
+                all.push(self.artifact_reports(org, fingerprint).await?);
+            }
+            return Ok(all);
+        }
+        let mut by_fingerprint: std::collections::HashMap<String, Vec<Recorded<Artifact>>> =
+            std::collections::HashMap::new();
+        for entry in self.raw_entries(org, &["artifact"]).await? {
+            let report: Recorded<Artifact> = entry.recorded()?;
+            by_fingerprint.entry(report.record.fingerprint.clone()).or_default().push(report);
+        }
+        Ok(fingerprints.iter().map(|fp| by_fingerprint.get(fp).cloned().unwrap_or_default()).collect())
+    }
+
+    async fn trail_documents(
+        &self,
+        org: &str,
+        trails: &[(String, String)],
+    ) -> Result<Vec<Value>, LedgerError> {
+        if trails.len() < BULK_THRESHOLD {
+            let mut documents = Vec::with_capacity(trails.len());
+            for (flow, trail) in trails {
+                documents.push(self.trail_document(org, flow, trail).await?);
+            }
+            return Ok(documents);
+        }
+        // Everything of the org that trail documents are made of, grouped by kind and subject, in chain
+        // order: one paged read for any number of trails.
+        let wanted: std::collections::HashSet<String> =
+            trails.iter().flat_map(|(f, t)| [f.clone(), format!("{f}/{t}")]).collect();
+        let mut grouped: std::collections::HashMap<(String, String), Vec<crate::sql::RawEntry>> =
+            std::collections::HashMap::new();
+        let kinds = ["flow", "trail", "artifact", "attestation", RecordKind::TrailEvent.as_str()];
+        for entry in self.raw_entries(org, &kinds).await? {
+            if wanted.contains(&entry.subject) {
+                grouped.entry((entry.kind.clone(), entry.subject.clone())).or_default().push(entry);
+            }
+        }
+        let of = |kind: &str, subject: &str| grouped.get(&(kind.to_owned(), subject.to_owned()));
+        let mut documents = Vec::with_capacity(trails.len());
+        for (flow, trail) in trails {
+            let subject = format!("{flow}/{trail}");
+            let Some(flow_entry) = of("flow", flow).and_then(|e| e.last()) else {
+                return Err(LedgerError::NotFound(format!("flow {flow:?} does not exist")));
+            };
+            let Some(trail_entry) = of("trail", &subject).and_then(|e| e.last()) else {
+                return Err(LedgerError::NotFound(format!(
+                    "trail {trail:?} does not exist in flow {flow:?}"
+                )));
+            };
+            let flow_record: Recorded<Flow> = flow_entry.recorded()?;
+            let trail_record: Recorded<Trail> = trail_entry.recorded()?;
+            let trail_artifacts: Vec<Recorded<Artifact>> = parse_all(of("artifact", &subject))?;
+            let trail_attestations: Vec<Recorded<Attestation>> = parse_all(of("attestation", &subject))?;
+            let trail_events: Vec<Recorded<Value>> =
+                parse_all(of(RecordKind::TrailEvent.as_str(), &subject))?;
+            let mut document = crate::trail_document(
+                &trail_record,
+                &flow_record.record,
+                &trail_artifacts,
+                &trail_attestations,
+            );
+            attach_events(&mut document, trail_events);
+            documents.push(document);
+        }
+        Ok(documents)
+    }
 }
 
 /// The enriched document of one trail (see [`crate::trail_document`]), read through any [`Ledger`].
@@ -336,10 +437,26 @@ pub async fn load_trail_document<L: Ledger + ?Sized>(
     let artifacts = ledger.artifacts(org, flow, trail).await?;
     let attestations = ledger.attestations(org, flow, trail).await?;
     let mut document = crate::trail_document(&trail_record, &flow_record.record, &artifacts, &attestations);
-    // Where its artifacts started and stopped running (snapshots append these), oldest first.
-    let events: Vec<Value> = ledger
-        .records(org, RecordKind::TrailEvent, &format!("{flow}/{trail}"))
-        .await?
+    attach_events(
+        &mut document,
+        ledger.records(org, RecordKind::TrailEvent, &format!("{flow}/{trail}")).await?,
+    );
+    Ok(document)
+}
+
+/// Below this many items, the bulk reads ask per item (cheaper than reading the whole org).
+const BULK_THRESHOLD: usize = 64;
+
+/// Parses every raw entry into its record type.
+fn parse_all<T: DeserializeOwned>(
+    entries: Option<&Vec<crate::sql::RawEntry>>,
+) -> Result<Vec<Recorded<T>>, LedgerError> {
+    entries.into_iter().flatten().map(|e| e.recorded()).collect()
+}
+
+/// Adds where the trail's artifacts started and stopped running (snapshots append these), oldest first.
+fn attach_events(document: &mut Value, events: Vec<Recorded<Value>>) {
+    let events: Vec<Value> = events
         .into_iter()
         .map(|event| {
             let mut body = event.record;
@@ -354,5 +471,4 @@ pub async fn load_trail_document<L: Ledger + ?Sized>(
     if let Some(object) = document.as_object_mut() {
         object.insert("events".into(), Value::Array(events));
     }
-    Ok(document)
 }

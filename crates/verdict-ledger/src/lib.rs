@@ -22,6 +22,6 @@ pub use error::LedgerError;
 pub use ledger::{Ledger, load_trail_document};
 pub use model::{Artifact, AttachmentRef, Attestation, Flow, Recorded, Trail};
 pub use records::RecordKind;
-pub use sql::{Backend, SqlLedger};
+pub use sql::{Backend, RawEntry, SqlLedger};
 pub use tokens::{Role, TokenGrant, TokenInfo};
 pub use trail_document::trail_document;

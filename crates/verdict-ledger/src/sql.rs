@@ -50,6 +50,37 @@ struct GroupCommit {
     committer: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// An entry with its body as stored (canonical JSON text), for bulk reads.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    /// Position in the chain.
+    pub seq: i64,
+    /// Its kind.
+    pub kind: String,
+    /// Its subject.
+    pub subject: String,
+    /// The body, as stored.
+    pub body: String,
+    /// When it was recorded.
+    pub recorded_at: String,
+    /// Its hash.
+    pub hash: String,
+}
+
+impl RawEntry {
+    /// The record it holds, parsed straight from the stored text.
+    pub fn recorded<T: serde::de::DeserializeOwned>(&self) -> Result<crate::model::Recorded<T>, LedgerError> {
+        let record = serde_json::from_str(&self.body)
+            .map_err(|err| LedgerError::Corrupt { seq: self.seq, message: err.to_string() })?;
+        Ok(crate::model::Recorded {
+            record,
+            seq: self.seq,
+            hash: self.hash.clone(),
+            recorded_at: self.recorded_at.clone(),
+        })
+    }
+}
+
 /// One entry as `verify` reads it: seq, org, kind, subject, body, recorded_at, prev_hash, hash.
 type VerifyRow = (i64, String, String, String, String, String, String, String);
 
@@ -391,6 +422,56 @@ impl SqlLedger {
             }
         }
         Ok(chain::verify(links, head_seq, &head_hash))
+    }
+
+    /// Every entry of `org` whose kind is one of `kinds`, oldest first, with bodies left as stored text:
+    /// bulk reads (a whole org's trails for a snapshot evaluation) read pages of entries as one JSON
+    /// array each, like `verify`, and parse each body once, straight into its record type.
+    pub async fn raw_entries(&self, org: &str, kinds: &[&'static str]) -> Result<Vec<RawEntry>, LedgerError> {
+        let list: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.replace('\'', "''"))).collect();
+        let inner = format!(
+            "SELECT seq, kind, subject, body, recorded_at, hash FROM entries \
+             WHERE org = $1 AND kind IN ({}) AND seq > $2 ORDER BY seq LIMIT $3",
+            list.join(", ")
+        );
+        let query = match self.backend {
+            Backend::Sqlite => format!(
+                "SELECT json_group_array(json_array(seq, kind, subject, body, recorded_at, hash)) AS page FROM ({inner})"
+            ),
+            Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array(seq, kind, subject, body, recorded_at, hash) ORDER BY seq), '[]')::text \
+                 AS page FROM ({inner}) p"
+            ),
+        };
+        const PAGE: i64 = 5_000;
+        let mut entries = Vec::new();
+        let mut after = 0_i64;
+        loop {
+            let row = sqlx::query(sqlx::AssertSqlSafe(query.clone()))
+                .bind(org)
+                .bind(after)
+                .bind(PAGE)
+                .fetch_one(&self.pool)
+                .await?;
+            let page: String = row.try_get("page")?;
+            let rows: Vec<(i64, String, String, String, String, String)> = serde_json::from_str(&page)
+                .map_err(|err| LedgerError::Corrupt { seq: after + 1, message: err.to_string() })?;
+            let full = rows.len() as i64 == PAGE;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            entries.extend(rows.into_iter().map(|(seq, kind, subject, body, recorded_at, hash)| RawEntry {
+                seq,
+                kind,
+                subject,
+                body,
+                recorded_at,
+                hash,
+            }));
+            if !full {
+                break;
+            }
+        }
+        Ok(entries)
     }
 
     /// Runs a statement directly against the database: for tests that tamper with stored rows.

@@ -125,3 +125,50 @@ async fn bad_input_and_unknown_references_record_nothing() {
     // Only the flow and the trail were recorded.
     assert_eq!(Ledger::verify(&ledger).await.unwrap().count, 2);
 }
+
+/// The bulk reads (one paged read of the whole org) give exactly what the per-trail reads give.
+#[tokio::test]
+async fn bulk_reads_match_per_item_reads() {
+    let (_dir, ledger) = open().await;
+    ledger.put_flow("acme", flow("backend", "")).await.unwrap();
+    ledger.put_flow("other-org-flow", flow("backend", "")).await.unwrap();
+    let mut trails = Vec::new();
+    let mut fingerprints = Vec::new();
+    for i in 0..80 {
+        let name = format!("t{i}");
+        ledger.begin_trail("acme", trail("backend", &name)).await.unwrap();
+        let fingerprint = format!("{:064x}", i % 70);
+        let artifact = Artifact {
+            fingerprint: fingerprint.clone(),
+            name: "app".into(),
+            filename: None,
+            flow: "backend".into(),
+            trail: name.clone(),
+            commit: None,
+            build_url: None,
+            annotations: BTreeMap::new(),
+        };
+        ledger.report_artifact("acme", artifact).await.unwrap();
+        let mut attested = attestation("app.tests", i % 3 != 0);
+        attested.trail = name.clone();
+        ledger.attest("acme", attested).await.unwrap();
+        trails.push(("backend".to_owned(), name));
+        fingerprints.push(fingerprint);
+    }
+    fingerprints.push(format!("{:064x}", 999));
+    let bulk = ledger.trail_documents("acme", &trails).await.unwrap();
+    assert_eq!(bulk.len(), 80);
+    for ((flow, name), document) in trails.iter().zip(&bulk) {
+        assert_eq!(&ledger.trail_document("acme", flow, name).await.unwrap(), document, "{name}");
+    }
+    let many = ledger.artifact_reports_many("acme", &fingerprints).await.unwrap();
+    for (fingerprint, reports) in fingerprints.iter().zip(&many) {
+        assert_eq!(&ledger.artifact_reports("acme", fingerprint).await.unwrap(), reports);
+    }
+    assert_eq!(many[0].len(), 2, "fingerprint 0 was reported in t0 and t70");
+    assert!(many[80].is_empty());
+    // An unknown trail is an error in bulk too.
+    let mut missing = trails.clone();
+    missing.push(("backend".into(), "nope".into()));
+    assert!(matches!(ledger.trail_documents("acme", &missing).await, Err(LedgerError::NotFound(_))));
+}

@@ -104,6 +104,14 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+/// Arguments of `verdict bench snapshot`.
+#[derive(Debug, Args)]
+pub struct BenchSnapshotArgs {
+    /// Running artifacts in the snapshot.
+    #[arg(long, default_value_t = 10_000)]
+    pub artifacts: usize,
+}
+
 /// Arguments of `verdict bench server`.
 #[derive(Debug, Args)]
 pub struct BenchServerArgs {
@@ -128,6 +136,9 @@ pub enum BenchCommand {
     /// HTTP: attestations ingested per second with 1, 8 and 32 concurrent clients, and `get trail`
     /// latency for a trail of 100 attestations. Prints JSON.
     Server(BenchServerArgs),
+    /// Build a ledger with N artifacts (each in its own trail with 5 attestations) and 3 policies attached
+    /// to an environment, then time reporting a snapshot of all N running (store + evaluation). Prints JSON.
+    Snapshot(BenchSnapshotArgs),
     /// Time appends to the ledger store (no HTTP) with concurrent writers, then `verify` over the whole
     /// chain; prints JSON. Uses `--db` (make it a fresh database).
     Ledger(BenchLedgerArgs),

@@ -116,6 +116,56 @@ fn bench_commands_report_what_they_measured() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!((report["count"].as_u64(), output.status.code()), (Some(1 + 3 + 124), Some(0)));
 
+    // 100 artifacts: enough to take the bulk read path; every 10th fails its scan.
+    let output = verdict()
+        .args([
+            "bench",
+            "snapshot",
+            "--artifacts",
+            "100",
+            "--db",
+            &dir.path().join("snap.db").display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (stats["non_compliant"].as_u64(), stats["status"].as_str()),
+        (Some(10), Some("NON-COMPLIANT"))
+    );
+    let snap = dir.path().join("snap.db").display().to_string();
+    let fingerprint = |i: u32| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(format!("artifact-{i}").as_bytes()))
+    };
+    verdict()
+        .args([
+            "--db",
+            &snap,
+            "assert",
+            "artifact",
+            "--fingerprint",
+            &fingerprint(1),
+            "--environment",
+            "prod",
+        ])
+        .assert()
+        .code(0);
+    verdict()
+        .args([
+            "--db",
+            &snap,
+            "assert",
+            "artifact",
+            "--fingerprint",
+            &fingerprint(10),
+            "--environment",
+            "prod",
+        ])
+        .assert()
+        .code(1);
+
     let root = verdict_testkit::workspace_root();
     let output = verdict()
         .current_dir(&root)

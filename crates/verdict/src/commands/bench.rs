@@ -19,6 +19,7 @@ pub fn run(command: BenchCommand, options: &LedgerOptions) -> CliResult {
         BenchCommand::Rego(args) => rego(&args),
         BenchCommand::Ledger(args) => ledger(&args, options),
         BenchCommand::Server(args) => super::bench_server::run(&args, options),
+        BenchCommand::Snapshot(args) => super::bench_snapshot::run(&args, options),
     }
 }
 

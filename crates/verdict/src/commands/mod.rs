@@ -3,6 +3,7 @@
 pub mod assert;
 pub mod bench;
 pub mod bench_server;
+pub mod bench_snapshot;
 pub mod demo;
 pub mod environments;
 pub mod evaluate;
