@@ -29,7 +29,10 @@ fn demo_explains_an_allowed_and_a_denied_trail() {
         .stdout(predicate::str::contains(
             "the pull request was not approved by someone other than its author",
         ))
-        .stdout(predicate::str::contains("11 entries, each chained"));
+        .stdout(predicate::str::contains("COMPLIANT     registry.example/backend:1.4.2"))
+        .stdout(predicate::str::contains("NON-COMPLIANT registry.example/backend:1.4.3"))
+        .stdout(predicate::str::contains("snapshot production#1 is NON-COMPLIANT"))
+        .stdout(predicate::str::contains("18 entries, each chained"));
 }
 
 #[test]
@@ -50,5 +53,38 @@ fn demo_with_db_leaves_a_readable_ledger() {
         .args(["ledger", "verify", "--db", &db])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("verified 11 entries"));
+        .stdout(predicate::str::contains("verified 18 entries"));
+    // What the demo says about production holds for the real commands.
+    verdict().args(["assert", "snapshot", "production", "--db", &db]).assert().code(1);
+    let fingerprint = |version: &str| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(format!("backend:{version}").as_bytes()))
+    };
+    verdict()
+        .args([
+            "assert",
+            "artifact",
+            "--fingerprint",
+            &fingerprint("1.4.2"),
+            "--environment",
+            "production",
+            "--db",
+            &db,
+        ])
+        .assert()
+        .code(0);
+    verdict()
+        .args([
+            "assert",
+            "artifact",
+            "--fingerprint",
+            &fingerprint("1.4.3"),
+            "--environment",
+            "production",
+            "--db",
+            &db,
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("flow backend-ci trail hotfix-1.4.3"));
 }

@@ -1,6 +1,7 @@
 //! `verdict demo`: the main job end to end, explained. Records a flow with a template, two trails (one
 //! good, one with a failing scan and a self-approved pull request), evaluates a Rego policy over each
-//! trail, and verifies the ledger's hash chain.
+//! trail, enforces an environment policy on a snapshot of what runs in production, and verifies the
+//! ledger's hash chain.
 
 use std::collections::BTreeMap;
 
@@ -115,6 +116,55 @@ async fn record(ledger: &impl Ledger, org: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// The environment policy of the demo: what production requires.
+const RELEASE_GATE: &str = "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n  trail-compliance:\n    required: true\n  attestations:\n    - name: security-scan\n      type: snyk\n";
+
+/// Step 4: an environment with the policy attached, a snapshot of both releases running, and the
+/// assert verdict for each.
+async fn enforce(
+    ledger: &impl Ledger,
+    org: &str,
+) -> Result<(verdict_enforce::SnapshotOutcome, Vec<(String, bool)>), LedgerError> {
+    use verdict_ledger::records::{Environment, PolicyRecord, RunningArtifact};
+    verdict_enforce::create_environment(
+        ledger,
+        org,
+        Environment {
+            name: "production".into(),
+            kind: "K8S".into(),
+            description: "The production cluster".into(),
+            included_environments: Vec::new(),
+        },
+    )
+    .await?;
+    let policy = PolicyRecord {
+        name: "release-gate".into(),
+        source: RELEASE_GATE.into(),
+        description: "What may run in production".into(),
+        comment: String::new(),
+    };
+    verdict_enforce::create_policy(ledger, org, policy, "release-gate").await?;
+    verdict_enforce::policies::attach_policy(ledger, org, "release-gate", "production", true).await?;
+    let running: Vec<RunningArtifact> = ["1.4.2", "1.4.3"]
+        .iter()
+        .map(|version| RunningArtifact {
+            name: format!("registry.example/backend:{version}"),
+            fingerprint: fingerprint(&format!("backend:{version}")),
+            instances: 3,
+            started_at: None,
+            pods: Vec::new(),
+        })
+        .collect();
+    let outcome = verdict_enforce::report_snapshot(ledger, org, "production", running).await?;
+    let asserts = outcome
+        .evaluation
+        .artifacts
+        .iter()
+        .map(|a| (a.decision.fingerprint.as_str().to_owned(), a.decision.compliant))
+        .collect();
+    Ok((outcome, asserts))
+}
+
 /// Runs the demo against `--db`, or a temporary ledger that is removed afterwards.
 pub fn run(options: &LedgerOptions) -> CliResult {
     let temporary = match &options.db {
@@ -182,7 +232,44 @@ pub fn run(options: &LedgerOptions) -> CliResult {
         }
     }
 
-    step("4. Verify the ledger's hash chain (`verdict ledger verify`)");
+    step(
+        "4. Enforce where it runs: environment production with an environment policy attached, a snapshot, and `verdict assert`",
+    );
+    let (outcome, asserts) = with_ledger(&options, async |ledger| enforce(ledger, &options.org).await)?;
+    anstream::println!(
+        "created environment production (K8S) and policy release-gate v1 (provenance, trail compliance, a clean snyk scan); attached it"
+    );
+    anstream::println!(
+        "snapshot production#{}: {} running; the trails of what started running got an artifact_started_running event",
+        outcome.number,
+        outcome.evaluation.artifacts.len()
+    );
+    for verdict in &outcome.evaluation.artifacts {
+        let name = &verdict.decision.name;
+        if verdict.decision.compliant {
+            anstream::println!("{}COMPLIANT{}     {name}", OK.render(), OK.render_reset());
+        } else {
+            anstream::println!("{}NON-COMPLIANT{} {name}:", ERROR.render(), ERROR.render_reset());
+            for reason in &verdict.decision.reasons {
+                anstream::println!("        - {reason}");
+            }
+        }
+    }
+    anstream::println!(
+        "snapshot production#{} is {} (so `verdict assert snapshot production` exits 1)",
+        outcome.number,
+        outcome.evaluation.status
+    );
+    for (fingerprint, allowed) in asserts {
+        anstream::println!(
+            "`verdict assert artifact --fingerprint {}… --environment production` exits {}: {}",
+            &fingerprint[..12],
+            if allowed { 0 } else { 1 },
+            if allowed { "may run" } else { "may not run here" }
+        );
+    }
+
+    step("5. Verify the ledger's hash chain (`verdict ledger verify`)");
     let report = with_ledger(&options, async |ledger| Ledger::verify(ledger).await)?;
     match &report.problem {
         None => anstream::println!(
