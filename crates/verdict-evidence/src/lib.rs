@@ -7,6 +7,7 @@ pub mod custom;
 pub mod fingerprint;
 pub mod junit;
 pub mod oci;
+pub mod pullrequest;
 pub mod sarif;
 
 pub use fingerprint::{FingerprintError, dir_fingerprint, file_fingerprint, read_ignore_file};

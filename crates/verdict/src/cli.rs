@@ -537,6 +537,9 @@ pub enum AttestCommand {
     Decision(crate::cli_env::AttestDecisionArgs),
     /// Override the compliance of the latest attestation of a name (the original stays in the ledger).
     Override(crate::cli_env::AttestOverrideArgs),
+    /// Record the pull requests containing a commit (GitHub or GitLab); compliant iff there is one.
+    #[command(subcommand)]
+    Pullrequest(crate::cli_env::PullRequestCommand),
     /// Record data of a custom attestation type: validated by its schema, compliant iff every jq rule is true.
     Custom(crate::cli_env::AttestCustomArgs),
 }

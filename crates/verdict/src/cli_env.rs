@@ -380,3 +380,54 @@ pub struct AttestCustomArgs {
     #[arg(long, value_name = "FILE")]
     pub attestation_data: PathBuf,
 }
+
+/// `verdict attest pullrequest …`
+#[derive(Debug, Subcommand)]
+pub enum PullRequestCommand {
+    /// Ask GitHub's API.
+    Github(AttestGithubArgs),
+    /// Ask GitLab's API.
+    Gitlab(AttestGitlabArgs),
+}
+
+/// What both providers take.
+#[derive(Debug, Args)]
+pub struct PullRequestArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// The repository (`owner/name`; for GitLab the project path `group/project`).
+    #[arg(long)]
+    pub repository: String,
+    /// The commit whose pull requests are recorded.
+    #[arg(long)]
+    pub commit: String,
+    /// Exit 1 when no pull request contains the commit (after recording that).
+    #[arg(long)]
+    pub assert: bool,
+}
+
+/// Arguments of `verdict attest pullrequest github`.
+#[derive(Debug, Args)]
+pub struct AttestGithubArgs {
+    #[command(flatten)]
+    pub pr: PullRequestArgs,
+    /// A GitHub token that can read the repository.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: String,
+    /// The API URL (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, default_value = "https://api.github.com")]
+    pub github_base_url: String,
+}
+
+/// Arguments of `verdict attest pullrequest gitlab`.
+#[derive(Debug, Args)]
+pub struct AttestGitlabArgs {
+    #[command(flatten)]
+    pub pr: PullRequestArgs,
+    /// A GitLab token that can read the project.
+    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: String,
+    /// The instance URL.
+    #[arg(long, default_value = "https://gitlab.com")]
+    pub gitlab_base_url: String,
+}

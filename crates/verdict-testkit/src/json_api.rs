@@ -1,0 +1,71 @@
+//! A fake JSON REST API on a free loopback port (for GitHub/GitLab and Kubernetes API tests): fixed
+//! answers by path, and a required credential header, answered 401 like the real services when absent.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+
+struct Routes {
+    answers: BTreeMap<String, String>,
+    credential: (String, String),
+}
+
+/// A running fake API; stops when dropped.
+pub struct FakeJsonApi {
+    url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FakeJsonApi {
+    /// Serves `answers` (path with query → JSON text) to requests carrying header `credential.0` with
+    /// value `credential.1`; other paths get 404 `{"message": "Not Found"}`.
+    pub fn start(answers: Vec<(&str, String)>, credential: (&str, &str)) -> Self {
+        let routes = Routes {
+            answers: answers.into_iter().map(|(p, a)| (p.to_owned(), a)).collect(),
+            credential: (credential.0.to_ascii_lowercase(), credential.1.to_owned()),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the fake API's runtime: {e}"));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap_or_else(|e| panic!("cannot bind the fake API: {e}"));
+        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let app = Router::new().fallback(answer).with_state(Arc::new(routes));
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeJsonApi { url: format!("http://{address}"), _runtime: runtime }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+fn json(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn answer(State(routes): State<Arc<Routes>>, headers: HeaderMap, uri: Uri) -> Response {
+    let (name, value) = &routes.credential;
+    if headers.get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
+        return json(StatusCode::UNAUTHORIZED, r#"{"message": "Bad credentials"}"#.to_owned());
+    }
+    let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    match routes.answers.get(&path) {
+        Some(body) => json(StatusCode::OK, body.clone()),
+        None => json(StatusCode::NOT_FOUND, r#"{"message": "Not Found"}"#.to_owned()),
+    }
+}
