@@ -127,7 +127,7 @@ pub enum SnapshotCommand {
     Server(SnapshotServerArgs),
     /// Report artifacts listed in a paths file (Kosli's format; YAML, JSON or TOML).
     Paths(SnapshotPathsArgs),
-    /// Report the images running in Kubernetes pods (from `kubectl get pods -A -o json` output).
+    /// Report the images running in Kubernetes pods (from the cluster's API, or `kubectl get pods -A -o json` output).
     K8s(SnapshotK8sArgs),
 }
 
@@ -166,8 +166,11 @@ pub struct SnapshotK8sArgs {
     /// The environment.
     pub environment: String,
     /// `kubectl get pods -A -o json` output to read instead of the Kubernetes API.
+    #[arg(long, value_name = "FILE", conflicts_with = "kubeconfig")]
+    pub pods_file: Option<PathBuf>,
+    /// The kubeconfig whose current context names the cluster (default: $KUBECONFIG, else ~/.kube/config).
     #[arg(long, value_name = "FILE")]
-    pub pods_file: PathBuf,
+    pub kubeconfig: Option<PathBuf>,
     /// Only these namespaces.
     #[arg(long, value_delimiter = ',', conflicts_with = "exclude_namespaces")]
     pub namespaces: Vec<String>,

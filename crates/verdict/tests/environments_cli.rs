@@ -514,3 +514,69 @@ fn paths_files_in_every_format_and_k8s_pods() {
         (Some(2), Some(digest.as_str()))
     );
 }
+
+fn kubeconfig(env: &Env, file: &str, server: &str, user: &str) -> std::path::PathBuf {
+    let text = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: c\n  cluster:\n    server: {server}\ncontexts:\n- name: test\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n{user}\n"
+    );
+    env.write(file, text.as_bytes())
+}
+
+#[test]
+fn k8s_snapshots_from_the_api() {
+    let env = Env::embedded();
+    let digest = "d".repeat(64);
+    let pod = |ns: &str, name: &str| {
+        serde_json::json!({"metadata": {"name": name, "namespace": ns}, "status": {"phase": "Running",
+            "containerStatuses": [{"name": "web", "image": "ghcr.io/acme/web:2.0", "imageID": format!("ghcr.io/acme/web@sha256:{digest}"),
+                                   "state": {"running": {"startedAt": "2026-11-20T10:00:00Z"}}}]}})
+    };
+    let all = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": [pod("shop", "web-1"), pod("edge", "web-2")]});
+    let shop = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "items": [pod("shop", "web-1")]});
+    let api = verdict_testkit::json_api::FakeJsonApi::start(
+        vec![("/api/v1/pods", all.to_string()), ("/api/v1/namespaces/shop/pods", shop.to_string())],
+        ("authorization", "Bearer k8s-token"),
+    );
+    ok(&env, &["create", "environment", "cluster", "--type", "K8S"]);
+    let good = kubeconfig(&env, "good.yaml", api.url(), "    token: k8s-token");
+    let outcome = json(&env, &["snapshot", "k8s", "cluster", "--kubeconfig", good.to_str().unwrap()]);
+    assert_eq!(outcome["number"], 1);
+    let view = json(&env, &["get", "snapshot", "cluster"]);
+    assert_eq!(
+        (view["artifacts"][0]["fingerprint"].as_str(), view["artifacts"][0]["instances"].as_u64()),
+        (Some(digest.as_str()), Some(2))
+    );
+    let only = json(
+        &env,
+        &["snapshot", "k8s", "cluster", "--kubeconfig", good.to_str().unwrap(), "--namespaces", "shop"],
+    );
+    assert_eq!(only["number"], 2);
+    assert_eq!(json(&env, &["get", "snapshot", "cluster"])["artifacts"][0]["instances"], 1);
+    // KUBECONFIG is honoured too.
+    env.verdict()
+        .env("KUBECONFIG", &good)
+        .args(["snapshot", "k8s", "cluster"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no change since snapshot cluster#2").not());
+
+    let before = env.entries();
+    let wrong = kubeconfig(&env, "wrong.yaml", api.url(), "    token: nope");
+    env.verdict()
+        .args(["snapshot", "k8s", "cluster", "--kubeconfig", wrong.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("401"));
+    let exec = kubeconfig(&env, "exec.yaml", api.url(), "    exec:\n      command: aws");
+    env.verdict()
+        .args(["snapshot", "k8s", "cluster", "--kubeconfig", exec.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exec plugin"));
+    let down = kubeconfig(&env, "down.yaml", "http://127.0.0.1:9", "    token: k8s-token");
+    env.verdict()
+        .args(["snapshot", "k8s", "cluster", "--kubeconfig", down.to_str().unwrap()])
+        .assert()
+        .code(3);
+    assert_eq!(env.entries(), before);
+}

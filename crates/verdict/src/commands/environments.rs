@@ -288,11 +288,17 @@ pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult 
         SnapshotCommand::Paths(args) => {
             (args.environment, snapshot_sources::paths_file(&args.paths_file)?, args.output)
         }
-        SnapshotCommand::K8s(args) => (
-            args.environment,
-            snapshot_sources::k8s_pods(&args.pods_file, &args.namespaces, &args.exclude_namespaces)?,
-            args.output,
-        ),
+        SnapshotCommand::K8s(args) => {
+            let artifacts = match &args.pods_file {
+                Some(file) => snapshot_sources::k8s_pods(file, &args.namespaces, &args.exclude_namespaces)?,
+                None => snapshot_sources::k8s_api(
+                    args.kubeconfig.as_deref(),
+                    &args.namespaces,
+                    &args.exclude_namespaces,
+                )?,
+            };
+            (args.environment, artifacts, args.output)
+        }
     };
     if dry_run(
         options,

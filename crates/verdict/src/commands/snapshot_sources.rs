@@ -149,21 +149,27 @@ pub fn k8s_pods(
     let value: Value = serde_json::from_str(&text).map_err(|err| {
         CliError::invalid(anyhow!("pods file {}:{}:{}: {err}", path.display(), err.line(), err.column()))
     })?;
+    pod_list(&value, &format!("pods file {}", path.display()), namespaces, excluded)
+}
+
+/// The running artifacts of a PodList (from a file or the API); `source` names it in errors.
+pub fn pod_list(
+    value: &Value,
+    source: &str,
+    namespaces: &[String],
+    excluded: &[String],
+) -> Result<Vec<RunningArtifact>, CliError> {
     let items = value.get("items").and_then(Value::as_array).ok_or_else(|| {
         CliError::invalid(anyhow!(
-            "pods file {}: expected `kubectl get pods -A -o json` output (an object with items)",
-            path.display()
+            "{source}: expected a pod list like `kubectl get pods -A -o json` (an object with items)"
         ))
     })?;
     let mut grouped: BTreeMap<(String, String), RunningArtifact> = BTreeMap::new();
     for (index, pod) in items.iter().enumerate() {
         let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("default");
-        let name = pod["metadata"]["name"].as_str().ok_or_else(|| {
-            CliError::invalid(anyhow!(
-                "pods file {}: items[{index}].metadata.name is missing",
-                path.display()
-            ))
-        })?;
+        let name = pod["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| CliError::invalid(anyhow!("{source}: items[{index}].metadata.name is missing")))?;
         if (!namespaces.is_empty() && !namespaces.iter().any(|n| n == namespace))
             || excluded.iter().any(|n| n == namespace)
         {
@@ -189,6 +195,111 @@ pub fn k8s_pods(
         }
     }
     Ok(grouped.into_values().collect())
+}
+
+/// The cluster of a kubeconfig's current context: API server URL, bearer token, CA certificate.
+struct Cluster {
+    server: String,
+    token: Option<String>,
+    ca_pem: Option<Vec<u8>>,
+}
+
+fn kubeconfig(path: &Path) -> Result<Cluster, CliError> {
+    use base64::Engine;
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read kubeconfig {}: {err}", path.display())))?;
+    let bad = |message: String| CliError::invalid(anyhow!("kubeconfig {}: {message}", path.display()));
+    let config = verdict_policy::yaml::parse(&text)
+        .map_err(|err| bad(format!("{}:{}: {}", err.position.line, err.position.column, err.message)))?
+        .map(|node| node.to_json())
+        .ok_or_else(|| bad("it is empty".into()))?;
+    let current = config["current-context"].as_str().ok_or_else(|| bad("no current-context".into()))?;
+    let named = |list: &str, name: &str| {
+        config[list].as_array().into_iter().flatten().find(|e| e["name"] == name).cloned()
+    };
+    let context = named("contexts", current).ok_or_else(|| bad(format!("no context named {current:?}")))?;
+    let cluster_name = context["context"]["cluster"].as_str().unwrap_or_default();
+    let cluster =
+        named("clusters", cluster_name).ok_or_else(|| bad(format!("no cluster named {cluster_name:?}")))?;
+    let server =
+        cluster["cluster"]["server"].as_str().ok_or_else(|| bad("the cluster has no server".into()))?;
+    let user_name = context["context"]["user"].as_str().unwrap_or_default();
+    let user = named("users", user_name).map(|u| u["user"].clone()).unwrap_or(Value::Null);
+    if user.get("client-certificate-data").is_some() || user.get("exec").is_some() {
+        return Err(bad(format!(
+            "user {user_name:?} authenticates with a client certificate or an exec plugin; verdict supports token users (or use --pods-file with `kubectl get pods -A -o json`)"
+        )));
+    }
+    let token = user["token"].as_str().map(str::to_owned);
+    let ca_pem = match cluster["cluster"]["certificate-authority-data"].as_str() {
+        Some(data) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .map_err(|err| bad(format!("certificate-authority-data is not base64: {err}")))?,
+        ),
+        None => None,
+    };
+    Ok(Cluster { server: server.trim_end_matches('/').to_owned(), token, ca_pem })
+}
+
+/// `snapshot k8s` from the API: the pods of every namespace (or of `namespaces`) via `GET /api/v1/…/pods`.
+pub fn k8s_api(
+    config: Option<&Path>,
+    namespaces: &[String],
+    excluded: &[String],
+) -> Result<Vec<RunningArtifact>, CliError> {
+    let path = match config {
+        Some(path) => path.to_owned(),
+        None => match std::env::var_os("KUBECONFIG") {
+            Some(value) => std::path::PathBuf::from(value),
+            None => std::env::var_os("HOME")
+                .map(|home| std::path::PathBuf::from(home).join(".kube/config"))
+                .ok_or_else(|| CliError::invalid(anyhow!("no --kubeconfig, KUBECONFIG or HOME")))?,
+        },
+    };
+    let cluster = kubeconfig(&path)?;
+    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+    if let Some(pem) = &cluster.ca_pem {
+        let certificate = reqwest::Certificate::from_pem(pem).map_err(|err| {
+            CliError::invalid(anyhow!("kubeconfig {}: bad CA certificate: {err}", path.display()))
+        })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    let client = builder.build().map_err(|err| CliError::unavailable(anyhow!("{err}")))?;
+    let urls: Vec<String> = if namespaces.is_empty() {
+        vec![format!("{}/api/v1/pods", cluster.server)]
+    } else {
+        namespaces.iter().map(|ns| format!("{}/api/v1/namespaces/{ns}/pods", cluster.server)).collect()
+    };
+    let runtime = super::ledger::runtime()?;
+    let mut artifacts = Vec::new();
+    for url in urls {
+        let value: Value = runtime.block_on(async {
+            let mut request = client.get(&url);
+            if let Some(token) = &cluster.token {
+                request = request.bearer_auth(token);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|err| CliError::unavailable(anyhow!("cannot reach {url}: {err}")))?;
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            if status.is_client_error() {
+                return Err(CliError::invalid(anyhow!(
+                    "the Kubernetes API refused {url}: {status}: {}",
+                    text.trim()
+                )));
+            }
+            if !status.is_success() {
+                return Err(CliError::unavailable(anyhow!("{url}: {status}")));
+            }
+            serde_json::from_str(&text)
+                .map_err(|err| CliError::unavailable(anyhow!("{url}: unreadable pod list: {err}")))
+        })?;
+        artifacts.extend(pod_list(&value, &url, namespaces, excluded)?);
+    }
+    Ok(artifacts)
 }
 
 #[cfg(test)]
