@@ -262,7 +262,12 @@ fn top_level_suites(file: &str, node: &Element, out: &mut Vec<Suite>) {
 pub fn parse_file(path: &Path, display: &str) -> Result<Vec<Suite>, JunitError> {
     let bytes = std::fs::read(path)
         .map_err(|err| JunitError::Unreadable { path: path.to_owned(), message: err.to_string() })?;
-    let root = parse(path, &bytes)?;
+    parse_bytes(path, display, &bytes)
+}
+
+/// The suites of a file's content (`path` names it in errors).
+pub fn parse_bytes(path: &Path, display: &str, bytes: &[u8]) -> Result<Vec<Suite>, JunitError> {
+    let root = parse(path, bytes)?;
     let mut suites = Vec::new();
     top_level_suites(display, &root, &mut suites);
     Ok(suites)

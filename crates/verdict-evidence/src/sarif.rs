@@ -101,7 +101,11 @@ pub struct LevelCounts {
 fn load(path: &Path) -> Result<Value, SarifError> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| SarifError::Unreadable { path: path.to_owned(), message: err.to_string() })?;
-    let value: Value = serde_json::from_str(&text).map_err(|err| SarifError::NotJson {
+    load_str(path, &text)
+}
+
+fn load_str(path: &Path, text: &str) -> Result<Value, SarifError> {
+    let value: Value = serde_json::from_str(text).map_err(|err| SarifError::NotJson {
         path: path.to_owned(),
         line: err.line(),
         column: err.column(),
@@ -141,7 +145,16 @@ fn rule<'v>(run: &'v Value, result: &Value) -> Option<&'v Value> {
 
 /// Reads a Snyk SARIF file with Kosli's rules.
 pub fn snyk_summary(path: &Path) -> Result<SnykSummary, SarifError> {
-    let value = load(path)?;
+    snyk_summary_of(&load(path)?, path)
+}
+
+/// [`snyk_summary`] of SARIF text (`path` names it in errors).
+pub fn snyk_summary_str(path: &Path, text: &str) -> Result<SnykSummary, SarifError> {
+    snyk_summary_of(&load_str(path, text)?, path)
+}
+
+fn snyk_summary_of(value: &Value, path: &Path) -> Result<SnykSummary, SarifError> {
+    let value = value.clone();
     let driver = &value["runs"][0]["tool"]["driver"];
     let mut summary = SnykSummary {
         tool: driver["name"].as_str().unwrap_or_default().to_owned(),
@@ -194,7 +207,16 @@ pub enum FailOn {
 
 /// Reads any scanner's SARIF: counts per run by level.
 pub fn level_counts(path: &Path) -> Result<Vec<LevelCounts>, SarifError> {
-    let value = load(path)?;
+    level_counts_of(&load(path)?, path)
+}
+
+/// [`level_counts`] of SARIF text (`path` names it in errors).
+pub fn level_counts_str(path: &Path, text: &str) -> Result<Vec<LevelCounts>, SarifError> {
+    level_counts_of(&load_str(path, text)?, path)
+}
+
+fn level_counts_of(value: &Value, path: &Path) -> Result<Vec<LevelCounts>, SarifError> {
+    let value = value.clone();
     let mut all = Vec::new();
     for (r, run) in runs(&value) {
         let mut counts = LevelCounts {
