@@ -31,38 +31,44 @@ pub struct Entry {
 /// JSON with object keys sorted at every level and no insignificant white space, so one value always
 /// encodes to the same bytes.
 pub fn canonical_json(value: &Value) -> String {
-    fn write(value: &Value, out: &mut String) {
+    // Written into one buffer with serde_json's own escaping; snapshot evaluations run to megabytes,
+    // so no intermediate strings.
+    fn write(value: &Value, out: &mut Vec<u8>) {
         match value {
             Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (index, key) in keys.iter().enumerate() {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                out.push(b'{');
+                for (index, (key, item)) in entries.into_iter().enumerate() {
                     if index > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
-                    out.push_str(&Value::String((*key).clone()).to_string());
-                    out.push(':');
-                    write(&map[*key], out);
+                    // Writing a string or a scalar into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut *out, key);
+                    out.push(b':');
+                    write(item, out);
                 }
-                out.push('}');
+                out.push(b'}');
             }
             Value::Array(items) => {
-                out.push('[');
+                out.push(b'[');
                 for (index, item) in items.iter().enumerate() {
                     if index > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
                     write(item, out);
                 }
-                out.push(']');
+                out.push(b']');
             }
-            scalar => out.push_str(&scalar.to_string()),
+            scalar => {
+                let _ = serde_json::to_writer(&mut *out, scalar);
+            }
         }
     }
-    let mut out = String::new();
+    let mut out = Vec::new();
     write(value, &mut out);
-    out
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The hash of an entry with these fields, chained to `prev_hash`.
@@ -327,6 +333,13 @@ mod tests {
     fn canonical_json_sorts_keys_at_every_level() {
         let value = serde_json::json!({"b": [{"z": 1, "y": null}], "a": "x\"y"});
         assert_eq!(canonical_json(&value), r#"{"a":"x\"y","b":[{"y":null,"z":1}]}"#);
+        // Escapes, non-ASCII, control characters and numbers as serde_json writes them (the form
+        // hashed into every existing entry).
+        let value = serde_json::json!({"é\u{1}": ["\\", "\n\t", 1.5, -0.0, 12345678901234567i64, true, null], "Z": {}, "a": []});
+        assert_eq!(
+            canonical_json(&value),
+            "{\"Z\":{},\"a\":[],\"é\\u0001\":[\"\\\\\",\"\\n\\t\",1.5,-0.0,12345678901234567,true,null]}"
+        );
     }
 
     #[test]
