@@ -29,19 +29,8 @@ impl FakeJsonApi {
             answers: answers.into_iter().map(|(p, a)| (p.to_owned(), a)).collect(),
             credential: (credential.0.to_ascii_lowercase(), credential.1.to_owned()),
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("cannot start the fake API's runtime: {e}"));
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap_or_else(|e| panic!("cannot bind the fake API: {e}"));
-        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let app = Router::new().fallback(answer).with_state(Arc::new(routes));
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (address, runtime) = crate::serve_on_loopback(app);
         FakeJsonApi { url: format!("http://{address}"), _runtime: runtime }
     }
 

@@ -32,3 +32,21 @@ pub fn oracles() -> PathBuf {
     );
     path
 }
+
+/// Serves `app` on a free loopback port from a runtime of its own (dropping the runtime stops it), for
+/// the fake services tests talk to.
+pub fn serve_on_loopback(app: axum::Router) -> (std::net::SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("cannot start a runtime for a fake service: {e}"));
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap_or_else(|e| panic!("cannot bind a fake service: {e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (address, runtime)
+}

@@ -60,22 +60,11 @@ impl FakeRegistry {
             contents.manifests.insert((repository.to_owned(), tag.to_owned()), manifest);
         }
         contents.credentials = credentials.map(|(u, p)| (u.to_owned(), p.to_owned()));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("cannot start the fake registry's runtime: {e}"));
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap_or_else(|e| panic!("cannot bind the fake registry: {e}"));
-        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let app = Router::new()
             .route("/v2/", axum::routing::get(root))
             .route("/v2/{*rest}", axum::routing::get(manifest).head(manifest))
             .with_state(Arc::new(contents));
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (address, runtime) = crate::serve_on_loopback(app);
         FakeRegistry { address, _runtime: runtime }
     }
 

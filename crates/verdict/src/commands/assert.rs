@@ -57,17 +57,13 @@ struct RecordedDecision<'a> {
 }
 
 fn artifact(args: &AssertArtifactArgs, options: &LedgerOptions) -> CliResult {
-    let fingerprint = match (&args.fingerprint, &args.path, args.artifact_type) {
-        (Some(fingerprint), _, _) => fingerprint.clone(),
-        (None, Some(path), Some(kind)) => {
-            super::fingerprint::fingerprint(path, kind, &args.excludes, &args.registry)?
-        }
-        _ => {
-            return Err(CliError::invalid(anyhow!(
-                "give the artifact's PATH with --artifact-type, or --fingerprint"
-            )));
-        }
-    };
+    let fingerprint = super::fingerprint::given_fingerprint(
+        args.fingerprint.as_ref(),
+        args.path.as_deref(),
+        args.artifact_type,
+        &args.excludes,
+        &args.registry,
+    )?;
     let files = policy_files(args)?;
     let templates = if args.environment.is_none() && files.is_empty() {
         let loaded = verdict_policy::load_policy("flow templates", "flow-templates", TEMPLATE_POLICY)

@@ -23,11 +23,9 @@ pub fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, CliError>
         .map_err(|err| CliError::invalid(anyhow!("{what} {} is not JSON: {err}", path.display())))
 }
 
-/// A Kosli template file, kept as JSON. Its content is checked when compliance is computed from it.
-fn read_template(path: &Path) -> Result<serde_json::Value, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| CliError::invalid(anyhow!("cannot read template {}: {err}", path.display())))?;
-    let node = verdict_policy::yaml::parse(&text)
+/// YAML text as JSON, with file:line:column in errors; `what` names the file's role.
+pub fn yaml_as_json(path: &Path, text: &str, what: &str) -> Result<serde_json::Value, CliError> {
+    let node = verdict_policy::yaml::parse(text)
         .map_err(|err| {
             CliError::invalid(anyhow!(
                 "{}:{}:{}: {}",
@@ -37,8 +35,15 @@ fn read_template(path: &Path) -> Result<serde_json::Value, CliError> {
                 err.message
             ))
         })?
-        .ok_or_else(|| CliError::invalid(anyhow!("template {} is empty", path.display())))?;
+        .ok_or_else(|| CliError::invalid(anyhow!("{what} {} is empty", path.display())))?;
     Ok(node.to_json())
+}
+
+/// A Kosli template file, kept as JSON. Its content is checked when it is recorded.
+fn read_template(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read template {}: {err}", path.display())))?;
+    yaml_as_json(path, &text, "template")
 }
 
 /// With `--dry-run`, prints what would be recorded (as JSON) and returns true: the caller sends nothing.
@@ -174,17 +179,13 @@ pub fn begin(command: BeginCommand, options: &LedgerOptions) -> CliResult {
 pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
     match command {
         AttestCommand::Artifact(args) => {
-            let fingerprint = match (&args.fingerprint, &args.path, args.artifact_type) {
-                (Some(fingerprint), _, _) => fingerprint.clone(),
-                (None, Some(path), Some(kind)) => {
-                    super::fingerprint::fingerprint(path, kind, &args.excludes, &args.registry)?
-                }
-                _ => {
-                    return Err(CliError::invalid(anyhow!(
-                        "give the artifact's PATH with --artifact-type, or --fingerprint"
-                    )));
-                }
-            };
+            let fingerprint = super::fingerprint::given_fingerprint(
+                args.fingerprint.as_ref(),
+                args.path.as_deref(),
+                args.artifact_type,
+                &args.excludes,
+                &args.registry,
+            )?;
             let artifact = Artifact {
                 fingerprint: fingerprint.clone(),
                 name: args.name.clone(),

@@ -50,3 +50,21 @@ pub fn fingerprint(
         }
     }
 }
+
+/// The fingerprint an evidence command was given: `--fingerprint`, or PATH fingerprinted as
+/// `--artifact-type` says.
+pub fn given_fingerprint(
+    fingerprint: Option<&String>,
+    path: Option<&Path>,
+    kind: Option<ArtifactType>,
+    excludes: &[String],
+    registry: &RegistryArgs,
+) -> Result<String, CliError> {
+    match (fingerprint, path, kind) {
+        (Some(fingerprint), _, _) => Ok(fingerprint.clone()),
+        (None, Some(path), Some(kind)) => self::fingerprint(path, kind, excludes, registry),
+        _ => {
+            Err(CliError::invalid(anyhow!("give the artifact's PATH with --artifact-type, or --fingerprint")))
+        }
+    }
+}

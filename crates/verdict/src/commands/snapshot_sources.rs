@@ -55,18 +55,7 @@ fn paths_file_value(path: &Path) -> Result<Value, CliError> {
         }),
         "toml" => toml::from_str::<Value>(&text)
             .map_err(|err| CliError::invalid(anyhow!("{}: {}", path.display(), err.to_string().trim()))),
-        "yml" | "yaml" => verdict_policy::yaml::parse(&text)
-            .map_err(|err| {
-                CliError::invalid(anyhow!(
-                    "{}:{}:{}: {}",
-                    path.display(),
-                    err.position.line,
-                    err.position.column,
-                    err.message
-                ))
-            })?
-            .map(|node| node.to_json())
-            .ok_or_else(|| CliError::invalid(anyhow!("paths file {} is empty", path.display()))),
+        "yml" | "yaml" => super::evidence::yaml_as_json(path, &text, "paths file"),
         _ => Err(CliError::invalid(anyhow!(
             "paths file {}: use a .yml, .yaml, .json or .toml file",
             path.display()
