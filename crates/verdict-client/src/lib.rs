@@ -274,6 +274,22 @@ impl Ledger for HttpLedger {
         self.get(&self.org_url(org, &format!("/fingerprints/{}/artifacts", segment(fingerprint)))).await
     }
 
+    async fn artifact_reports_many(
+        &self,
+        org: &str,
+        fingerprints: &[String],
+    ) -> Result<Vec<Vec<Recorded<Artifact>>>, LedgerError> {
+        self.post(&self.org_url(org, "/artifact-reports"), &fingerprints).await
+    }
+
+    async fn trail_documents(
+        &self,
+        org: &str,
+        trails: &[(String, String)],
+    ) -> Result<Vec<Value>, LedgerError> {
+        self.post(&self.org_url(org, "/trail-documents"), &trails).await
+    }
+
     async fn verify(&self) -> Result<ChainReport, LedgerError> {
         self.get(&format!("{}/api/v1/ledger/verify", self.base)).await
     }

@@ -205,6 +205,30 @@ pub async fn artifact_reports(
     Ok(Json(state.ledger.artifact_reports(&org, &fingerprint).await?))
 }
 
+/// `POST /api/v1/orgs/{org}/artifact-reports`: the reports of many fingerprints at once (body: a list of
+/// fingerprints; answer: one list of reports per fingerprint, in order).
+pub async fn artifact_reports_many(
+    State(state): Shared,
+    caller: Caller,
+    Path(org): Path<String>,
+    JsonBody(fingerprints): JsonBody<Vec<String>>,
+) -> Result<Json<Vec<Vec<Recorded<Artifact>>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.artifact_reports_many(&org, &fingerprints).await?))
+}
+
+/// `POST /api/v1/orgs/{org}/trail-documents`: many trail documents at once (body: a list of
+/// `[flow, trail]`; answer: the documents, in order).
+pub async fn trail_documents(
+    State(state): Shared,
+    caller: Caller,
+    Path(org): Path<String>,
+    JsonBody(trails): JsonBody<Vec<(String, String)>>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.trail_documents(&org, &trails).await?))
+}
+
 /// `POST /api/v1/orgs/{org}/attachments`: the body is the file's content.
 pub async fn put_attachment(
     State(state): Shared,

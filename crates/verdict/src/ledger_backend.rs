@@ -118,6 +118,20 @@ impl Ledger for CliLedger {
     ) -> Result<Vec<Recorded<Artifact>>, LedgerError> {
         forward!(self, artifact_reports(org, fingerprint))
     }
+    async fn artifact_reports_many(
+        &self,
+        org: &str,
+        fingerprints: &[String],
+    ) -> Result<Vec<Vec<Recorded<Artifact>>>, LedgerError> {
+        forward!(self, artifact_reports_many(org, fingerprints))
+    }
+    async fn trail_documents(
+        &self,
+        org: &str,
+        trails: &[(String, String)],
+    ) -> Result<Vec<Value>, LedgerError> {
+        forward!(self, trail_documents(org, trails))
+    }
     async fn trail_document(&self, org: &str, flow: &str, trail: &str) -> Result<Value, LedgerError> {
         forward!(self, trail_document(org, flow, trail))
     }

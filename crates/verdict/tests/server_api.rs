@@ -121,6 +121,24 @@ async fn auth_matrix_refuses_and_records_nothing() {
             .await;
         assert_eq!((got, code(&response)), (StatusCode::FORBIDDEN, "insufficient_role"));
     }
+    // The bulk reads answer what the single reads answer.
+    let (status, documents) = api
+        .post(
+            &format!("/api/v1/orgs/{ORG}/trail-documents"),
+            Some(&read),
+            &json!([["backend", "t1"], ["backend", "t1"]]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, single) = api.get(&format!("{trail}/document"), Some(&read)).await;
+    assert_eq!(documents, json!([single.clone(), single]));
+    let (status, reports) =
+        api.post(&format!("/api/v1/orgs/{ORG}/artifact-reports"), Some(&read), &json!([FP, FP])).await;
+    assert_eq!((status, reports), (StatusCode::OK, json!([[], []])));
+    let (status, body) = api
+        .post(&format!("/api/v1/orgs/{ORG}/trail-documents"), Some(&other_org), &json!([["backend", "t1"]]))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "wrong_org"));
     // Reads: a read token may, another org's admin may not, nobody anonymous.
     let reads = [
         format!("/api/v1/orgs/{ORG}/flows"),
@@ -334,6 +352,8 @@ async fn probes_openapi_and_attachments() {
         "/api/v1/orgs/{org}/records/{kind}",
         "/api/v1/orgs/{org}/records/{kind}/{subject}",
         "/api/v1/orgs/{org}/fingerprints/{fingerprint}/artifacts",
+        "/api/v1/orgs/{org}/artifact-reports",
+        "/api/v1/orgs/{org}/trail-documents",
         "/api/v1/ledger/verify",
         "/healthz",
         "/readyz",
