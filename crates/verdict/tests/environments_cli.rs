@@ -418,7 +418,7 @@ fn bad_input_records_nothing(env: &Env) {
     assert_eq!(env.entries(), before + 2, "only the attachment and the logical environment were recorded");
 }
 
-on_every_backend!(snapshots_policies_and_assert, bad_input_records_nothing);
+on_every_backend!(snapshots_policies_and_assert, bad_input_records_nothing, policy_rules_through_snapshots);
 
 #[test]
 fn paths_files_in_every_format_and_k8s_pods() {
@@ -579,4 +579,95 @@ fn k8s_snapshots_from_the_api() {
         .assert()
         .code(3);
     assert_eq!(env.entries(), before);
+}
+
+/// The policy rules of the semantics, judged on a real snapshot: a provenance exception matched on the
+/// name the environment reports (the artifact has no provenance), an attestation rule whose `if` reads
+/// flow tags, `must_be_compliant: false`, INCOMPLETE not vetoing trail compliance, two policies ANDed.
+fn policy_rules_through_snapshots(env: &Env) {
+    let fp = |i: u8| format!("{:02x}", i).repeat(32);
+    ok(env, &["create", "flow", "risky", "--tag", "risk-level=high"]);
+    ok(env, &["create", "flow", "calm", "--tag", "risk-level=low"]);
+    let template = env.write("t.yml", b"version: 1\ntrail:\n  attestations:\n    - name: extra\n");
+    // a: in flow risky without a pull-request attestation; b: in flow calm (the `if` does not apply);
+    // c: in flow calm with an INCOMPLETE trail (its template wants `extra`) and a non-compliant
+    // coverage attestation that need not be compliant.
+    ok(env, &["begin", "trail", "ta", "--flow", "risky"]);
+    ok(
+        env,
+        &["attest", "artifact", "--fingerprint", &fp(1), "--name", "a", "--flow", "risky", "--trail", "ta"],
+    );
+    ok(env, &["begin", "trail", "tb", "--flow", "calm"]);
+    ok(
+        env,
+        &["attest", "artifact", "--fingerprint", &fp(2), "--name", "b", "--flow", "calm", "--trail", "tb"],
+    );
+    ok(env, &["begin", "trail", "tc", "--flow", "calm", "--template-file", template.to_str().unwrap()]);
+    ok(
+        env,
+        &["attest", "artifact", "--fingerprint", &fp(3), "--name", "c", "--flow", "calm", "--trail", "tc"],
+    );
+    ok(
+        env,
+        &["attest", "generic", "--name", "coverage", "--flow", "calm", "--trail", "tc", "--compliant=false"],
+    );
+    let running = [
+        ("shop", "a-1", "acme/a:1", fp(1)),
+        ("shop", "b-1", "acme/b:1", fp(2)),
+        ("shop", "c-1", "acme/c:1", fp(3)),
+        ("agents", "dd-1", "datadog/agent:7", fp(4)),
+        ("agents", "x-1", "unknown/x:1", fp(5)),
+    ];
+    let items: Vec<Value> = running
+        .iter()
+        .map(|(ns, pod, image, digest)| {
+            serde_json::json!({"metadata": {"namespace": ns, "name": pod}, "status": {"containerStatuses": [
+                {"image": image, "imageID": format!("{image}@sha256:{digest}"), "state": {"running": {}}}]}})
+        })
+        .collect();
+    let pods = serde_json::json!({ "items": items });
+    let pods = env.write("pods.json", pods.to_string().as_bytes());
+    let provenance = env.write(
+        "provenance.yml",
+        b"_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n    exceptions:\n      - if: ${{ matches(artifact.name, \"^datadog/\") }}\n  trail-compliance:\n    required: true\n",
+    );
+    let reviews = env.write(
+        "reviews.yml",
+        b"_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  attestations:\n    - name: pull-request\n      type: generic\n      if: ${{ flow.tags.risk-level == \"high\" }}\n    - name: coverage\n      type: generic\n      must_be_compliant: false\n      if: ${{ flow.name == \"calm\" and artifact.name != \"acme/b:1\" }}\n",
+    );
+    ok(env, &["create", "environment", "k", "--type", "K8S"]);
+    ok(env, &["create", "policy", "provenance", provenance.to_str().unwrap()]);
+    ok(env, &["create", "policy", "reviews", reviews.to_str().unwrap()]);
+    ok(env, &["attach-policy", "provenance", "--environment", "k"]);
+    ok(env, &["attach-policy", "reviews", "--environment", "k"]);
+    let evaluation =
+        json(env, &["snapshot", "k8s", "k", "--pods-file", pods.to_str().unwrap()])["evaluation"].clone();
+    let compliant = |name: &str| artifact(&evaluation, name)["compliant"].as_bool().unwrap();
+    let reasons = |name: &str| artifact(&evaluation, name)["reasons"].to_string();
+    // a: the reviews policy requires a pull request in the risky flow; provenance and trail are fine.
+    assert!(!compliant("acme/a:1"));
+    assert!(
+        reasons("acme/a:1").contains("pull-request") && !reasons("acme/a:1").contains("provenance"),
+        "{}",
+        reasons("acme/a:1")
+    );
+    // b: nothing applies beyond provenance and a COMPLIANT trail.
+    assert!(compliant("acme/b:1"), "{}", reasons("acme/b:1"));
+    // c: INCOMPLETE does not veto, and it is COMPLIANT nowhere, so trail compliance fails; the
+    // non-compliant coverage is accepted because it need not be compliant.
+    assert!(!compliant("acme/c:1"));
+    assert!(
+        reasons("acme/c:1").contains("trail compliance") && !reasons("acme/c:1").contains("coverage"),
+        "{}",
+        reasons("acme/c:1")
+    );
+    // The datadog agent has no provenance but matches the exception by its snapshot name; x does not.
+    assert!(compliant("datadog/agent:7"), "{}", reasons("datadog/agent:7"));
+    assert!(!compliant("unknown/x:1"));
+    assert!(reasons("unknown/x:1").contains("never reported"));
+    // Detaching the reviews policy leaves provenance and trail compliance: a becomes compliant.
+    ok(env, &["detach-policy", "reviews", "--environment", "k"]);
+    let evaluation = json(env, &["get", "snapshot", "k"])["evaluation"].clone();
+    assert_eq!(artifact(&evaluation, "acme/a:1")["compliant"], true);
+    assert_eq!(evaluation["policies"].as_array().unwrap().len(), 1);
 }
