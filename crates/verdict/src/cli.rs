@@ -95,6 +95,9 @@ pub enum Command {
     /// Allow-list a third-party artifact in an environment.
     #[command(subcommand)]
     Allow(crate::cli_env::AllowCommand),
+    /// Verify signatures (Sigstore bundles) offline against a trusted root.
+    #[command(subcommand)]
+    Verify(crate::cli_env::VerifyCommand),
     /// Serve the ledger over HTTP (REST API under /api/v1) for CI jobs to share; manage its API tokens.
     Server(ServerArgs),
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.

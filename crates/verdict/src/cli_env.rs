@@ -434,3 +434,44 @@ pub struct AttestGitlabArgs {
     #[arg(long, default_value = "https://gitlab.com")]
     pub gitlab_base_url: String,
 }
+
+/// `verdict verify …`
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Verify a Sigstore bundle (v0.1–v0.3, message signature or DSSE) for an artifact: exit 0 verified,
+    /// 1 not verified (with the reason), 2 usage.
+    Bundle(VerifyBundleArgs),
+}
+
+/// Arguments of `verdict verify bundle`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("signer").required(true).args(["key", "certificate_identity", "certificate_identity_regexp"]))]
+pub struct VerifyBundleArgs {
+    /// The bundle (`*.sigstore.json`).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// The signing certificate's identity (SAN), matched exactly.
+    #[arg(long, conflicts_with_all = ["key", "certificate_identity_regexp"], requires = "issuer")]
+    pub certificate_identity: Option<String>,
+    /// The identity as a regular expression (cosign semantics: unanchored unless you write ^…$).
+    #[arg(long, value_name = "RE", conflicts_with = "key", requires = "issuer")]
+    pub certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer in the certificate, matched exactly.
+    #[arg(long, group = "issuer", conflicts_with = "certificate_oidc_issuer_regexp")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// The OIDC issuer as a regular expression.
+    #[arg(long, value_name = "RE", group = "issuer")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// A PEM public key, for bundles signed with a managed key instead of a certificate.
+    #[arg(long, value_name = "FILE", conflicts_with = "issuer")]
+    pub key: Option<PathBuf>,
+    /// Sigstore's trusted_root.json (default: the production root embedded in verdict; nothing is fetched).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// The artifact: a file, or its digest `sha256:HEX`.
+    #[arg(value_name = "FILE|sha256:HEX")]
+    pub artifact: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::DetachPolicy(args) => commands::environments::attach(&args, false, &cli.ledger),
         Command::Assert(command) => commands::assert::run(command, &cli.ledger),
         Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
+        Command::Verify(command) => commands::verify::run(command),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

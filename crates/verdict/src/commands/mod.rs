@@ -15,3 +15,4 @@ pub mod rego_tools;
 pub mod server;
 pub mod snapshot_sources;
 pub mod typed_attestations;
+pub mod verify;

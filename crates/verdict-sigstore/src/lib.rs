@@ -1,0 +1,255 @@
+//! Sigstore bundle verification for verdict, on `sigstore-verify` (pinned): one trusted root (a file,
+//! or the embedded production root) loaded once, offline; identities matched exactly or by regular
+//! expression; every failure is "not verified" with the reason (DESIGN.md rule 2).
+
+use std::path::Path;
+
+use base64::Engine;
+use regex::Regex;
+use serde::Serialize;
+use sigstore_trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
+use sigstore_types::{Bundle, DerPublicKey, Sha256Hash};
+use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
+
+/// Why a bundle cannot be checked at all (bad input), as opposed to checked and refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SigstoreError {
+    /// The trusted root is unreadable or invalid.
+    #[error("trusted root {source_name}: {message}")]
+    TrustedRoot {
+        /// The file (or "embedded production root").
+        source_name: String,
+        /// Why.
+        message: String,
+    },
+    /// The bundle file is unreadable or not a bundle.
+    #[error("bundle {path}: {message}")]
+    Bundle {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A key, regex or artifact argument is unusable.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// How a string claim is matched.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Equal.
+    Exact(String),
+    /// Go's `regexp.MatchString` semantics, as cosign: the pattern may match anywhere unless anchored.
+    Regex(Regex),
+}
+
+impl Matcher {
+    /// A regex matcher; `warn` is told when the pattern is not anchored at both ends (a common pitfall:
+    /// `https://github.com/acme/` also matches `https://github.com/acme/../evil`-like identities).
+    pub fn regex(pattern: &str, warn: impl FnOnce(&str)) -> Result<Self, SigstoreError> {
+        if !(pattern.starts_with('^') && pattern.ends_with('$')) {
+            warn(pattern);
+        }
+        Regex::new(pattern)
+            .map(Matcher::Regex)
+            .map_err(|err| SigstoreError::Usage(format!("invalid regular expression {pattern:?}: {err}")))
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(expected) => expected == value,
+            Matcher::Regex(regex) => regex.is_match(value),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Matcher::Exact(text) => format!("{text:?}"),
+            Matcher::Regex(regex) => format!("/{}/", regex.as_str()),
+        }
+    }
+}
+
+/// Who must have signed.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// A keyless (Fulcio) certificate whose SAN and OIDC issuer match.
+    Keyless {
+        /// The certificate identity (SAN).
+        identity: Matcher,
+        /// The OIDC issuer.
+        issuer: Matcher,
+    },
+    /// A managed key (PEM `PUBLIC KEY`).
+    Key(String),
+}
+
+/// What was verified, as the CLI reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    /// The certificate identity, for keyless bundles.
+    pub identity: Option<String>,
+    /// The OIDC issuer, for keyless bundles.
+    pub issuer: Option<String>,
+    /// The Rekor integrated time (RFC 3339), when the log provided one.
+    pub integrated_time: Option<String>,
+    /// Every authenticated time used (RFC 3339).
+    pub verified_times: Vec<String>,
+}
+
+/// The artifact a bundle is about: its bytes, or only its SHA-256.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// The file's content.
+    Bytes(Vec<u8>),
+    /// `sha256:<hex>`.
+    Digest(String),
+}
+
+impl Subject {
+    /// The conformance protocol's rule: `sha256:` + 64 hex characters that is not an existing file is a
+    /// digest; anything else is a path.
+    pub fn from_argument(argument: &str) -> Result<Self, SigstoreError> {
+        if let Some(hex) = argument.strip_prefix("sha256:")
+            && hex.len() == 64
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && !Path::new(argument).exists()
+        {
+            return Ok(Subject::Digest(hex.to_ascii_lowercase()));
+        }
+        std::fs::read(argument)
+            .map(Subject::Bytes)
+            .map_err(|err| SigstoreError::Usage(format!("cannot read artifact {argument}: {err}")))
+    }
+}
+
+/// A verifier for one trusted root, built once and reused.
+pub struct BundleVerifier {
+    verifier: Verifier,
+}
+
+impl std::fmt::Debug for BundleVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BundleVerifier")
+    }
+}
+
+impl BundleVerifier {
+    /// A verifier trusting `trusted_root` (Sigstore's `trusted_root.json`), or the embedded production
+    /// root. Never fetches anything.
+    pub fn new(trusted_root: Option<&Path>) -> Result<Self, SigstoreError> {
+        let (root, name) = match trusted_root {
+            Some(path) => {
+                (TrustedRoot::from_file(path).map_err(|e| e.to_string()), path.display().to_string())
+            }
+            None => (
+                TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT).map_err(|e| e.to_string()),
+                "embedded production root".to_owned(),
+            ),
+        };
+        let root =
+            root.map_err(|message| SigstoreError::TrustedRoot { source_name: name.clone(), message })?;
+        let verifier = Verifier::new(&root)
+            .map_err(|err| SigstoreError::TrustedRoot { source_name: name, message: err.to_string() })?;
+        Ok(BundleVerifier { verifier })
+    }
+
+    /// Verifies the bundle at `path` (its text `json`) for `subject` and `signer`. `Ok(Err(reason))` is
+    /// "checked and not verified".
+    pub fn verify(
+        &self,
+        path: &str,
+        json: &str,
+        subject: &Subject,
+        signer: &Signer,
+    ) -> Result<Result<Verified, String>, SigstoreError> {
+        let bundle = Bundle::from_json(json)
+            .map_err(|err| SigstoreError::Bundle { path: path.to_owned(), message: err.to_string() })?;
+        if let Some(reason) = root_in_chain(json) {
+            return Ok(Err(reason));
+        }
+        let digest = match subject {
+            Subject::Digest(hex) => {
+                Some(Sha256Hash::from_hex(hex).map_err(|err| SigstoreError::Usage(err.to_string()))?)
+            }
+            Subject::Bytes(_) => None,
+        };
+        let outcome = match signer {
+            Signer::Key(pem) => {
+                let key = DerPublicKey::from_pem(pem)
+                    .map_err(|err| SigstoreError::Usage(format!("--key is not a PEM public key: {err}")))?;
+                let policy = PublicKeyVerificationPolicy::new(key);
+                match (subject, digest) {
+                    (Subject::Bytes(bytes), _) => self.verifier.verify(bytes.as_slice(), &bundle, &policy),
+                    (_, Some(digest)) => self.verifier.verify(digest, &bundle, &policy),
+                    _ => return Err(SigstoreError::Usage("no artifact".into())),
+                }
+            }
+            Signer::Keyless { .. } => {
+                // Crypto first with any identity; the identity rules are applied to the verified result.
+                let policy = VerificationPolicy::any_identity();
+                match (subject, digest) {
+                    (Subject::Bytes(bytes), _) => self.verifier.verify(bytes.as_slice(), &bundle, &policy),
+                    (_, Some(digest)) => self.verifier.verify(digest, &bundle, &policy),
+                    _ => return Err(SigstoreError::Usage("no artifact".into())),
+                }
+            }
+        };
+        let result = match outcome {
+            Ok(result) => result,
+            Err(err) => return Ok(Err(err.to_string())),
+        };
+        let identity = result.identity().map(|san| san.as_str().to_owned());
+        let issuer = result.issuer().map(str::to_owned);
+        if let Signer::Keyless { identity: want_identity, issuer: want_issuer } = signer {
+            if !result.certificate_verified() {
+                return Ok(Err("the signing certificate was not verified".to_owned()));
+            }
+            match &identity {
+                Some(found) if want_identity.matches(found) => {}
+                Some(found) => {
+                    return Ok(Err(format!(
+                        "certificate identity {found:?} does not match {}",
+                        want_identity.describe()
+                    )));
+                }
+                None => return Ok(Err("the certificate has no identity".to_owned())),
+            }
+            match &issuer {
+                Some(found) if want_issuer.matches(found) => {}
+                Some(found) => {
+                    return Ok(Err(format!(
+                        "OIDC issuer {found:?} does not match {}",
+                        want_issuer.describe()
+                    )));
+                }
+                None => return Ok(Err("the certificate has no OIDC issuer".to_owned())),
+            }
+        }
+        Ok(Ok(Verified {
+            identity,
+            issuer,
+            integrated_time: result.integrated_time().map(|t| t.to_string()),
+            verified_times: result.verified_timestamps().iter().map(|t| t.to_string()).collect(),
+        }))
+    }
+}
+
+/// A self-signed (root) certificate inside the bundle's chain is refused: the root must come from the
+/// trusted root, never from the thing being verified. `sigstore-verify` does not check this.
+fn root_in_chain(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let chain = value.pointer("/verificationMaterial/x509CertificateChain/certificates")?.as_array()?;
+    for (index, certificate) in chain.iter().enumerate() {
+        let raw = certificate.get("rawBytes")?.as_str()?;
+        let der = base64::engine::general_purpose::STANDARD.decode(raw).ok()?;
+        let (_, parsed) = x509_parser::parse_x509_certificate(&der).ok()?;
+        if parsed.subject() == parsed.issuer() {
+            return Some(format!(
+                "certificate {index} of the bundle's chain is a self-signed root: roots must come from the trusted root"
+            ));
+        }
+    }
+    None
+}

@@ -1,0 +1,82 @@
+//! `verdict verify bundle`: a Sigstore bundle checked offline against a trusted root and a signer.
+
+use anyhow::anyhow;
+use serde_json::json;
+use verdict_core::ExitStatus;
+use verdict_sigstore::{BundleVerifier, Matcher, Signer, Subject};
+
+use crate::cli::EvalOutput;
+use crate::cli_env::{VerifyBundleArgs, VerifyCommand};
+use crate::error::{CliError, CliResult};
+
+/// Runs `verify bundle`.
+pub fn run(command: VerifyCommand) -> CliResult {
+    let VerifyCommand::Bundle(args) = command;
+    bundle(&args)
+}
+
+fn matcher(exact: Option<&String>, regexp: Option<&String>, what: &str) -> Result<Matcher, CliError> {
+    match (exact, regexp) {
+        (Some(text), _) => Ok(Matcher::Exact(text.clone())),
+        (None, Some(pattern)) => Matcher::regex(pattern, |p| {
+            tracing::warn!("--{what}-regexp {p:?} is not anchored (^…$): it matches anywhere in the value");
+        })
+        .map_err(CliError::invalid),
+        (None, None) => Err(CliError::invalid(anyhow!("give --{what} or --{what}-regexp"))),
+    }
+}
+
+fn bundle(args: &VerifyBundleArgs) -> CliResult {
+    let signer = match &args.key {
+        Some(path) => Signer::Key(
+            std::fs::read_to_string(path)
+                .map_err(|err| CliError::invalid(anyhow!("cannot read --key {}: {err}", path.display())))?,
+        ),
+        None => Signer::Keyless {
+            identity: matcher(
+                args.certificate_identity.as_ref(),
+                args.certificate_identity_regexp.as_ref(),
+                "certificate-identity",
+            )?,
+            issuer: matcher(
+                args.certificate_oidc_issuer.as_ref(),
+                args.certificate_oidc_issuer_regexp.as_ref(),
+                "certificate-oidc-issuer",
+            )?,
+        },
+    };
+    let subject = Subject::from_argument(&args.artifact).map_err(CliError::invalid)?;
+    let path = args.bundle.display().to_string();
+    let json = std::fs::read_to_string(&args.bundle)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read bundle {path}: {err}")))?;
+    let verifier = BundleVerifier::new(args.trusted_root.as_deref()).map_err(CliError::invalid)?;
+    // A bundle that is not a bundle, or not of a known version, is not verified (exit 1), like any
+    // other failure of the thing being checked; only the caller's own arguments are exit 2.
+    let outcome = match verifier.verify(&path, &json, &subject, &signer) {
+        Ok(outcome) => outcome,
+        Err(verdict_sigstore::SigstoreError::Bundle { message, .. }) => {
+            Err(format!("invalid bundle: {message}"))
+        }
+        Err(other) => return Err(CliError::invalid(other)),
+    };
+    match (&outcome, args.output) {
+        (Ok(verified), EvalOutput::Json) => {
+            crate::render::print_json(&json!({"verified": true, "details": verified}))?
+        }
+        (Err(reason), EvalOutput::Json) => {
+            crate::render::print_json(&json!({"verified": false, "reason": reason}))?
+        }
+        (Ok(verified), EvalOutput::Table) => {
+            let who = match (&verified.identity, &verified.issuer) {
+                (Some(identity), Some(issuer)) => format!("{identity} (issuer {issuer})"),
+                _ => "the given key".to_owned(),
+            };
+            anstream::println!("VERIFIED: {} signed by {who}", args.artifact);
+            if let Some(time) = &verified.integrated_time {
+                anstream::println!("  transparency log time: {time}");
+            }
+        }
+        (Err(reason), EvalOutput::Table) => anstream::println!("NOT VERIFIED: {reason}"),
+    }
+    Ok(if outcome.is_ok() { ExitStatus::Ok } else { ExitStatus::Denied })
+}
