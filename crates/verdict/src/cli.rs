@@ -107,6 +107,17 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+/// Arguments of `verdict bench bundle`.
+#[derive(Debug, Args)]
+pub struct BenchBundleArgs {
+    /// What to verify, as for `verify bundle`.
+    #[command(flatten)]
+    pub verify: crate::cli_env::VerifyBundleArgs,
+    /// Verifications timed.
+    #[arg(long, default_value_t = 2000)]
+    pub iterations: usize,
+}
+
 /// Arguments of `verdict bench snapshot`.
 #[derive(Debug, Args)]
 pub struct BenchSnapshotArgs {
@@ -142,6 +153,9 @@ pub enum BenchCommand {
     /// Build a ledger with N artifacts (each in its own trail with 5 attestations) and 3 policies attached
     /// to an environment, then time reporting a snapshot of all N running (store + evaluation). Prints JSON.
     Snapshot(BenchSnapshotArgs),
+    /// Time `verify bundle`'s in-process work (the verifier built once, then the bundle parsed and verified
+    /// each iteration); prints JSON statistics in microseconds.
+    Bundle(BenchBundleArgs),
     /// Time appends to the ledger store (no HTTP) with concurrent writers, then `verify` over the whole
     /// chain; prints JSON. Uses `--db` (make it a fresh database).
     Ledger(BenchLedgerArgs),

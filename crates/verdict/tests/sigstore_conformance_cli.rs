@@ -143,3 +143,57 @@ fn identities_exact_or_by_regex() {
         .code(2)
         .stderr(predicates::str::contains("not a PEM public key"));
 }
+
+#[test]
+fn bench_bundle_reports_what_it_measured() {
+    let root = verdict_testkit::oracles().join("sigstore-conformance");
+    let output = Command::cargo_bin("verdict")
+        .unwrap()
+        .current_dir(&root)
+        .args([
+            "bench",
+            "bundle",
+            "--bundle",
+            &format!("{CASE}/bundle.sigstore.json"),
+            "--trusted-root",
+            &format!("{CASE}/trusted_root.json"),
+        ])
+        .args([
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            ISSUER,
+            "--iterations",
+            "5",
+            "bundle-verify/a.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let stats: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(stats["iterations"], 5);
+    assert!(stats["median_us"].as_f64().unwrap() > 0.0);
+    // A bundle that does not verify is not benchmarked.
+    Command::cargo_bin("verdict")
+        .unwrap()
+        .current_dir(&root)
+        .args([
+            "bench",
+            "bundle",
+            "--bundle",
+            &format!("{CASE}/bundle.sigstore.json"),
+            "--trusted-root",
+            &format!("{CASE}/trusted_root.json"),
+        ])
+        .args([
+            "--certificate-identity",
+            "someone-else",
+            "--certificate-oidc-issuer",
+            ISSUER,
+            "--iterations",
+            "5",
+            "bundle-verify/a.txt",
+        ])
+        .assert()
+        .code(2);
+}

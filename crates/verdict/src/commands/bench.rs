@@ -20,6 +20,7 @@ pub fn run(command: BenchCommand, options: &LedgerOptions) -> CliResult {
         BenchCommand::Ledger(args) => ledger(&args, options),
         BenchCommand::Server(args) => super::bench_server::run(&args, options),
         BenchCommand::Snapshot(args) => super::bench_snapshot::run(&args, options),
+        BenchCommand::Bundle(args) => super::verify::bench(&args),
     }
 }
 

@@ -26,8 +26,9 @@ fn matcher(exact: Option<&String>, regexp: Option<&String>, what: &str) -> Resul
     }
 }
 
-fn bundle(args: &VerifyBundleArgs) -> CliResult {
-    let signer = match &args.key {
+/// The signer `verify bundle`'s arguments name.
+fn signer(args: &VerifyBundleArgs) -> Result<Signer, CliError> {
+    Ok(match &args.key {
         Some(path) => Signer::Key(
             std::fs::read_to_string(path)
                 .map_err(|err| CliError::invalid(anyhow!("cannot read --key {}: {err}", path.display())))?,
@@ -44,7 +45,45 @@ fn bundle(args: &VerifyBundleArgs) -> CliResult {
                 "certificate-oidc-issuer",
             )?,
         },
-    };
+    })
+}
+
+/// Runs `bench bundle`: verifications per second with one verifier reused.
+pub fn bench(args: &crate::cli::BenchBundleArgs) -> CliResult {
+    let verify = &args.verify;
+    let signer = signer(verify)?;
+    let subject = Subject::from_argument(&verify.artifact).map_err(CliError::invalid)?;
+    let path = verify.bundle.display().to_string();
+    let json = std::fs::read_to_string(&verify.bundle)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read bundle {path}: {err}")))?;
+    let started = std::time::Instant::now();
+    let verifier = BundleVerifier::new(verify.trusted_root.as_deref()).map_err(CliError::invalid)?;
+    let build_us = started.elapsed().as_secs_f64() * 1e6;
+    let mut samples = Vec::with_capacity(args.iterations);
+    for _ in 0..args.iterations.max(1) {
+        let started = std::time::Instant::now();
+        let outcome = verifier.verify(&path, &json, &subject, &signer).map_err(CliError::invalid)?;
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+        if let Err(reason) = outcome {
+            return Err(CliError::invalid(anyhow!("the bundle does not verify: {reason}")));
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+    crate::render::print_json(&json!({
+        "iterations": samples.len(),
+        "verifier_build_us": build_us,
+        "median_us": at(0.5),
+        "p99_us": at(0.99),
+        "mean_us": mean,
+        "verifications_per_second": 1e6 / mean,
+    }))?;
+    Ok(ExitStatus::Ok)
+}
+
+fn bundle(args: &VerifyBundleArgs) -> CliResult {
+    let signer = signer(args)?;
     let subject = Subject::from_argument(&args.artifact).map_err(CliError::invalid)?;
     let path = args.bundle.display().to_string();
     let json = std::fs::read_to_string(&args.bundle)
