@@ -169,31 +169,15 @@ impl BundleVerifier {
         if let Some(reason) = root_in_chain(json) {
             return Ok(Err(reason));
         }
-        let digest = match subject {
-            Subject::Digest(hex) => {
-                Some(Sha256Hash::from_hex(hex).map_err(|err| SigstoreError::Usage(err.to_string()))?)
-            }
-            Subject::Bytes(_) => None,
-        };
         let outcome = match signer {
             Signer::Key(pem) => {
                 let key = DerPublicKey::from_pem(pem)
                     .map_err(|err| SigstoreError::Usage(format!("--key is not a PEM public key: {err}")))?;
-                let policy = PublicKeyVerificationPolicy::new(key);
-                match (subject, digest) {
-                    (Subject::Bytes(bytes), _) => self.verifier.verify(bytes.as_slice(), &bundle, &policy),
-                    (_, Some(digest)) => self.verifier.verify(digest, &bundle, &policy),
-                    _ => return Err(SigstoreError::Usage("no artifact".into())),
-                }
+                self.verify_with(subject, &bundle, &PublicKeyVerificationPolicy::new(key))?
             }
+            // Crypto first with any identity; the identity rules are applied to the verified result.
             Signer::Keyless { .. } => {
-                // Crypto first with any identity; the identity rules are applied to the verified result.
-                let policy = VerificationPolicy::any_identity();
-                match (subject, digest) {
-                    (Subject::Bytes(bytes), _) => self.verifier.verify(bytes.as_slice(), &bundle, &policy),
-                    (_, Some(digest)) => self.verifier.verify(digest, &bundle, &policy),
-                    _ => return Err(SigstoreError::Usage("no artifact".into())),
-                }
+                self.verify_with(subject, &bundle, &VerificationPolicy::any_identity())?
             }
         };
         let result = match outcome {
@@ -206,25 +190,11 @@ impl BundleVerifier {
             if !result.certificate_verified() {
                 return Ok(Err("the signing certificate was not verified".to_owned()));
             }
-            match &identity {
-                Some(found) if want_identity.matches(found) => {}
-                Some(found) => {
-                    return Ok(Err(format!(
-                        "certificate identity {found:?} does not match {}",
-                        want_identity.describe()
-                    )));
-                }
-                None => return Ok(Err("the certificate has no identity".to_owned())),
+            if let Err(reason) = check_claim("certificate identity", identity.as_deref(), want_identity) {
+                return Ok(Err(reason));
             }
-            match &issuer {
-                Some(found) if want_issuer.matches(found) => {}
-                Some(found) => {
-                    return Ok(Err(format!(
-                        "OIDC issuer {found:?} does not match {}",
-                        want_issuer.describe()
-                    )));
-                }
-                None => return Ok(Err("the certificate has no OIDC issuer".to_owned())),
+            if let Err(reason) = check_claim("OIDC issuer", issuer.as_deref(), want_issuer) {
+                return Ok(Err(reason));
             }
         }
         Ok(Ok(Verified {
@@ -233,6 +203,34 @@ impl BundleVerifier {
             integrated_time: result.integrated_time().map(|t| t.to_string()),
             verified_times: result.verified_timestamps().iter().map(|t| t.to_string()).collect(),
         }))
+    }
+}
+
+impl BundleVerifier {
+    /// Runs the cryptographic verification of `bundle` for `subject` under `policy`.
+    fn verify_with(
+        &self,
+        subject: &Subject,
+        bundle: &Bundle,
+        policy: &(impl sigstore_verify::Policy + ?Sized),
+    ) -> Result<sigstore_verify::Result<sigstore_verify::VerificationResult>, SigstoreError> {
+        Ok(match subject {
+            Subject::Bytes(bytes) => self.verifier.verify(bytes.as_slice(), bundle, policy),
+            Subject::Digest(hex) => {
+                let digest =
+                    Sha256Hash::from_hex(hex).map_err(|err| SigstoreError::Usage(err.to_string()))?;
+                self.verifier.verify(digest, bundle, policy)
+            }
+        })
+    }
+}
+
+/// Checks one claim of a verified certificate against what the caller requires.
+fn check_claim(what: &str, found: Option<&str>, wanted: &Matcher) -> Result<(), String> {
+    match found {
+        Some(found) if wanted.matches(found) => Ok(()),
+        Some(found) => Err(format!("{what} {found:?} does not match {}", wanted.describe())),
+        None => Err(format!("the certificate has no {what}")),
     }
 }
 
