@@ -89,7 +89,14 @@ pub async fn gather_many(
         let parsed = Fingerprint::parse(fingerprint).map_err(|err| LedgerError::Invalid(err.to_string()))?;
         let mut built = Vec::with_capacity(contexts.len());
         for key in contexts {
-            let Some(document) = documents.get(&key) else { continue };
+            // Every trail asked for was answered (the bulk read fails otherwise); a gap here must not
+            // silently drop a context that could hold negative evidence.
+            let Some(document) = documents.get(&key) else {
+                return Err(LedgerError::Corrupt {
+                    seq: 0,
+                    message: format!("no document for trail {:?} of flow {:?}", key.1, key.0),
+                });
+            };
             built.push(context(
                 &key.0,
                 &key.1,

@@ -144,22 +144,43 @@ pub async fn evaluate_snapshot(
     number: u64,
     snapshot: &Snapshot,
 ) -> Result<Evaluation, LedgerError> {
+    let evaluation = evaluate_now(ledger, org, environment, &snapshot.artifacts).await?;
+    record_evaluation(ledger, org, environment, number, &evaluation).await?;
+    Ok(evaluation)
+}
+
+/// Evaluates running `artifacts` against the evidence, policies and allow-list of `environment` as
+/// they are now, recording nothing.
+pub async fn evaluate_now(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    artifacts: &[RunningArtifact],
+) -> Result<Evaluation, LedgerError> {
     let policies = policy_set(&attached_policies(ledger, org, environment).await?)?;
     let allowed = allow_list(ledger, org, environment).await?;
-    let artifacts: Vec<(String, String)> =
-        snapshot.artifacts.iter().map(|a| (a.name.clone(), a.fingerprint.clone())).collect();
-    let evaluation =
-        evaluate_artifacts(ledger, org, &artifacts, &policies, &allowed, environment, None).await?;
+    let pairs: Vec<(String, String)> =
+        artifacts.iter().map(|a| (a.name.clone(), a.fingerprint.clone())).collect();
+    evaluate_artifacts(ledger, org, &pairs, &policies, &allowed, environment, None).await
+}
+
+async fn record_evaluation(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    number: u64,
+    evaluation: &Evaluation,
+) -> Result<(), LedgerError> {
     let record = SnapshotEvaluation {
         environment: environment.to_owned(),
         snapshot: number,
-        evaluation: serde_json::to_value(&evaluation).map_err(|err| LedgerError::Invalid(err.to_string()))?,
+        evaluation: serde_json::to_value(evaluation).map_err(|err| LedgerError::Invalid(err.to_string()))?,
     };
     let body = serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
     ledger
         .append_record(org, RecordKind::SnapshotEvaluation, &format!("{environment}#{number}"), body)
         .await?;
-    Ok(evaluation)
+    Ok(())
 }
 
 /// Re-evaluates the latest snapshot of `environment` (after its policies or allow-list changed); for a
@@ -196,11 +217,12 @@ pub async fn report_snapshot(
     if let Some(last) = &last
         && running_set(&last.artifacts) == running_set(&artifacts)
     {
-        let evaluation = latest_evaluation(ledger, org, environment, count).await?;
-        let evaluation = match evaluation {
-            Some(evaluation) => evaluation,
-            None => evaluate_snapshot(ledger, org, environment, count, last).await?,
-        };
+        // Nothing new runs, but the evidence may have changed since (a scan that failed later in
+        // another flow): judge again, and record the evaluation when its outcome differs.
+        let evaluation = evaluate_now(ledger, org, environment, &last.artifacts).await?;
+        if latest_evaluation(ledger, org, environment, count).await?.as_ref() != Some(&evaluation) {
+            record_evaluation(ledger, org, environment, count, &evaluation).await?;
+        }
         return Ok(SnapshotOutcome {
             environment: environment.to_owned(),
             number: count,
@@ -291,12 +313,15 @@ async fn latest_evaluation(
 }
 
 /// A snapshot as read back: `selector` picks it; a logical environment gives the union of its physical
-/// environments' latest snapshots, evaluated now against the logical environment's policies.
+/// environments' latest snapshots, evaluated now against the logical environment's policies. With
+/// `fresh`, a physical snapshot is also judged now (current evidence, policies and allow-list) rather
+/// than by its recorded evaluation — what a gate needs, since evidence found after the snapshot counts.
 pub async fn snapshot_view(
     ledger: &impl Ledger,
     org: &str,
     environment: &str,
     selector: Selector,
+    fresh: bool,
 ) -> Result<SnapshotView, LedgerError> {
     let env = require_environment(ledger, org, environment).await?.record;
     if env.kind == "logical" {
@@ -312,12 +337,7 @@ pub async fn snapshot_view(
             }
         }
         let artifacts = normalise(union);
-        let policies = policy_set(&attached_policies(ledger, org, environment).await?)?;
-        let allowed = allow_list(ledger, org, environment).await?;
-        let pairs: Vec<(String, String)> =
-            artifacts.iter().map(|a| (a.name.clone(), a.fingerprint.clone())).collect();
-        let evaluation =
-            evaluate_artifacts(ledger, org, &pairs, &policies, &allowed, environment, None).await?;
+        let evaluation = evaluate_now(ledger, org, environment, &artifacts).await?;
         return Ok(SnapshotView {
             environment: environment.to_owned(),
             number: None,
@@ -347,9 +367,10 @@ pub async fn snapshot_view(
             "{environment}#{number}: {environment} has {count} snapshots"
         )));
     };
-    let evaluation = match latest_evaluation(ledger, org, environment, number).await? {
-        Some(evaluation) => evaluation,
-        None => evaluate_snapshot(ledger, org, environment, number, &snapshot).await?,
+    let evaluation = match (fresh, latest_evaluation(ledger, org, environment, number).await?) {
+        (false, Some(evaluation)) => evaluation,
+        (true, _) => evaluate_now(ledger, org, environment, &snapshot.artifacts).await?,
+        (false, None) => evaluate_snapshot(ledger, org, environment, number, &snapshot).await?,
     };
     Ok(SnapshotView {
         environment: environment.to_owned(),

@@ -670,4 +670,48 @@ fn policy_rules_through_snapshots(env: &Env) {
     let evaluation = json(env, &["get", "snapshot", "k"])["evaluation"].clone();
     assert_eq!(artifact(&evaluation, "acme/a:1")["compliant"], true);
     assert_eq!(evaluation["policies"].as_array().unwrap().len(), 1);
+    // Evidence that arrives after the snapshot counts: assert judges now, and the next report of the
+    // same running set records the new evaluation.
+    ok(
+        env,
+        &[
+            "attest",
+            "generic",
+            "--name",
+            "a.late-scan",
+            "--flow",
+            "risky",
+            "--trail",
+            "ta",
+            "--compliant=false",
+        ],
+    );
+    env.verdict()
+        .args(["assert", "snapshot", "k"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("acme/a:1"));
+    let before = env.entries();
+    let again = json(env, &["snapshot", "k8s", "k", "--pods-file", pods.to_str().unwrap()]);
+    assert_eq!(again["changed"], false);
+    assert_eq!(artifact(&again["evaluation"], "acme/a:1")["compliant"], false);
+    assert_eq!(env.entries(), before + 1, "only the changed evaluation was recorded");
+    let evaluation = json(env, &["get", "snapshot", "k"])["evaluation"].clone();
+    assert_eq!(artifact(&evaluation, "acme/a:1")["compliant"], false);
+    // Unchanged evidence and set: nothing more is recorded.
+    json(env, &["snapshot", "k8s", "k", "--pods-file", pods.to_str().unwrap()]);
+    assert_eq!(env.entries(), before + 1);
+    // A running container that cannot be fingerprinted is refused, not left out.
+    let digestless = serde_json::json!({"items": [{"metadata": {"namespace": "shop", "name": "z-1"}, "status": {"containerStatuses": [
+        {"image": "acme/z:1", "imageID": "", "state": {"running": {}}}]}}]});
+    let digestless = env.write("digestless.json", digestless.to_string().as_bytes());
+    env.verdict()
+        .args(["snapshot", "k8s", "k", "--pods-file", digestless.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("pod shop/z-1 runs acme/z:1")
+                .and(predicate::str::contains("cannot be fingerprinted")),
+        );
+    assert_eq!(env.entries(), before + 1);
 }

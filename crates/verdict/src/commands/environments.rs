@@ -347,21 +347,27 @@ fn print_view(view: &SnapshotView, output: EvalOutput) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn view(ledger: &impl Ledger, org: &str, selector: &str) -> Result<SnapshotView, LedgerError> {
+async fn view(
+    ledger: &impl Ledger,
+    org: &str,
+    selector: &str,
+    fresh: bool,
+) -> Result<SnapshotView, LedgerError> {
     let (environment, selector) = parse_selector(selector)?;
-    verdict_enforce::snapshot_view(ledger, org, &environment, selector).await
+    verdict_enforce::snapshot_view(ledger, org, &environment, selector, fresh).await
 }
 
 /// Runs `get snapshot`.
 pub fn get_snapshot(args: &GetSnapshotArgs, options: &LedgerOptions) -> CliResult {
-    let view = with_ledger(options, async |ledger| view(ledger, &options.org, &args.snapshot).await)?;
+    let view = with_ledger(options, async |ledger| view(ledger, &options.org, &args.snapshot, false).await)?;
     print_view(&view, args.output)?;
     Ok(ExitStatus::Ok)
 }
 
 /// `assert snapshot`: the snapshot's evaluation decides the exit code.
 pub fn assert_snapshot(selector: &str, output: EvalOutput, options: &LedgerOptions) -> CliResult {
-    let view = with_ledger(options, async |ledger| view(ledger, &options.org, selector).await)?;
+    // Judged now: evidence that arrived after the snapshot was reported (a failed scan elsewhere) counts.
+    let view = with_ledger(options, async |ledger| view(ledger, &options.org, selector, true).await)?;
     print_view(&view, output)?;
     if view.evaluation.status == "UNKNOWN" && output == EvalOutput::Table {
         anstream::println!(
@@ -425,7 +431,10 @@ struct SnapshotDiff {
 pub fn diff(command: DiffCommand, options: &LedgerOptions) -> CliResult {
     let DiffCommand::Snapshots(args) = command;
     let (first, second) = with_ledger(options, async |ledger| {
-        Ok((view(ledger, &options.org, &args.first).await?, view(ledger, &options.org, &args.second).await?))
+        Ok((
+            view(ledger, &options.org, &args.first, false).await?,
+            view(ledger, &options.org, &args.second, false).await?,
+        ))
     })?;
     let key = |a: &RunningArtifact| (a.name.clone(), a.fingerprint.clone());
     let before: std::collections::BTreeMap<_, _> = first.artifacts.iter().map(|a| (key(a), a)).collect();

@@ -167,9 +167,13 @@ pub fn pod_list(
         for status in pod["status"]["containerStatuses"].as_array().into_iter().flatten() {
             let Some(started) = status["state"]["running"].as_object() else { continue };
             let image = status["image"].as_str().unwrap_or_default();
+            // A running container that cannot be fingerprinted is refused, never left out: leaving it out
+            // would let a snapshot look compliant while something unjudged runs.
             let Some(digest) = status["imageID"].as_str().and_then(image_digest) else {
-                tracing::warn!("pod {namespace}/{name}: container {image} has no image digest; skipped");
-                continue;
+                return Err(CliError::invalid(anyhow!(
+                    "{source}: pod {namespace}/{name} runs {image} with no sha256 image digest in imageID {:?}: it cannot be fingerprinted",
+                    status["imageID"].as_str().unwrap_or_default()
+                )));
             };
             let started_at = started.get("startedAt").and_then(Value::as_str).map(str::to_owned);
             let entry = grouped.entry((image.to_owned(), digest.to_owned())).or_insert_with(|| {
