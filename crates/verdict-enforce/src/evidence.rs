@@ -107,6 +107,10 @@ pub async fn gather_many(
         }
         evidence.push(ArtifactEvidence { name: name.clone(), fingerprint: parsed, contexts: built });
     }
+    // Thousands of documents take a while to free; nobody needs to wait for it.
+    if documents.len() >= 64 {
+        std::thread::spawn(move || drop(documents));
+    }
     Ok(evidence)
 }
 

@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use verdict_ledger::records::{Environment, RunningArtifact, Snapshot, SnapshotEvaluation, TrailEvent};
 use verdict_ledger::{Ledger, LedgerError, RecordKind, Recorded};
 
@@ -135,6 +135,18 @@ pub async fn snapshots(
     ledger.records(org, RecordKind::Snapshot, environment).await?.into_iter().map(decode).collect()
 }
 
+/// The number of the snapshot recorded at ledger position `seq`: how many snapshots of the environment
+/// the ledger holds up to it (another reporter may have appended one since).
+async fn snapshot_number(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    seq: i64,
+) -> Result<u64, LedgerError> {
+    let positions = ledger.record_positions(org, RecordKind::Snapshot, environment).await?;
+    Ok(positions.iter().filter(|position| **position <= seq).count() as u64)
+}
+
 /// Evaluates snapshot `number` of `environment` against the policies attached now and records the
 /// evaluation.
 pub async fn evaluate_snapshot(
@@ -164,6 +176,13 @@ pub async fn evaluate_now(
     evaluate_artifacts(ledger, org, &pairs, &policies, &allowed, environment, None).await
 }
 
+/// The evaluation document as stored: its JSON and that JSON's SHA-256.
+fn encode_evaluation(evaluation: &Evaluation) -> Result<(Vec<u8>, String), LedgerError> {
+    let document = serde_json::to_vec(evaluation).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+    let sha256 = hex::encode(Sha256::digest(&document));
+    Ok((document, sha256))
+}
+
 async fn record_evaluation(
     ledger: &impl Ledger,
     org: &str,
@@ -171,10 +190,19 @@ async fn record_evaluation(
     number: u64,
     evaluation: &Evaluation,
 ) -> Result<(), LedgerError> {
+    let (document, sha256) = encode_evaluation(evaluation)?;
+    let stored = ledger.put_attachment(org, document).await?;
+    if stored != sha256 {
+        return Err(LedgerError::Corrupt {
+            seq: 0,
+            message: format!("the store hashed the evaluation document to {stored}, not {sha256}"),
+        });
+    }
     let record = SnapshotEvaluation {
         environment: environment.to_owned(),
         snapshot: number,
-        evaluation: serde_json::to_value(evaluation).map_err(|err| LedgerError::Invalid(err.to_string()))?,
+        status: evaluation.status.clone(),
+        evaluation_sha256: sha256,
     };
     let body = serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
     ledger
@@ -194,10 +222,12 @@ pub async fn reevaluate_latest(
     if env.kind == "logical" {
         return Ok(None);
     }
-    let all = snapshots(ledger, org, environment).await?;
-    let count = all.len() as u64;
-    match all.into_iter().last() {
-        Some((snapshot, _)) => evaluate_snapshot(ledger, org, environment, count, &snapshot).await.map(Some),
+    let count = ledger.record_positions(org, RecordKind::Snapshot, environment).await?.len() as u64;
+    match ledger.latest_record(org, RecordKind::Snapshot, environment).await? {
+        Some(record) => {
+            let (snapshot, _): (Snapshot, _) = decode(record)?;
+            evaluate_snapshot(ledger, org, environment, count, &snapshot).await.map(Some)
+        }
         None => Ok(None),
     }
 }
@@ -211,16 +241,20 @@ pub async fn report_snapshot(
 ) -> Result<SnapshotOutcome, LedgerError> {
     physical(ledger, org, environment).await?;
     let artifacts = normalise(artifacts);
-    let previous = snapshots(ledger, org, environment).await?;
-    let count = previous.len() as u64;
-    let last = previous.into_iter().last().map(|(s, _)| s);
+    let count = ledger.record_positions(org, RecordKind::Snapshot, environment).await?.len() as u64;
+    let last: Option<Snapshot> = match ledger.latest_record(org, RecordKind::Snapshot, environment).await? {
+        Some(record) => Some(decode(record)?.0),
+        None => None,
+    };
     if let Some(last) = &last
         && running_set(&last.artifacts) == running_set(&artifacts)
     {
         // Nothing new runs, but the evidence may have changed since (a scan that failed later in
         // another flow): judge again, and record the evaluation when its outcome differs.
         let evaluation = evaluate_now(ledger, org, environment, &last.artifacts).await?;
-        if latest_evaluation(ledger, org, environment, count).await?.as_ref() != Some(&evaluation) {
+        let (_, sha256) = encode_evaluation(&evaluation)?;
+        let recorded = latest_evaluation_record(ledger, org, environment, count).await?;
+        if recorded.is_none_or(|recorded| recorded.evaluation_sha256 != sha256) {
             record_evaluation(ledger, org, environment, count, &evaluation).await?;
         }
         return Ok(SnapshotOutcome {
@@ -246,44 +280,17 @@ pub async fn report_snapshot(
         .collect();
     let snapshot = Snapshot { environment: environment.to_owned(), artifacts };
     let body = serde_json::to_value(&snapshot).map_err(|err| LedgerError::Invalid(err.to_string()))?;
-    ledger.append_record(org, RecordKind::Snapshot, environment, body).await?;
-    let number = snapshots(ledger, org, environment).await?.len() as u64;
-    // Every started or stopped artifact's trails get an event; the appends are issued together so the
-    // store commits them in groups.
-    let mut events = Vec::new();
-    for (event, changed) in [("artifact_started_running", &started), ("artifact_stopped_running", &stopped)] {
-        let fingerprints: Vec<String> =
-            changed.iter().map(|a| a.fingerprint.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-        let reports = ledger.artifact_reports_many(org, &fingerprints).await?;
-        for (fingerprint, reports) in fingerprints.iter().zip(reports) {
-            let trails: BTreeSet<(String, String)> =
-                reports.into_iter().map(|r| (r.record.flow, r.record.trail)).collect();
-            for (flow, trail) in trails {
-                events.push(TrailEvent {
-                    event: event.to_owned(),
-                    flow,
-                    trail,
-                    fingerprint: fingerprint.clone(),
-                    environment: environment.to_owned(),
-                    snapshot: number,
-                });
-            }
-        }
-    }
-    let trail_events = events.len();
-    let appended: Vec<Result<Recorded<serde_json::Value>, LedgerError>> = stream::iter(events)
-        .map(|record| async move {
-            let subject = format!("{}/{}", record.flow, record.trail);
-            let body = serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
-            ledger.append_record(org, RecordKind::TrailEvent, &subject, body).await
-        })
-        .buffer_unordered(256)
-        .collect()
-        .await;
-    for result in appended {
-        result?;
-    }
-    let evaluation = evaluate_snapshot(ledger, org, environment, number, &snapshot).await?;
+    let appended = ledger.append_record(org, RecordKind::Snapshot, environment, body).await?;
+    let number = snapshot_number(ledger, org, environment, appended.seq).await?;
+    // The trail events and the evaluation are independent (events are not evidence), so they run
+    // together: the store writes the events while the evidence is read and judged.
+    let (trail_events, evaluation) = futures_util::future::join(
+        append_trail_events(ledger, org, environment, number, &started, &stopped),
+        evaluate_now(ledger, org, environment, &snapshot.artifacts),
+    )
+    .await;
+    let (trail_events, evaluation) = (trail_events?, evaluation?);
+    record_evaluation(ledger, org, environment, number, &evaluation).await?;
     Ok(SnapshotOutcome {
         environment: environment.to_owned(),
         number,
@@ -295,21 +302,86 @@ pub async fn report_snapshot(
     })
 }
 
+/// Appends an event to every trail of each started or stopped artifact, all in one call (one
+/// transaction on the SQL store); returns how many.
+async fn append_trail_events(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    number: u64,
+    started: &[RunningArtifact],
+    stopped: &[RunningArtifact],
+) -> Result<usize, LedgerError> {
+    let mut items = Vec::new();
+    for (event, changed) in [("artifact_started_running", started), ("artifact_stopped_running", stopped)] {
+        let fingerprints: Vec<String> =
+            changed.iter().map(|a| a.fingerprint.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let reports = ledger.artifact_reports_many(org, &fingerprints).await?;
+        for (fingerprint, reports) in fingerprints.iter().zip(reports) {
+            let trails: BTreeSet<(String, String)> =
+                reports.into_iter().map(|r| (r.record.flow, r.record.trail)).collect();
+            for (flow, trail) in trails {
+                let subject = format!("{flow}/{trail}");
+                let record = TrailEvent {
+                    event: event.to_owned(),
+                    flow,
+                    trail,
+                    fingerprint: fingerprint.clone(),
+                    environment: environment.to_owned(),
+                    snapshot: number,
+                };
+                let body =
+                    serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+                items.push((subject, body));
+            }
+        }
+    }
+    let count = items.len();
+    ledger.append_records(org, RecordKind::TrailEvent, items).await?;
+    Ok(count)
+}
+
+/// The latest recorded evaluation record of snapshot `number`.
+async fn latest_evaluation_record(
+    ledger: &impl Ledger,
+    org: &str,
+    environment: &str,
+    number: u64,
+) -> Result<Option<SnapshotEvaluation>, LedgerError> {
+    let Some(record) =
+        ledger.latest_record(org, RecordKind::SnapshotEvaluation, &format!("{environment}#{number}")).await?
+    else {
+        return Ok(None);
+    };
+    decode(record).map(|(record, _)| Some(record))
+}
+
+/// The latest recorded evaluation of snapshot `number`, its document checked against the digest in the
+/// chained record.
 async fn latest_evaluation(
     ledger: &impl Ledger,
     org: &str,
     environment: &str,
     number: u64,
 ) -> Result<Option<Evaluation>, LedgerError> {
-    let Some(record) =
-        ledger.records(org, RecordKind::SnapshotEvaluation, &format!("{environment}#{number}")).await?.pop()
-    else {
+    let Some(record) = latest_evaluation_record(ledger, org, environment, number).await? else {
         return Ok(None);
     };
-    let (evaluation, _): (SnapshotEvaluation, _) = decode(record)?;
-    serde_json::from_value(evaluation.evaluation)
+    let corrupt = |message: String| LedgerError::Corrupt { seq: 0, message };
+    let document = ledger.attachment(org, &record.evaluation_sha256).await?.ok_or_else(|| {
+        corrupt(format!(
+            "the evaluation document {} of {environment}#{number} is missing",
+            record.evaluation_sha256
+        ))
+    })?;
+    if hex::encode(Sha256::digest(&document)) != record.evaluation_sha256 {
+        return Err(corrupt(format!(
+            "the evaluation document of {environment}#{number} does not match its recorded digest"
+        )));
+    }
+    serde_json::from_slice(&document)
         .map(Some)
-        .map_err(|err| LedgerError::Corrupt { seq: 0, message: err.to_string() })
+        .map_err(|err| corrupt(format!("the evaluation document of {environment}#{number}: {err}")))
 }
 
 /// A snapshot as read back: `selector` picks it; a logical environment gives the union of its physical
@@ -367,10 +439,13 @@ pub async fn snapshot_view(
             "{environment}#{number}: {environment} has {count} snapshots"
         )));
     };
-    let evaluation = match (fresh, latest_evaluation(ledger, org, environment, number).await?) {
-        (false, Some(evaluation)) => evaluation,
-        (true, _) => evaluate_now(ledger, org, environment, &snapshot.artifacts).await?,
-        (false, None) => evaluate_snapshot(ledger, org, environment, number, &snapshot).await?,
+    let evaluation = if fresh {
+        evaluate_now(ledger, org, environment, &snapshot.artifacts).await?
+    } else {
+        match latest_evaluation(ledger, org, environment, number).await? {
+            Some(evaluation) => evaluation,
+            None => evaluate_snapshot(ledger, org, environment, number, &snapshot).await?,
+        }
     };
     Ok(SnapshotView {
         environment: environment.to_owned(),

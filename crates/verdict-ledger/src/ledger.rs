@@ -61,6 +61,23 @@ pub trait Ledger {
         subject: &str,
         body: Value,
     ) -> Result<Recorded<Value>, LedgerError>;
+    /// Appends many records of one `kind` (subject, body), each checked like [`Ledger::append_record`];
+    /// the results are in the same order. The SQL store commits them in one transaction, consecutively;
+    /// elsewhere they are sent concurrently.
+    async fn append_records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        items: Vec<(String, Value)>,
+    ) -> Result<Vec<Recorded<Value>>, LedgerError> {
+        use futures_util::stream::{self, StreamExt};
+        let results: Vec<Result<Recorded<Value>, LedgerError>> = stream::iter(items)
+            .map(|(subject, body)| async move { self.append_record(org, kind, &subject, body).await })
+            .buffered(64)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
     /// Every record of `kind` for `subject`, oldest first.
     async fn records(
         &self,
@@ -68,6 +85,25 @@ pub trait Ledger {
         kind: RecordKind,
         subject: &str,
     ) -> Result<Vec<Recorded<Value>>, LedgerError>;
+    /// The ledger positions of every record of `kind` for `subject`, oldest first: counting without
+    /// reading the bodies.
+    async fn record_positions(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Vec<i64>, LedgerError> {
+        Ok(self.records(org, kind, subject).await?.into_iter().map(|record| record.seq).collect())
+    }
+    /// The latest record of `kind` for `subject`, if any.
+    async fn latest_record(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Option<Recorded<Value>>, LedgerError> {
+        Ok(self.records(org, kind, subject).await?.pop())
+    }
     /// The latest record of `kind` for each subject, by subject.
     async fn latest_records(
         &self,
@@ -312,7 +348,27 @@ impl Ledger for SqlLedger {
         body: Value,
     ) -> Result<Recorded<Value>, LedgerError> {
         invalid(validate_record(kind, subject, &body))?;
+        if kind == RecordKind::SnapshotEvaluation
+            && let Some(sha256) = body.get("evaluation_sha256").and_then(Value::as_str)
+            && !self.has_attachment(org, sha256).await?
+        {
+            return Err(LedgerError::Invalid(format!(
+                "the evaluation document {sha256} has not been uploaded: upload it as an attachment first"
+            )));
+        }
         recorded(self.append(org, kind.as_str(), subject, &body).await?)
+    }
+
+    async fn append_records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        items: Vec<(String, Value)>,
+    ) -> Result<Vec<Recorded<Value>>, LedgerError> {
+        for (subject, body) in &items {
+            invalid(validate_record(kind, subject, body))?;
+        }
+        self.append_many(org, kind.as_str(), items).await?.into_iter().map(recorded).collect()
     }
 
     async fn records(
@@ -322,6 +378,24 @@ impl Ledger for SqlLedger {
         subject: &str,
     ) -> Result<Vec<Recorded<Value>>, LedgerError> {
         self.entries(org, kind.as_str(), subject).await?.into_iter().map(recorded).collect()
+    }
+
+    async fn record_positions(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Vec<i64>, LedgerError> {
+        self.entry_positions(org, kind.as_str(), subject).await
+    }
+
+    async fn latest_record(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Option<Recorded<Value>>, LedgerError> {
+        self.latest_entry(org, kind.as_str(), subject).await?.map(recorded).transpose()
     }
 
     async fn latest_records(
@@ -381,44 +455,95 @@ impl Ledger for SqlLedger {
         // Everything of the org that trail documents are made of, grouped by kind and subject, in chain
         // order: one paged read for any number of trails.
         let wanted: std::collections::HashSet<String> =
-            trails.iter().flat_map(|(f, t)| [f.clone(), format!("{f}/{t}")]).collect();
-        let mut grouped: std::collections::HashMap<(String, String), Vec<crate::sql::RawEntry>> =
-            std::collections::HashMap::new();
+            trails.iter().map(|(f, t)| format!("{f}/{t}")).collect();
+        let mut flows: std::collections::HashMap<String, crate::sql::RawEntry> = Default::default();
+        let mut grouped: std::collections::HashMap<String, TrailEntries> = Default::default();
         let kinds = ["flow", "trail", "artifact", "attestation", RecordKind::TrailEvent.as_str()];
         for entry in self.raw_entries(org, &kinds).await? {
-            if wanted.contains(&entry.subject) {
-                grouped.entry((entry.kind.clone(), entry.subject.clone())).or_default().push(entry);
+            if entry.kind == "flow" {
+                // The latest record of a flow wins.
+                flows.insert(entry.subject.clone(), entry);
+            } else if wanted.contains(&entry.subject) {
+                let group = grouped.entry(entry.subject.clone()).or_default();
+                match entry.kind.as_str() {
+                    "trail" => group.trail = Some(entry),
+                    "artifact" => group.artifacts.push(entry),
+                    "attestation" => group.attestations.push(entry),
+                    _ => group.events.push(entry),
+                }
             }
         }
-        let of = |kind: &str, subject: &str| grouped.get(&(kind.to_owned(), subject.to_owned()));
+        let flows: std::collections::HashMap<String, Recorded<Flow>> = flows
+            .into_iter()
+            .map(|(name, entry)| Ok((name, entry.recorded()?)))
+            .collect::<Result<_, LedgerError>>()?;
+        // Parsing the records and building the documents is CPU work: spread over the cores.
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+        let chunk = trails.len().div_ceil(threads).max(1);
+        let (flows, groups) = (&flows, &grouped);
+        let built: Vec<Result<Vec<Value>, LedgerError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = trails
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(flow, trail)| grouped_document(flows, groups, flow, trail))
+                            .collect()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| {
+                    worker.join().unwrap_or_else(|_| {
+                        Err(LedgerError::Invalid("building trail documents failed".to_owned()))
+                    })
+                })
+                .collect()
+        });
+        // Freeing tens of thousands of small strings takes a while; nobody needs to wait for it.
+        std::thread::spawn(move || drop(grouped));
         let mut documents = Vec::with_capacity(trails.len());
-        for (flow, trail) in trails {
-            let subject = format!("{flow}/{trail}");
-            let Some(flow_entry) = of("flow", flow).and_then(|e| e.last()) else {
-                return Err(LedgerError::NotFound(format!("flow {flow:?} does not exist")));
-            };
-            let Some(trail_entry) = of("trail", &subject).and_then(|e| e.last()) else {
-                return Err(LedgerError::NotFound(format!(
-                    "trail {trail:?} does not exist in flow {flow:?}"
-                )));
-            };
-            let flow_record: Recorded<Flow> = flow_entry.recorded()?;
-            let trail_record: Recorded<Trail> = trail_entry.recorded()?;
-            let trail_artifacts: Vec<Recorded<Artifact>> = parse_all(of("artifact", &subject))?;
-            let trail_attestations: Vec<Recorded<Attestation>> = parse_all(of("attestation", &subject))?;
-            let trail_events: Vec<Recorded<Value>> =
-                parse_all(of(RecordKind::TrailEvent.as_str(), &subject))?;
-            let mut document = crate::trail_document(
-                &trail_record,
-                &flow_record.record,
-                &trail_artifacts,
-                &trail_attestations,
-            );
-            attach_events(&mut document, trail_events);
-            documents.push(document);
+        for part in built {
+            documents.extend(part?);
         }
         Ok(documents)
     }
+}
+
+/// The raw entries of one trail (subject `flow/trail`), in chain order.
+#[derive(Default)]
+struct TrailEntries {
+    trail: Option<crate::sql::RawEntry>,
+    artifacts: Vec<crate::sql::RawEntry>,
+    attestations: Vec<crate::sql::RawEntry>,
+    events: Vec<crate::sql::RawEntry>,
+}
+
+/// One trail's document from its org's flows and the grouped raw entries of its trails.
+fn grouped_document(
+    flows: &std::collections::HashMap<String, Recorded<Flow>>,
+    groups: &std::collections::HashMap<String, TrailEntries>,
+    flow: &str,
+    trail: &str,
+) -> Result<Value, LedgerError> {
+    let Some(flow_record) = flows.get(flow) else {
+        return Err(LedgerError::NotFound(format!("flow {flow:?} does not exist")));
+    };
+    let Some(group) = groups.get(&format!("{flow}/{trail}")) else {
+        return Err(LedgerError::NotFound(format!("trail {trail:?} does not exist in flow {flow:?}")));
+    };
+    let Some(trail_entry) = &group.trail else {
+        return Err(LedgerError::NotFound(format!("trail {trail:?} does not exist in flow {flow:?}")));
+    };
+    let trail_record: Recorded<Trail> = trail_entry.recorded()?;
+    let trail_artifacts: Vec<Recorded<Artifact>> = parse_all(&group.artifacts)?;
+    let trail_attestations: Vec<Recorded<Attestation>> = parse_all(&group.attestations)?;
+    let trail_events: Vec<Recorded<Value>> = parse_all(&group.events)?;
+    let mut document =
+        crate::trail_document(&trail_record, &flow_record.record, &trail_artifacts, &trail_attestations);
+    attach_events(&mut document, trail_events);
+    Ok(document)
 }
 
 /// The enriched document of one trail (see [`crate::trail_document`]), read through any [`Ledger`].
@@ -448,10 +573,8 @@ pub async fn load_trail_document<L: Ledger + ?Sized>(
 const BULK_THRESHOLD: usize = 64;
 
 /// Parses every raw entry into its record type.
-fn parse_all<T: DeserializeOwned>(
-    entries: Option<&Vec<crate::sql::RawEntry>>,
-) -> Result<Vec<Recorded<T>>, LedgerError> {
-    entries.into_iter().flatten().map(|e| e.recorded()).collect()
+fn parse_all<T: DeserializeOwned>(entries: &[crate::sql::RawEntry]) -> Result<Vec<Recorded<T>>, LedgerError> {
+    entries.iter().map(|e| e.recorded()).collect()
 }
 
 /// Adds where the trail's artifacts started and stopped running (snapshots append these), oldest first.

@@ -156,7 +156,10 @@ pub struct Snapshot {
 }
 
 /// The evaluation of one snapshot against the policies attached at that time (a later evaluation of the
-/// same snapshot, after an attach or detach, supersedes it).
+/// same snapshot, after an attach or detach, supersedes it). The evaluation document itself (policies
+/// applied, per-artifact decisions; megabytes for a large environment) is stored as an attachment of the
+/// org: the chained entry holds its SHA-256, so the document stays tamper-evident without being
+/// re-encoded into canonical JSON on every report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotEvaluation {
@@ -164,8 +167,10 @@ pub struct SnapshotEvaluation {
     pub environment: String,
     /// The snapshot's number.
     pub snapshot: u64,
-    /// The whole evaluation (policies applied, per-artifact decisions), as `verdict-enforce` builds it.
-    pub evaluation: Value,
+    /// `COMPLIANT`, `NON-COMPLIANT` or `UNKNOWN`.
+    pub status: String,
+    /// SHA-256 of the evaluation document (JSON), an attachment of the org.
+    pub evaluation_sha256: String,
 }
 
 /// An event on a trail caused by an environment change.
@@ -216,16 +221,6 @@ pub struct AllowListEntry {
 
 fn typed<T: DeserializeOwned>(kind: RecordKind, body: &Value) -> Result<T, String> {
     T::deserialize(body).map_err(|err| format!("invalid {} record: {err}", kind.as_str()))
-}
-
-/// A snapshot evaluation's identifying fields, checked without copying its (large) evaluation.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EvaluationHeader {
-    environment: String,
-    snapshot: u64,
-    #[allow(dead_code)]
-    evaluation: serde::de::IgnoredAny,
 }
 
 fn same(what: &str, subject: &str, field: &str) -> Result<(), String> {
@@ -282,8 +277,22 @@ pub fn validate_record(kind: RecordKind, subject: &str, body: &Value) -> Result<
             }
         }
         RecordKind::SnapshotEvaluation => {
-            let evaluation: EvaluationHeader = typed(kind, body)?;
+            let evaluation: SnapshotEvaluation = typed(kind, body)?;
             same("snapshot", subject, &format!("{}#{}", evaluation.environment, evaluation.snapshot))?;
+            if !matches!(evaluation.status.as_str(), "COMPLIANT" | "NON-COMPLIANT" | "UNKNOWN") {
+                return Err(format!("unknown evaluation status {:?}", evaluation.status));
+            }
+            if evaluation.evaluation_sha256.len() != 64
+                || !evaluation
+                    .evaluation_sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(format!(
+                    "evaluation_sha256 {:?} is not a lower-case hex SHA-256",
+                    evaluation.evaluation_sha256
+                ));
+            }
         }
         RecordKind::TrailEvent => {
             let event: TrailEvent = typed(kind, body)?;

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
@@ -85,6 +86,36 @@ impl RawEntry {
 type VerifyRow = (i64, String, String, String, String, String, String, String);
 
 /// Locks a queue; a poisoned lock (a panic while pushing or draining) still holds a valid `Vec`.
+/// The raw entries `query` (from [`SqlLedger::raw_entries`]) finds with `low < seq <= high`.
+async fn raw_range(
+    pool: &AnyPool,
+    query: &str,
+    org: &str,
+    low: i64,
+    high: i64,
+) -> Result<Vec<RawEntry>, LedgerError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(query.to_owned()))
+        .bind(org)
+        .bind(low)
+        .bind(high)
+        .fetch_one(pool)
+        .await?;
+    let page: String = row.try_get("page")?;
+    let rows: Vec<(i64, String, String, String, String, String)> = serde_json::from_str(&page)
+        .map_err(|err| LedgerError::Corrupt { seq: low + 1, message: err.to_string() })?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, kind, subject, body, recorded_at, hash)| RawEntry {
+            seq,
+            kind,
+            subject,
+            body,
+            recorded_at,
+            hash,
+        })
+        .collect())
+}
+
 fn lock(queue: &Mutex<Vec<Pending>>) -> MutexGuard<'_, Vec<Pending>> {
     queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -143,11 +174,14 @@ impl SqlLedger {
             options = options.after_connect(|connection, _| {
                 Box::pin(async move {
                     // WAL for concurrent readers; FULL synchronous so an acknowledged append survives a
-                    // crash; a busy timeout so concurrent appends wait for the write lock.
+                    // crash; a busy timeout so concurrent appends wait for the write lock; a 64 MiB page
+                    // cache (default 2 MiB) so the indexes of a large ledger stay in memory while thousands
+                    // of entries are inserted at once.
                     for pragma in [
                         "PRAGMA journal_mode = WAL",
                         "PRAGMA synchronous = FULL",
                         "PRAGMA busy_timeout = 30000",
+                        "PRAGMA cache_size = -65536",
                     ] {
                         sqlx::query(pragma).execute(&mut *connection).await?;
                     }
@@ -193,32 +227,50 @@ impl SqlLedger {
         subject: &str,
         body: &Value,
     ) -> Result<Entry, LedgerError> {
-        let (reply, mut receiver) = oneshot::channel();
-        let pending = Pending {
-            org: org.to_owned(),
-            kind: kind.to_owned(),
-            subject: subject.to_owned(),
-            body: body.clone(),
-            reply,
-        };
-        lock(&self.group.queue).push(pending);
-        let guard = self.group.committer.clone().lock_owned().await;
-        if let Ok(result) = receiver.try_recv() {
-            return result;
+        let mut entries = self.append_many(org, kind, vec![(subject.to_owned(), body.clone())]).await?;
+        entries.pop().ok_or_else(|| LedgerError::Invalid("nothing was appended".to_owned()))
+    }
+
+    /// Appends entries of one kind (subject, body) in this order, consecutively and in one transaction:
+    /// what a snapshot's thousands of trail events need, without a round of the group commit each.
+    pub async fn append_many(
+        &self,
+        org: &str,
+        kind: &str,
+        items: Vec<(String, Value)>,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        let mut receivers = Vec::with_capacity(items.len());
+        {
+            let mut queue = lock(&self.group.queue);
+            for (subject, body) in items {
+                let (reply, receiver) = oneshot::channel();
+                queue.push(Pending { org: org.to_owned(), kind: kind.to_owned(), subject, body, reply });
+                receivers.push(receiver);
+            }
         }
-        let batch = std::mem::take(&mut *lock(&self.group.queue));
-        // The commit runs in its own task, so a caller that goes away (a client that disconnects)
-        // cannot cancel a transaction that other callers are waiting for.
-        let ledger = self.clone();
-        let committed = tokio::spawn(async move {
-            let _guard = guard;
-            ledger.commit_batch(batch).await;
-        });
-        let _ = committed.await;
-        receiver.await.map_err(|_| LedgerError::Unavailable {
-            what: "database",
-            message: "the append was abandoned before it was committed".to_owned(),
-        })?
+        let Some(first) = receivers.first() else { return Ok(Vec::new()) };
+        let guard = self.group.committer.clone().lock_owned().await;
+        // All of them joined the queue together, so they are committed together: when the first is
+        // answered (or its sender dropped), so are the rest.
+        if first.is_empty() && !first.is_terminated() {
+            let batch = std::mem::take(&mut *lock(&self.group.queue));
+            // The commit runs in its own task, so a caller that goes away (a client that disconnects)
+            // cannot cancel a transaction that other callers are waiting for.
+            let ledger = self.clone();
+            let committed = tokio::spawn(async move {
+                let _guard = guard;
+                ledger.commit_batch(batch).await;
+            });
+            let _ = committed.await;
+        }
+        let mut entries = Vec::with_capacity(receivers.len());
+        for receiver in receivers {
+            entries.push(receiver.await.map_err(|_| LedgerError::Unavailable {
+                what: "database",
+                message: "the append was abandoned before it was committed".to_owned(),
+            })??);
+        }
+        Ok(entries)
     }
 
     /// Commits `batch` in one transaction and answers every caller in it.
@@ -255,36 +307,67 @@ impl SqlLedger {
         let mut prev_hash: String = head.try_get("hash")?;
         let recorded_at = now_rfc3339();
         let mut entries = Vec::with_capacity(batch.len());
+        let mut rows = Vec::with_capacity(batch.len());
         for (offset, pending) in (0..count).zip(batch) {
             let seq = last_seq - count + 1 + offset;
             let Pending { org, kind, subject, body, .. } = pending;
             let canonical = chain::canonical_json(body);
             let hash =
                 chain::entry_hash_canonical(&prev_hash, seq, org, kind, subject, &canonical, &recorded_at);
-            sqlx::query(
-                "INSERT INTO entries (seq, org, kind, subject, body, recorded_at, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(seq)
-            .bind(org)
-            .bind(kind)
-            .bind(subject)
-            .bind(canonical)
-            .bind(&recorded_at)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut *transaction)
-            .await?;
+            rows.push(canonical);
             entries.push(Entry {
                 seq,
                 org: org.clone(),
                 kind: kind.clone(),
                 subject: subject.clone(),
-                body: body.clone(),
+                body: Value::Null,
                 recorded_at: recorded_at.clone(),
                 prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
                 hash,
             });
+        }
+        // Many rows per statement: each statement is a round trip to the database (or to SQLite's
+        // worker thread), which dominates when a batch holds thousands of small entries.
+        // One statement for the whole batch: the rows travel as one JSON array that the database unpacks
+        // (SQLite's json_each, PostgreSQL's json_array_elements). A statement per row would cost a round
+        // trip each, which dominates when a snapshot appends thousands of trail events.
+        let mut packed = Vec::with_capacity(rows.iter().map(|r| r.len() + 300).sum());
+        packed.push(b'[');
+        for (index, (entry, canonical)) in entries.iter().zip(&rows).enumerate() {
+            if index > 0 {
+                packed.push(b',');
+            }
+            let row = (
+                entry.seq,
+                &entry.org,
+                &entry.kind,
+                &entry.subject,
+                canonical,
+                &entry.recorded_at,
+                &entry.prev_hash,
+                &entry.hash,
+            );
+            serde_json::to_writer(&mut packed, &row)
+                .map_err(|err| LedgerError::Invalid(format!("cannot encode entries: {err}")))?;
+        }
+        packed.push(b']');
+        let packed = String::from_utf8(packed)
+            .map_err(|err| LedgerError::Invalid(format!("cannot encode entries: {err}")))?;
+        let statement = match self.backend {
+            Backend::Sqlite => {
+                "INSERT INTO entries (seq, org, kind, subject, body, recorded_at, prev_hash, hash) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+                 value ->> 6, value ->> 7 FROM json_each($1)"
+            }
+            Backend::Postgres => {
+                "INSERT INTO entries (seq, org, kind, subject, body, recorded_at, prev_hash, hash) \
+                 SELECT (r ->> 0)::bigint, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7 \
+                 FROM json_array_elements($1::json) AS r"
+            }
+        };
+        sqlx::query(statement).bind(packed).execute(&mut *transaction).await?;
+        for (entry, pending) in entries.iter_mut().zip(batch) {
+            entry.body = pending.body.clone();
         }
         sqlx::query("UPDATE chain_head SET hash = $1 WHERE id = 1")
             .bind(&prev_hash)
@@ -323,6 +406,23 @@ impl SqlLedger {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(Self::entry).collect()
+    }
+
+    /// The positions of one subject's entries, oldest first.
+    pub async fn entry_positions(
+        &self,
+        org: &str,
+        kind: &str,
+        subject: &str,
+    ) -> Result<Vec<i64>, LedgerError> {
+        let rows =
+            sqlx::query("SELECT seq FROM entries WHERE org = $1 AND kind = $2 AND subject = $3 ORDER BY seq")
+                .bind(org)
+                .bind(kind)
+                .bind(subject)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|row| row.try_get("seq").map_err(LedgerError::from)).collect()
     }
 
     /// The latest entry of one subject, if any.
@@ -425,51 +525,51 @@ impl SqlLedger {
     }
 
     /// Every entry of `org` whose kind is one of `kinds`, oldest first, with bodies left as stored text:
-    /// bulk reads (a whole org's trails for a snapshot evaluation) read pages of entries as one JSON
-    /// array each, like `verify`, and parse each body once, straight into its record type.
+    /// bulk reads (a whole org's trails for a snapshot evaluation) read ranges of the chain as one JSON
+    /// array each, like `verify`, several ranges at once, and parse each body once, straight into its
+    /// record type.
     pub async fn raw_entries(&self, org: &str, kinds: &[&'static str]) -> Result<Vec<RawEntry>, LedgerError> {
         let list: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.replace('\'', "''"))).collect();
         let inner = format!(
             "SELECT seq, kind, subject, body, recorded_at, hash FROM entries \
-             WHERE org = $1 AND kind IN ({}) AND seq > $2 ORDER BY seq LIMIT $3",
+             WHERE org = $1 AND kind IN ({}) AND seq > $2 AND seq <= $3",
             list.join(", ")
         );
         let query = match self.backend {
             Backend::Sqlite => format!(
-                "SELECT json_group_array(json_array(seq, kind, subject, body, recorded_at, hash)) AS page FROM ({inner})"
+                "SELECT json_group_array(json_array(seq, kind, subject, body, recorded_at, hash)) AS page \
+                 FROM ({inner} ORDER BY seq)"
             ),
             Backend::Postgres => format!(
                 "SELECT COALESCE(json_agg(json_build_array(seq, kind, subject, body, recorded_at, hash) ORDER BY seq), '[]')::text \
                  AS page FROM ({inner}) p"
             ),
         };
-        const PAGE: i64 = 5_000;
+        // Ranges of the chain as it is now (later appends are not part of this read), read concurrently.
+        const RANGE: i64 = 10_000;
+        let head: i64 = sqlx::query("SELECT seq FROM chain_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("seq")?;
+        let ranges: Vec<(i64, i64)> =
+            (0..head).step_by(RANGE as usize).map(|low| (low, (low + RANGE).min(head))).collect();
+        let pages: Vec<Result<Vec<RawEntry>, LedgerError>> = stream::iter(ranges)
+            .map(|(low, high)| {
+                let pool = self.pool.clone();
+                let query = query.clone();
+                let org = org.to_owned();
+                async move {
+                    tokio::spawn(async move { raw_range(&pool, &query, &org, low, high).await })
+                        .await
+                        .map_err(|err| LedgerError::Invalid(format!("a bulk read failed: {err}")))?
+                }
+            })
+            .buffered(4)
+            .collect()
+            .await;
         let mut entries = Vec::new();
-        let mut after = 0_i64;
-        loop {
-            let row = sqlx::query(sqlx::AssertSqlSafe(query.clone()))
-                .bind(org)
-                .bind(after)
-                .bind(PAGE)
-                .fetch_one(&self.pool)
-                .await?;
-            let page: String = row.try_get("page")?;
-            let rows: Vec<(i64, String, String, String, String, String)> = serde_json::from_str(&page)
-                .map_err(|err| LedgerError::Corrupt { seq: after + 1, message: err.to_string() })?;
-            let full = rows.len() as i64 == PAGE;
-            let Some(last) = rows.last() else { break };
-            after = last.0;
-            entries.extend(rows.into_iter().map(|(seq, kind, subject, body, recorded_at, hash)| RawEntry {
-                seq,
-                kind,
-                subject,
-                body,
-                recorded_at,
-                hash,
-            }));
-            if !full {
-                break;
-            }
+        for page in pages {
+            entries.extend(page?);
         }
         Ok(entries)
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use verdict_ledger::{Artifact, Attestation, Flow, Ledger, LedgerError, SqlLedger, Trail};
+use verdict_ledger::{Artifact, Attestation, Flow, Ledger, LedgerError, RecordKind, SqlLedger, Trail};
 
 const FP: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -156,10 +156,32 @@ async fn bulk_reads_match_per_item_reads() {
         fingerprints.push(fingerprint);
     }
     fingerprints.push(format!("{:064x}", 999));
+    // Enough trail events (one batch) that the bulk read spans several ranges of the chain.
+    let events: Vec<(String, serde_json::Value)> = (0..12_000)
+        .map(|i| {
+            let (flow, trail) = &trails[i % trails.len()];
+            let body = json!({"event": "artifact_started_running", "flow": flow, "trail": trail,
+                "fingerprint": fingerprints[i % trails.len()], "environment": "prod", "snapshot": i + 1});
+            (format!("{flow}/{trail}"), body)
+        })
+        .collect();
+    let before = Ledger::verify(&ledger).await.unwrap().count;
+    // One invalid item refuses the whole batch.
+    let mut bad = events.clone();
+    bad[7].1["fingerprint"] = json!("not-a-fingerprint");
+    let refused = ledger.append_records("acme", RecordKind::TrailEvent, bad).await;
+    assert!(matches!(refused, Err(LedgerError::Invalid(_))), "{refused:?}");
+    assert_eq!(Ledger::verify(&ledger).await.unwrap().count, before);
+    let appended = ledger.append_records("acme", RecordKind::TrailEvent, events).await.unwrap();
+    assert_eq!(appended.len(), 12_000);
+    assert!(appended.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    let report = Ledger::verify(&ledger).await.unwrap();
+    assert_eq!((report.count, report.problem), (before + 12_000, None));
     let bulk = ledger.trail_documents("acme", &trails).await.unwrap();
     assert_eq!(bulk.len(), 80);
     for ((flow, name), document) in trails.iter().zip(&bulk) {
         assert_eq!(&ledger.trail_document("acme", flow, name).await.unwrap(), document, "{name}");
+        assert_eq!(document["events"].as_array().unwrap().len(), 150, "{name}");
     }
     let many = ledger.artifact_reports_many("acme", &fingerprints).await.unwrap();
     for (fingerprint, reports) in fingerprints.iter().zip(&many) {
@@ -171,4 +193,30 @@ async fn bulk_reads_match_per_item_reads() {
     let mut missing = trails.clone();
     missing.push(("backend".into(), "nope".into()));
     assert!(matches!(ledger.trail_documents("acme", &missing).await, Err(LedgerError::NotFound(_))));
+}
+
+/// A snapshot evaluation record must name an evaluation document that was stored first.
+#[tokio::test]
+async fn a_snapshot_evaluation_needs_its_document() {
+    let (_dir, ledger) = open().await;
+    let document = br#"{"status":"COMPLIANT"}"#.to_vec();
+    let missing = verdict_ledger::content_hash(b"never stored");
+    let body = |sha256: &str| json!({"environment": "prod", "snapshot": 1, "status": "COMPLIANT", "evaluation_sha256": sha256});
+    let refused =
+        ledger.append_record("acme", RecordKind::SnapshotEvaluation, "prod#1", body(&missing)).await;
+    assert!(
+        matches!(&refused, Err(LedgerError::Invalid(m)) if m.contains("has not been uploaded")),
+        "{refused:?}"
+    );
+    for bad in [
+        body("ABC"),
+        json!({"environment": "prod", "snapshot": 1, "status": "GREEN", "evaluation_sha256": missing}),
+    ] {
+        let refused = ledger.append_record("acme", RecordKind::SnapshotEvaluation, "prod#1", bad).await;
+        assert!(matches!(refused, Err(LedgerError::Invalid(_))), "{refused:?}");
+    }
+    assert_eq!(Ledger::verify(&ledger).await.unwrap().count, 0);
+    let stored = ledger.put_attachment("acme", document).await.unwrap();
+    ledger.append_record("acme", RecordKind::SnapshotEvaluation, "prod#1", body(&stored)).await.unwrap();
+    assert_eq!(Ledger::verify(&ledger).await.unwrap().count, 1);
 }

@@ -18,7 +18,9 @@ async fn postgres_chain_is_linear_and_tamper_evident() {
     common::append_concurrently(&a, &b).await;
     let report = a.verify().await.unwrap();
     assert_eq!((report.count, report.problem), (200, None));
+
     assert_eq!(a.entries("acme", "attestation", "w3").await.unwrap().len(), 25);
+    common::append_many_round_trips(&b).await;
 
     a.execute_raw("UPDATE entries SET subject = 'moved' WHERE seq = 77").await.unwrap();
     assert_eq!(b.verify().await.unwrap().problem, Some(ChainProblem::Modified { seq: 77 }));

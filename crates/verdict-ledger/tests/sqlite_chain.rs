@@ -93,3 +93,9 @@ async fn concurrent_appends_from_two_pools_form_one_chain() {
     let report = a.verify().await.unwrap();
     assert_eq!((report.count, report.problem), (200, None));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_appends_consecutively_and_reads_back_exactly() {
+    let (_dir, ledger) = ledger_with(3).await;
+    common::append_many_round_trips(&ledger).await;
+}

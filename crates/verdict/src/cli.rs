@@ -124,6 +124,14 @@ pub struct BenchSnapshotArgs {
     /// Running artifacts in the snapshot.
     #[arg(long, default_value_t = 10_000)]
     pub artifacts: usize,
+    /// Only build the ledger (with `--db`) and stop before the snapshot, so the report can be timed
+    /// again and again on copies of it with `--prepared`.
+    #[arg(long, conflicts_with = "prepared")]
+    pub setup_only: bool,
+    /// `--db` already holds a ledger built by `--setup-only` with the same `--artifacts`: time only the
+    /// snapshot report.
+    #[arg(long)]
+    pub prepared: bool,
 }
 
 /// Arguments of `verdict bench server`.

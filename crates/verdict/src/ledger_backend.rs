@@ -96,6 +96,30 @@ impl Ledger for CliLedger {
     ) -> Result<Recorded<Value>, LedgerError> {
         forward!(self, append_record(org, kind, subject, body))
     }
+    async fn record_positions(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Vec<i64>, LedgerError> {
+        forward!(self, record_positions(org, kind, subject))
+    }
+    async fn latest_record(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        subject: &str,
+    ) -> Result<Option<Recorded<Value>>, LedgerError> {
+        forward!(self, latest_record(org, kind, subject))
+    }
+    async fn append_records(
+        &self,
+        org: &str,
+        kind: RecordKind,
+        items: Vec<(String, Value)>,
+    ) -> Result<Vec<Recorded<Value>>, LedgerError> {
+        forward!(self, append_records(org, kind, items))
+    }
     async fn records(
         &self,
         org: &str,

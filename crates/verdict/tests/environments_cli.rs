@@ -715,3 +715,43 @@ fn policy_rules_through_snapshots(env: &Env) {
         );
     assert_eq!(env.entries(), before + 1);
 }
+
+/// The evaluation document is stored beside the chain under the SHA-256 its chained record holds: an
+/// altered document is reported as corruption (exit 3), never shown or trusted, while the chain itself
+/// still verifies.
+#[test]
+fn a_tampered_evaluation_document_is_refused() {
+    let env = Env::embedded();
+    let path = env.write("app", b"app");
+    let fp = fingerprint(&env, &path);
+    let policy = env.write("p.yml", POLICY.as_bytes());
+    ok(&env, &["create", "environment", "prod", "--type", "server"]);
+    ok(&env, &["create", "policy", "baseline", policy.to_str().unwrap()]);
+    ok(&env, &["attach-policy", "baseline", "--environment", "prod"]);
+    let reported = json(&env, &["snapshot", "server", "prod", "--paths", path.to_str().unwrap()]);
+    assert_eq!(reported["evaluation"]["artifacts"][0]["fingerprint"], fp.as_str());
+    let shown = json(&env, &["get", "snapshot", "prod"]);
+    assert_eq!(shown["evaluation"], reported["evaluation"]);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ledger = verdict_ledger::SqlLedger::open(&env.db).await.unwrap();
+        // A forged evaluation that calls the artifact compliant.
+        let mut forged = reported["evaluation"].clone();
+        forged["artifacts"][0]["compliant"] = Value::Bool(true);
+        let forged = serde_json::to_string(&forged).unwrap().replace('\'', "''");
+        let changed = ledger
+            .execute_raw(&format!("UPDATE attachments SET content = CAST('{forged}' AS BLOB)"))
+            .await
+            .unwrap();
+        assert_eq!(changed, 1);
+        ledger.close().await;
+    });
+    env.verdict().args(["get", "snapshot", "prod"]).assert().code(3).stderr(
+        predicate::str::contains("does not match its recorded digest")
+            .or(predicate::str::contains("no longer matches its hash")),
+    );
+    // The gate judges afresh and still denies.
+    env.verdict().args(["assert", "snapshot", "prod"]).assert().code(1);
+    env.verdict().args(["ledger", "verify"]).assert().code(0);
+}
