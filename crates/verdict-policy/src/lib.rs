@@ -10,7 +10,7 @@ pub mod diagnostic;
 pub mod load;
 pub mod model;
 pub mod schema;
-mod suggest;
+pub mod suggest;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};

@@ -1,7 +1,7 @@
-//! "Did you mean …?" suggestions for misspelt names.
+//! "Did you mean …?" suggestions for misspelt names (shared by every policy loader).
 
 /// The candidate closest to `name` within edit distance 2, if any.
-pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|candidate| (edit_distance(name, candidate), *candidate))

@@ -1,0 +1,102 @@
+//! The image policy as loaded: rules with compiled globs, identity matchers and Rego predicate policies.
+
+use verdict_rego::RegoPolicy;
+use verdict_sigstore::Matcher;
+
+use crate::reference::ImageGlob;
+
+/// What happens to an image no rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoMatch {
+    /// Fail (the default: deny by default).
+    Deny,
+    /// Pass: the policy explicitly lets unmatched images through.
+    Allow,
+}
+
+/// A loaded image policy.
+#[derive(Debug, Clone)]
+pub struct ImagePolicy {
+    /// What happens to an image no rule matches.
+    pub no_match: NoMatch,
+    /// The rules; every rule whose images match an image applies to it, and all must be satisfied.
+    pub rules: Vec<ImageRule>,
+}
+
+/// One rule.
+#[derive(Debug, Clone)]
+pub struct ImageRule {
+    /// Its name, for reasons and output.
+    pub name: String,
+    /// The repositories it applies to.
+    pub images: Vec<ImageGlob>,
+    /// Whether the reference must name a digest (a tag can be moved after verification).
+    pub require_digest: bool,
+    /// Who must have signed the image, when signatures are required.
+    pub attestors: Option<Attestors>,
+    /// The attestations the image must carry.
+    pub attestations: Vec<AttestationRequirement>,
+}
+
+/// A set of acceptable signers of which `count` must have signed.
+#[derive(Debug, Clone)]
+pub struct Attestors {
+    /// How many distinct entries must be satisfied (default 1).
+    pub count: usize,
+    /// The acceptable signers.
+    pub entries: Vec<Attestor>,
+}
+
+/// One acceptable signer.
+#[derive(Debug, Clone)]
+pub enum Attestor {
+    /// A keyless (Fulcio) identity.
+    Keyless {
+        /// The OIDC issuer.
+        issuer: Matcher,
+        /// The certificate identity (SAN).
+        subject: Matcher,
+    },
+    /// A public key (PEM `PUBLIC KEY`).
+    Key {
+        /// The PEM text.
+        public_key: String,
+    },
+}
+
+impl Attestor {
+    /// A short description for reasons and output.
+    pub fn describe(&self) -> String {
+        match self {
+            Attestor::Keyless { issuer, subject } => {
+                format!("keyless subject {} issuer {}", describe(subject), describe(issuer))
+            }
+            Attestor::Key { public_key } => {
+                let body: String = public_key.lines().filter(|l| !l.starts_with("-----")).collect();
+                let tail: String =
+                    body.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+                format!("public key …{tail}")
+            }
+        }
+    }
+}
+
+fn describe(matcher: &Matcher) -> String {
+    match matcher {
+        Matcher::Exact(text) => format!("{text:?}"),
+        Matcher::Regex(regex) => format!("/{}/", regex.as_str()),
+    }
+}
+
+/// An attestation an image must carry.
+#[derive(Debug, Clone)]
+pub struct AttestationRequirement {
+    /// Its name (default: the predicate type).
+    pub name: String,
+    /// The in-toto predicate type, exactly.
+    pub predicate_type: String,
+    /// Who must have signed it (default: the rule's attestors).
+    pub attestors: Attestors,
+    /// A Rego policy (`package policy`, `allow`, `violations`) over the predicate.
+    pub policy: Option<RegoPolicy>,
+}

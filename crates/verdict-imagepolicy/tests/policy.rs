@@ -1,0 +1,306 @@
+//! The image policy end to end at the library level: loading (every bad input names its line and
+//! column), rule matching, deny by default, attestor counting, predicate types, subject digests and Rego
+//! predicate policies. Signatures are stand-ins checked by a closure, as the OCI layer's verification
+//! will be.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use verdict_imagepolicy::{
+    AttestationCandidate, Attestor, ImageReference, SignerMatch, decide, load_image_policy,
+};
+use verdict_rego::Limits;
+use verdict_sigstore::Matcher;
+
+const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const OTHER: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+const KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtestkeyAAAAAAAAAAAAAAAAAAAAAAA\n-----END PUBLIC KEY-----";
+
+const POLICY: &str = r#"apiVersion: verdict.dev/v1
+kind: ImagePolicy
+rules:
+  - name: acme
+    images: ["ghcr.io/acme/*"]
+    attestors:
+      entries:
+        - keyless:
+            issuer: https://token.actions.githubusercontent.com
+            subjectRegExp: ^https://github\.com/acme/[^/]+/\.github/workflows/release\.yml@refs/heads/main$
+    attestations:
+      - name: provenance
+        predicateType: https://slsa.dev/provenance/v1
+        policy: |
+          package policy
+          default allow := false
+          allow if input.predicate.buildDefinition.buildType == "https://actions.github.io/buildtypes/workflow/v1"
+          violations contains msg if {
+            not allow
+            msg := sprintf("build type %v is not GitHub Actions", [input.predicate.buildDefinition.buildType])
+          }
+  - name: vendor
+    images: ["docker.io/vendor/**"]
+    requireDigest: true
+    attestors:
+      count: 2
+      entries:
+        - key:
+            publicKey: |
+              -----BEGIN PUBLIC KEY-----
+              MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtestkeyAAAAAAAAAAAAAAAAAAAAAAA
+              -----END PUBLIC KEY-----
+        - keyless:
+            issuer: https://accounts.google.com
+            subject: release@vendor.example
+"#;
+
+/// A stand-in signature: who signed it, checked by `check` the way the verifier would.
+#[derive(Debug, Clone)]
+enum Sig {
+    Keyless { subject: &'static str, issuer: &'static str },
+    Key(&'static str),
+    Tampered,
+}
+
+fn check(attestor: &Attestor, sig: &Sig) -> Result<SignerMatch, String> {
+    let matched = |identity: Option<&str>, issuer: Option<&str>| SignerMatch {
+        attestor: attestor.describe(),
+        identity: identity.map(str::to_owned),
+        issuer: issuer.map(str::to_owned),
+        log_index: Some(7),
+        integrated_time: None,
+    };
+    let matches = |m: &Matcher, value: &str| match m {
+        Matcher::Exact(text) => text == value,
+        Matcher::Regex(regex) => regex.is_match(value),
+    };
+    match (attestor, sig) {
+        (_, Sig::Tampered) => Err("the signature does not verify".into()),
+        (Attestor::Keyless { issuer, subject }, Sig::Keyless { subject: s, issuer: i }) => {
+            if matches(issuer, i) && matches(subject, s) {
+                Ok(matched(Some(s), Some(i)))
+            } else {
+                Err(format!("signed by {s} ({i})"))
+            }
+        }
+        (Attestor::Key { public_key }, Sig::Key(key)) if public_key == key => Ok(matched(None, None)),
+        _ => Err("signed by someone else".into()),
+    }
+}
+
+const GOOD: Sig = Sig::Keyless {
+    subject: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+    issuer: "https://token.actions.githubusercontent.com",
+};
+
+fn provenance(build_type: &str, subject: &str, envelope: Sig) -> AttestationCandidate<Sig> {
+    AttestationCandidate {
+        envelope,
+        predicate_type: "https://slsa.dev/provenance/v1".into(),
+        subject_digests: vec![subject.into()],
+        predicate: json!({"buildDefinition": {"buildType": build_type}}),
+    }
+}
+
+const GHA: &str = "https://actions.github.io/buildtypes/workflow/v1";
+
+fn run(
+    image: &str,
+    sigs: &[Sig],
+    attestations: &[AttestationCandidate<Sig>],
+) -> verdict_imagepolicy::ImageDecision {
+    let policy = load_image_policy("p.yml", POLICY).unwrap();
+    decide(
+        &policy,
+        &ImageReference::parse(image).unwrap(),
+        DIGEST,
+        sigs,
+        attestations,
+        check,
+        &Limits::default(),
+    )
+}
+
+#[test]
+fn a_signed_image_with_good_provenance_is_allowed() {
+    let decision = run("ghcr.io/acme/app:1.0", &[GOOD], &[provenance(GHA, DIGEST, GOOD)]);
+    assert!(decision.allowed, "{:?}", decision.reasons);
+    assert_eq!(decision.rules.len(), 1);
+    let rule = &decision.rules[0];
+    assert_eq!(
+        rule.signatures.as_ref().unwrap().satisfied[0].identity.as_deref(),
+        Some("https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main")
+    );
+    assert!(rule.attestations[0].satisfied);
+}
+
+/// A case: its name, the image's signatures, its attestations, and a reason the denial must give.
+type Case = (&'static str, Vec<Sig>, Vec<AttestationCandidate<Sig>>, &'static str);
+
+#[test]
+fn every_failure_denies_with_its_reason() {
+    let cases: Vec<Case> = vec![
+        ("unsigned", vec![], vec![provenance(GHA, DIGEST, GOOD)], "is not signed"),
+        ("tampered", vec![Sig::Tampered], vec![provenance(GHA, DIGEST, GOOD)], "does not verify"),
+        (
+            "wrong identity",
+            vec![Sig::Keyless {
+                subject: "https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main",
+                issuer: "https://token.actions.githubusercontent.com",
+            }],
+            vec![provenance(GHA, DIGEST, GOOD)],
+            "signed by https://github.com/evil",
+        ),
+        (
+            "wrong issuer",
+            vec![Sig::Keyless {
+                subject: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+                issuer: "https://evil.example",
+            }],
+            vec![provenance(GHA, DIGEST, GOOD)],
+            "(https://evil.example)",
+        ),
+        (
+            "key instead of identity",
+            vec![Sig::Key(KEY)],
+            vec![provenance(GHA, DIGEST, GOOD)],
+            "signed by someone else",
+        ),
+        ("no attestation", vec![GOOD], vec![], "none was found"),
+        (
+            "wrong predicate type",
+            vec![GOOD],
+            vec![AttestationCandidate {
+                predicate_type: "https://spdx.dev/Document".into(),
+                ..provenance(GHA, DIGEST, GOOD)
+            }],
+            "none was found",
+        ),
+        ("subject is another image", vec![GOOD], vec![provenance(GHA, OTHER, GOOD)], "not the image"),
+        (
+            "attestation signed by someone else",
+            vec![GOOD],
+            vec![provenance(GHA, DIGEST, Sig::Key(KEY))],
+            "attestation #0 needs 1",
+        ),
+        (
+            "predicate policy denies",
+            vec![GOOD],
+            vec![provenance("https://evil.example/build", DIGEST, GOOD)],
+            "build type https://evil.example/build is not GitHub Actions",
+        ),
+    ];
+    for (case, sigs, attestations, expected) in cases {
+        let decision = run("ghcr.io/acme/app:1.0", &sigs, &attestations);
+        assert!(!decision.allowed, "{case}: allowed");
+        let reasons = decision.reasons.join("\n");
+        assert!(reasons.contains(expected), "{case}: {reasons}");
+        assert!(reasons.starts_with("rule \"acme\""), "{case}: {reasons}");
+    }
+}
+
+#[test]
+fn no_matching_rule_is_denied_unless_the_policy_allows_it() {
+    let decision = run("quay.io/other/app:1", &[GOOD], &[]);
+    assert!(!decision.allowed);
+    assert_eq!(
+        decision.reasons,
+        vec!["no rule of the image policy matches quay.io/other/app: denied by default"]
+    );
+    let allowing = POLICY.replace("kind: ImagePolicy\n", "kind: ImagePolicy\nnoMatch: allow\n");
+    let policy = load_image_policy("p.yml", &allowing).unwrap();
+    let decision = decide(
+        &policy,
+        &ImageReference::parse("quay.io/other/app:1").unwrap(),
+        DIGEST,
+        &[] as &[Sig],
+        &[],
+        check,
+        &Limits::default(),
+    );
+    assert!(decision.allowed);
+    // A lookalike registry does not match the rule's glob.
+    assert!(!run("ghcr.io.evil.example/acme/app", &[GOOD], &[provenance(GHA, DIGEST, GOOD)]).allowed);
+}
+
+#[test]
+fn count_requires_distinct_attestors_and_digest_references() {
+    let vendor_key = Sig::Key(KEY);
+    let vendor_id = Sig::Keyless { subject: "release@vendor.example", issuer: "https://accounts.google.com" };
+    let by_digest = format!("vendor/agent@{DIGEST}");
+    // Two signatures by the same key are one attestor.
+    let decision = run(&by_digest, &[vendor_key.clone(), vendor_key.clone()], &[]);
+    assert!(!decision.allowed);
+    assert!(decision.reasons[0].contains("needs 2 of its attestors, 1 verified"), "{:?}", decision.reasons);
+    assert!(run(&by_digest, &[vendor_key.clone(), vendor_id.clone()], &[]).allowed);
+    // By tag: refused, and told which digest to use.
+    let decision = run("vendor/agent:2.1", &[vendor_key.clone(), vendor_id.clone()], &[]);
+    assert!(!decision.allowed);
+    assert!(
+        decision.reasons[0].contains(&format!("use docker.io/vendor/agent@{DIGEST}")),
+        "{:?}",
+        decision.reasons
+    );
+    // A digest in the reference that differs from what the registry served.
+    let decision = run(&format!("vendor/agent@{OTHER}"), &[vendor_key, vendor_id], &[]);
+    assert!(decision.reasons.iter().any(|r| r.contains("but the registry served")), "{:?}", decision.reasons);
+}
+
+fn errors(source: &str) -> Vec<String> {
+    load_image_policy("bad.yml", source).unwrap_err().iter().map(|d| d.short()).collect()
+}
+
+#[test]
+fn bad_policies_name_file_line_and_column() {
+    let cases: Vec<(String, &str)> = vec![
+        (String::new(), "bad.yml:1:1: error: the image policy is empty"),
+        ("apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules: [\n".into(), "bad.yml:4:1: error: invalid YAML"),
+        ("kind: ImagePolicy\nrules: []\n".into(), "missing required key `apiVersion`"),
+        (POLICY.replace("    images: [\"ghcr.io/acme/*\"]", "    image: [\"ghcr.io/acme/*\"]"), "bad.yml:5:5: error: unknown key `image` in `rules[0]`"),
+        (POLICY.replace("subjectRegExp: ^https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.yml@refs/heads/main$", "subjectRegExp: https://github\\.com/acme/"), "bad.yml:10:28: error: subjectRegExp \"https://github\\\\.com/acme/\" is not anchored"),
+        (POLICY.replace("            issuer: https://token.actions.githubusercontent.com\n", ""), "bad.yml:9:13: error: a keyless attestor needs `issuer` (exact) or `issuerRegExp`"),
+        (POLICY.replace("      count: 2", "      count: 3"), "bad.yml:26:14: error: count is 3 but only 2 attestors are listed"),
+        (POLICY.replace("package policy", "package other"), "bad.yml:15:11: error: the predicate policy does not load: policy package must be 'package policy'"),
+        (POLICY.replace("images: [\"ghcr.io/acme/*\"]", "images: [\"ghcr.io/acme/app:v1\"]"), "bad.yml:5:14: error: \"ghcr.io/acme/app:v1\": a pattern names repositories"),
+        (POLICY.replace("        - key:\n            publicKey: |\n", "        - key:\n            publicKey: not a key\n            x: |\n"), "unknown key `x`"),
+        ("apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: r\n    images: [\"**\"]\n".into(), "bad.yml:4:5: error: the rule \"r\" requires neither signatures nor attestations"),
+        ("apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: r\n    images: [\"**\"]\n    attestations:\n      - predicateType: x\n".into(), "bad.yml:7:9: error: the attestation `rules[0].attestations[0]` has no attestors"),
+        ("apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: r\n    images: [\"**\"]\n    attestors:\n      entries:\n        - keyless: {issuer: a, subject: b}\n          key: {publicKey: k}\n".into(), "bad.yml:8:11: error: `rules[0].attestors.entries[0]` must name exactly one of `keyless` or `key`"),
+    ];
+    for (source, expected) in cases {
+        let found = errors(&source);
+        assert!(found.iter().any(|e| e.contains(expected)), "expected {expected:?} in {found:#?}");
+    }
+}
+
+#[test]
+fn the_example_policy_in_the_docs_loads() {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/image-policy.yml"))
+            .unwrap();
+    let policy = load_image_policy("examples/image-policy.yml", &source).unwrap();
+    assert!(!policy.rules.is_empty());
+}
+
+mod properties {
+    use proptest::prelude::*;
+    use verdict_imagepolicy::{ImageReference, load_image_policy};
+
+    proptest! {
+        /// Arbitrary text never panics the loader; it loads or says where it is wrong.
+        #[test]
+        fn the_loader_never_panics(source in "\\PC{0,300}") {
+            if let Err(diagnostics) = load_image_policy("f.yml", &source) {
+                prop_assert!(!diagnostics.is_empty());
+                prop_assert!(diagnostics.iter().all(|d| d.line >= 1 && d.column >= 1));
+            }
+        }
+
+        /// A parsed reference prints to text that parses to the same reference.
+        #[test]
+        fn references_round_trip(text in "[a-z0-9./:@_-]{1,60}") {
+            if let Ok(reference) = ImageReference::parse(&text) {
+                prop_assert_eq!(ImageReference::parse(&reference.to_string()).unwrap(), reference);
+            }
+        }
+    }
+}
