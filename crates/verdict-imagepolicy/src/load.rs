@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use verdict_policy::diagnostic::Diagnostic;
+use verdict_policy::schema::describe;
 use verdict_policy::suggest::closest;
 use verdict_policy::yaml::{self, Node};
 use verdict_rego::RegoPolicy;
@@ -44,22 +45,6 @@ fn allowed_keys(pointer: &str) -> &'static [&'static str] {
         ["rules", _, "attestations", _] => &["name", "predicateType", "attestors", "policy"],
         _ => &[],
     }
-}
-
-/// `rules[0].attestors` from `/rules/0/attestors`.
-fn describe(pointer: &str) -> String {
-    let mut out = String::new();
-    for segment in pointer.split('/').skip(1) {
-        if segment.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{segment}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(segment);
-        }
-    }
-    if out.is_empty() { "the top level".to_owned() } else { format!("`{out}`") }
 }
 
 fn schema_diagnostics(file: &str, root: &Node, document: &Value) -> Vec<Diagnostic> {

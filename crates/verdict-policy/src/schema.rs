@@ -51,8 +51,9 @@ pub fn validate(file: &str, root: &Node, document: &Value) -> Vec<Diagnostic> {
     diagnostics
 }
 
-/// `artifacts.attestations[0].type` from `/artifacts/attestations/0/type`.
-fn describe(pointer: &str) -> String {
+/// `artifacts.attestations[0].type` from `/artifacts/attestations/0/type`: a JSON pointer as a user
+/// would write the path (shared by every schema-validated policy format).
+pub fn describe(pointer: &str) -> String {
     let mut out = String::new();
     for segment in pointer.split('/').skip(1) {
         if segment.parse::<usize>().is_ok() {
