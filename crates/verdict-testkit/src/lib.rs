@@ -4,6 +4,7 @@ pub mod json_api;
 pub mod postgres;
 pub mod registry;
 pub mod server;
+pub mod sigstore;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,143 @@
+//! The test-only Sigstore of `verdict-testkit` (a CA, Rekor and CT keys in a custom trusted root) makes
+//! bundles that `verdict-sigstore` verifies — keyless and key-based, message signatures and DSSE — and
+//! each way of making one wrong is refused with its reason. These fixtures feed the image verification
+//! tests, so they are checked here first.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use verdict_sigstore::{BundleVerifier, Matcher, Signer, Subject};
+use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore, statement};
+
+const ID: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+struct Fixture {
+    sigstore: TestSigstore,
+    verifier: BundleVerifier,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let sigstore = TestSigstore::new();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("trusted_root.json");
+    std::fs::write(&root, sigstore.trusted_root()).unwrap();
+    let verifier = BundleVerifier::new(Some(&root)).unwrap();
+    Fixture { sigstore, verifier, _dir: dir }
+}
+
+fn keyless(identity: &str, issuer: &str) -> Signer {
+    Signer::Keyless { identity: Matcher::Exact(identity.into()), issuer: Matcher::Exact(issuer.into()) }
+}
+
+fn verify(
+    f: &Fixture,
+    bundle: &Value,
+    subject: &Subject,
+    signer: &Signer,
+) -> Result<verdict_sigstore::Verified, String> {
+    f.verifier.verify("bundle.json", &bundle.to_string(), subject, signer).unwrap()
+}
+
+#[test]
+fn keyless_and_key_signatures_verify() {
+    let f = fixture();
+    let key = SigningKey::generate();
+    let artifact = b"hello, verdict".to_vec();
+    let bundle = f.sigstore.sign_blob(&key, &artifact, Some((ID, ISSUER)), &Options::default());
+    let verified = verify(&f, &bundle, &Subject::Bytes(artifact.clone()), &keyless(ID, ISSUER)).unwrap();
+    assert_eq!((verified.identity.as_deref(), verified.issuer.as_deref()), (Some(ID), Some(ISSUER)));
+    assert!(verified.integrated_time.is_some());
+
+    let bundle = f.sigstore.sign_blob(&key, &artifact, None, &Options::default());
+    verify(&f, &bundle, &Subject::Bytes(artifact.clone()), &Signer::Key(key.public_pem())).unwrap();
+    // By digest too.
+    let digest = hex::encode(sha2::Sha256::digest(&artifact));
+    verify(&f, &bundle, &Subject::Digest(digest), &Signer::Key(key.public_pem())).unwrap();
+}
+
+#[test]
+fn dsse_attestations_verify_against_their_subject() {
+    let f = fixture();
+    let key = SigningKey::generate();
+    let digest = "sha256:".to_owned() + &"ab".repeat(32);
+    let statement = statement(
+        "ghcr.io/acme/app",
+        &digest,
+        "https://slsa.dev/provenance/v1",
+        json!({"buildDefinition": {}}),
+    );
+    let bundle = f.sigstore.attest(&key, &statement, Some((ID, ISSUER)), &Options::default());
+    verify(&f, &bundle, &Subject::Digest("ab".repeat(32)), &keyless(ID, ISSUER)).unwrap();
+    let other = verify(&f, &bundle, &Subject::Digest("cd".repeat(32)), &keyless(ID, ISSUER));
+    assert!(other.is_err(), "a statement about another digest must not verify");
+    let bundle = f.sigstore.attest(&key, &statement, None, &Options::default());
+    verify(&f, &bundle, &Subject::Digest("ab".repeat(32)), &Signer::Key(key.public_pem())).unwrap();
+}
+
+#[test]
+fn every_way_of_making_a_bundle_wrong_is_refused() {
+    let f = fixture();
+    let key = SigningKey::generate();
+    let artifact = b"artifact".to_vec();
+    let subject = Subject::Bytes(artifact.clone());
+    let sign = |options: Options| f.sigstore.sign_blob(&key, &artifact, Some((ID, ISSUER)), &options);
+    let cases: Vec<(&str, Value, Signer, &str)> = vec![
+        (
+            "wrong identity",
+            sign(Options::default()),
+            keyless("https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main", ISSUER),
+            "certificate identity",
+        ),
+        ("wrong issuer", sign(Options::default()), keyless(ID, "https://accounts.google.com"), "OIDC issuer"),
+        (
+            "certificate expired before the log entry",
+            sign(Options { cert_not_before: -7200, cert_not_after: -3600, ..Options::default() }),
+            keyless(ID, ISSUER),
+            "CertExpired",
+        ),
+        (
+            "certificate not yet valid",
+            sign(Options { cert_not_before: 3600, cert_not_after: 7200, ..Options::default() }),
+            keyless(ID, ISSUER),
+            "CertNotValidYet",
+        ),
+        (
+            "forged signed entry timestamp",
+            sign(Options { forge_set: true, ..Options::default() }),
+            keyless(ID, ISSUER),
+            "SET verification failed",
+        ),
+        (
+            "broken inclusion proof",
+            sign(Options { break_inclusion_proof: true, ..Options::default() }),
+            keyless(ID, ISSUER),
+            "inclusion proof",
+        ),
+        (
+            "no SCT",
+            sign(Options { omit_sct: true, ..Options::default() }),
+            keyless(ID, ISSUER),
+            "missing SCT",
+        ),
+        (
+            "a key the policy does not name",
+            f.sigstore.sign_blob(&key, &artifact, None, &Options::default()),
+            Signer::Key(SigningKey::generate().public_pem()),
+            "signature verification failed",
+        ),
+    ];
+    for (case, bundle, signer, reason) in cases {
+        let outcome = verify(&f, &bundle, &subject, &signer);
+        let error = outcome.expect_err(case);
+        assert!(error.contains(reason), "{case}: {error}");
+    }
+    // A tampered artifact, and a certificate from a CA another instance trusts.
+    let bundle = sign(Options::default());
+    assert!(verify(&f, &bundle, &Subject::Bytes(b"artifacT".to_vec()), &keyless(ID, ISSUER)).is_err());
+    let stranger = TestSigstore::new().sign_blob(&key, &artifact, Some((ID, ISSUER)), &Options::default());
+    assert!(verify(&f, &stranger, &subject, &keyless(ID, ISSUER)).is_err());
+}
+
+use sha2::Digest as _;
