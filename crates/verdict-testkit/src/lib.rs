@@ -1,5 +1,6 @@
 //! Helpers shared by verdict's tests. Test-only: no production crate depends on it.
 
+pub mod cosign;
 pub mod json_api;
 pub mod postgres;
 pub mod registry;

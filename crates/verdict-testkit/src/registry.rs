@@ -1,10 +1,12 @@
-//! A fake OCI registry for tests, on a free loopback port: serves the manifests it is given (by tag and
-//! by digest) the way the distribution API does, optionally behind basic auth, optionally lying about a
-//! digest (to test that clients check what they are served).
+//! A fake OCI registry for tests, on a free loopback port: serves the manifests and blobs it is given (by
+//! tag and by digest) the way the distribution API does, answers the OCI 1.1 referrers API from the
+//! manifests' `subject` (or 404s it, like a registry without the API), optionally behind basic auth,
+//! optionally lying about a digest, and on demand failing: every request 404, 500, or slow.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -37,35 +39,90 @@ impl Manifest {
     }
 }
 
+/// How the registry misbehaves, for every request, until changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// Serve normally.
+    #[default]
+    None,
+    /// Answer 404 to everything.
+    NotFound,
+    /// Answer 500 to everything.
+    ServerError,
+    /// Wait this long before answering.
+    Slow(Duration),
+}
+
 #[derive(Debug, Default)]
 struct Contents {
     /// (repository, tag or digest) → manifest.
     manifests: BTreeMap<(String, String), Manifest>,
+    /// (repository, digest) → blob.
+    blobs: BTreeMap<(String, String), Vec<u8>>,
     credentials: Option<(String, String)>,
+    referrers_api: bool,
+    fault: Fault,
 }
 
 /// A running fake registry; stops when dropped (with its runtime).
 pub struct FakeRegistry {
     address: SocketAddr,
+    contents: Arc<Mutex<Contents>>,
     _runtime: tokio::runtime::Runtime,
+}
+
+fn lock(contents: &Mutex<Contents>) -> std::sync::MutexGuard<'_, Contents> {
+    contents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl FakeRegistry {
     /// Starts a registry holding `manifests` as `(repository, tag, manifest)`; each is also reachable by
     /// its digest. With `credentials`, every request needs that basic-auth user and password.
     pub fn start(manifests: Vec<(&str, &str, Manifest)>, credentials: Option<(&str, &str)>) -> Self {
-        let mut contents = Contents::default();
+        let registry = Self::empty(credentials, true);
         for (repository, tag, manifest) in manifests {
-            contents.manifests.insert((repository.to_owned(), manifest.digest()), manifest.clone());
-            contents.manifests.insert((repository.to_owned(), tag.to_owned()), manifest);
+            registry.put_manifest(repository, Some(tag), manifest);
         }
-        contents.credentials = credentials.map(|(u, p)| (u.to_owned(), p.to_owned()));
+        registry
+    }
+
+    /// Starts an empty registry; `referrers_api` false makes `/referrers/` answer 404, as registries
+    /// without OCI 1.1 support do (clients then read the `sha256-<hex>` tag instead).
+    pub fn empty(credentials: Option<(&str, &str)>, referrers_api: bool) -> Self {
+        let contents = Arc::new(Mutex::new(Contents {
+            credentials: credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            referrers_api,
+            ..Contents::default()
+        }));
         let app = Router::new()
             .route("/v2/", axum::routing::get(root))
-            .route("/v2/{*rest}", axum::routing::get(manifest).head(manifest))
-            .with_state(Arc::new(contents));
+            .route("/v2/{*rest}", axum::routing::get(serve).head(serve))
+            .with_state(contents.clone());
         let (address, runtime) = crate::serve_on_loopback(app);
-        FakeRegistry { address, _runtime: runtime }
+        FakeRegistry { address, contents, _runtime: runtime }
+    }
+
+    /// Stores `manifest` in `repository`, by digest and (when given) by `tag`; returns its digest.
+    pub fn put_manifest(&self, repository: &str, tag: Option<&str>, manifest: Manifest) -> String {
+        let digest = manifest.digest();
+        let mut contents = lock(&self.contents);
+        if let Some(tag) = tag {
+            contents.manifests.insert((repository.to_owned(), tag.to_owned()), manifest.clone());
+        }
+        contents.manifests.insert((repository.to_owned(), digest.clone()), manifest);
+        digest
+    }
+
+    /// Stores a blob in `repository`; returns its digest.
+    pub fn put_blob(&self, repository: &str, blob: &[u8]) -> String {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(blob)));
+        lock(&self.contents).blobs.insert((repository.to_owned(), digest.clone()), blob.to_vec());
+        digest
+    }
+
+    /// Makes every later request fail (or succeed again) as `fault` says.
+    pub fn set_fault(&self, fault: Fault) {
+        lock(&self.contents).fault = fault;
     }
 
     /// `127.0.0.1:PORT`, the registry part of image references.
@@ -93,35 +150,93 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     response
 }
 
-async fn root(State(contents): State<Arc<Contents>>, headers: HeaderMap) -> Response {
-    if !authorized(&contents, &headers) {
+async fn root(State(contents): State<Arc<Mutex<Contents>>>, headers: HeaderMap) -> Response {
+    if !authorized(&lock(&contents), &headers) {
         return error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required");
     }
     Response::new(Body::from("{}"))
 }
 
-async fn manifest(
-    State(contents): State<Arc<Contents>>,
+fn header_value(text: &str) -> header::HeaderValue {
+    header::HeaderValue::from_str(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn content(method: &Method, media_type: &str, body: Vec<u8>, digest: &str) -> Response {
+    let length = body.len();
+    let body = if method == Method::HEAD { Body::empty() } else { Body::from(body) };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header_value(media_type));
+    headers.insert(header::CONTENT_LENGTH, header_value(&length.to_string()));
+    headers.insert("docker-content-digest", header_value(digest));
+    response
+}
+
+async fn serve(
+    State(contents): State<Arc<Mutex<Contents>>>,
     method: Method,
     headers: HeaderMap,
     Path(rest): Path<String>,
 ) -> Response {
+    let fault = lock(&contents).fault;
+    match fault {
+        Fault::None => {}
+        Fault::NotFound => return error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository unknown"),
+        Fault::ServerError => return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error"),
+        Fault::Slow(delay) => tokio::time::sleep(delay).await,
+    }
+    let contents = lock(&contents);
     if !authorized(&contents, &headers) {
         return error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required");
     }
-    let Some((repository, reference)) = rest.rsplit_once("/manifests/") else {
-        return error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such endpoint");
-    };
-    let Some(manifest) = contents.manifests.get(&(repository.to_owned(), reference.to_owned())) else {
-        return error(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown");
-    };
-    let digest = manifest.lie.clone().unwrap_or_else(|| manifest.digest());
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from(manifest.body.clone()) };
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    let value = |text: &str| header::HeaderValue::from_str(text).unwrap_or_else(|e| panic!("{e}"));
-    headers.insert(header::CONTENT_TYPE, value(&manifest.media_type));
-    headers.insert(header::CONTENT_LENGTH, value(&manifest.body.len().to_string()));
-    headers.insert("docker-content-digest", value(&digest));
-    response
+    if let Some((repository, reference)) = rest.rsplit_once("/manifests/") {
+        let Some(manifest) = contents.manifests.get(&(repository.to_owned(), reference.to_owned())) else {
+            return error(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown");
+        };
+        let digest = manifest.lie.clone().unwrap_or_else(|| manifest.digest());
+        return content(&method, &manifest.media_type, manifest.body.clone(), &digest);
+    }
+    if let Some((repository, digest)) = rest.rsplit_once("/blobs/") {
+        let Some(blob) = contents.blobs.get(&(repository.to_owned(), digest.to_owned())) else {
+            return error(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", "blob unknown");
+        };
+        return content(&method, "application/octet-stream", blob.clone(), digest);
+    }
+    if let Some((repository, digest)) = rest.rsplit_once("/referrers/") {
+        if !contents.referrers_api {
+            return error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such endpoint");
+        }
+        let index = referrers(&contents, repository, digest);
+        return content(&method, "application/vnd.oci.image.index.v1+json", index, "");
+    }
+    error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such endpoint")
+}
+
+/// The OCI 1.1 referrers index of `digest`: every manifest of `repository` whose `subject` names it.
+fn referrers(contents: &Contents, repository: &str, digest: &str) -> Vec<u8> {
+    let mut manifests = Vec::new();
+    for ((repo, reference), manifest) in &contents.manifests {
+        if repo != repository || !reference.starts_with("sha256:") {
+            continue;
+        }
+        let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(&manifest.body) else { continue };
+        if parsed.pointer("/subject/digest").and_then(serde_json::Value::as_str) != Some(digest) {
+            continue;
+        }
+        let mut descriptor = serde_json::json!({
+            "mediaType": manifest.media_type,
+            "digest": manifest.digest(),
+            "size": manifest.body.len(),
+        });
+        if let Some(artifact_type) = parsed.get("artifactType") {
+            descriptor["artifactType"] = artifact_type.clone();
+        }
+        if let Some(annotations) = parsed.get("annotations") {
+            descriptor["annotations"] = annotations.clone();
+        }
+        manifests.push(descriptor);
+    }
+    serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
+        .to_string()
+        .into_bytes()
 }

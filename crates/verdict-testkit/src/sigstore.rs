@@ -244,23 +244,29 @@ impl TestSigstore {
         params.signed_by(&key.rcgen(), &issuer_ref).expect("sign the certificate").der().to_vec()
     }
 
-    /// A Rekor v1 entry for `body` (kind, version): SET and inclusion proof under a signed checkpoint.
-    fn tlog_entry(&self, kind: &str, body: &Value, options: &Options) -> Value {
+    /// The log's record of `body`: what a Rekor v1 entry and cosign's legacy Rekor bundle are made of.
+    fn log(&self, body: &Value, options: &Options) -> LogRecord {
         let body = body.to_string();
         let body_b64 = B64.encode(body.as_bytes());
         let integrated = unix(SystemTime::now()) + options.integrated_at;
-        let log_id = Sha256::digest(self.rekor.spki_der());
+        let log_id = Sha256::digest(self.rekor.spki_der()).to_vec();
         let set_payload = format!(
             r#"{{"body":"{body_b64}","integratedTime":{integrated},"logID":"{}","logIndex":0}}"#,
-            hex::encode(log_id)
+            hex::encode(&log_id)
         );
         let set = if options.forge_set {
             SigningKey::generate().sign(set_payload.as_bytes())
         } else {
             self.rekor.sign(set_payload.as_bytes())
         };
+        LogRecord { body: body.into_bytes(), body_b64, integrated, log_id, set_b64: B64.encode(set) }
+    }
+
+    /// A Rekor v1 entry for `body` (kind, version): SET and inclusion proof under a signed checkpoint.
+    fn tlog_entry(&self, kind: &str, body: &Value, options: &Options) -> Value {
+        let record = self.log(body, options);
         let mut leaf = vec![0u8];
-        leaf.extend_from_slice(body.as_bytes());
+        leaf.extend_from_slice(&record.body);
         let mut root = Sha256::digest(&leaf).to_vec();
         if options.break_inclusion_proof {
             root[0] ^= 1;
@@ -273,14 +279,48 @@ impl TestSigstore {
         let envelope = format!("{note}\n\u{2014} rekor.verdict.test {}\n", B64.encode(signature));
         json!({
             "logIndex": "0",
-            "logId": {"keyId": B64.encode(log_id)},
+            "logId": {"keyId": B64.encode(&record.log_id)},
             "kindVersion": {"kind": kind, "version": "0.0.1"},
-            "integratedTime": integrated.to_string(),
-            "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
+            "integratedTime": record.integrated.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": record.set_b64},
             "inclusionProof": {"logIndex": "0", "rootHash": root_b64, "treeSize": "1", "hashes": [],
                                "checkpoint": {"envelope": envelope}},
-            "canonicalizedBody": body_b64,
+            "canonicalizedBody": record.body_b64,
         })
+    }
+
+    /// A cosign legacy signature over `payload` (a simple-signing document): the layer annotations
+    /// cosign writes — signature, certificate and chain (keyless), and the Rekor bundle.
+    pub fn sign_legacy(
+        &self,
+        key: &SigningKey,
+        payload: &[u8],
+        identity: Option<(&str, &str)>,
+        options: &Options,
+    ) -> std::collections::BTreeMap<String, String> {
+        let signature = key.sign(payload);
+        let (_, verifier_pem) = self.material(key, identity, options);
+        let body = json!({
+            "apiVersion": "0.0.1", "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload))}},
+                "signature": {"content": B64.encode(&signature), "publicKey": {"content": B64.encode(&verifier_pem)}},
+            },
+        });
+        let record = self.log(&body, options);
+        let rekor = json!({
+            "SignedEntryTimestamp": record.set_b64,
+            "Payload": {"body": record.body_b64, "integratedTime": record.integrated, "logIndex": 0,
+                        "logID": hex::encode(&record.log_id)},
+        });
+        let mut annotations = std::collections::BTreeMap::new();
+        annotations.insert("dev.cosignproject.cosign/signature".to_owned(), B64.encode(&signature));
+        annotations.insert("dev.sigstore.cosign/bundle".to_owned(), rekor.to_string());
+        if identity.is_some() {
+            annotations.insert("dev.sigstore.cosign/certificate".to_owned(), verifier_pem);
+            annotations.insert("dev.sigstore.cosign/chain".to_owned(), pem("CERTIFICATE", &self.ca_der));
+        }
+        annotations
     }
 
     /// A bundle v0.3 with a message signature over `artifact`, by `key`; keyless (with a certificate
@@ -369,6 +409,15 @@ impl TestSigstore {
             None => (json!({"publicKey": {"hint": ""}}), key.public_pem()),
         }
     }
+}
+
+/// What the log recorded for one entry.
+struct LogRecord {
+    body: Vec<u8>,
+    body_b64: String,
+    integrated: i64,
+    log_id: Vec<u8>,
+    set_b64: String,
 }
 
 /// An in-toto v1 statement about `digest` (`sha256:<hex>` or bare hex) named `name`.

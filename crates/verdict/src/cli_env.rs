@@ -441,6 +441,52 @@ pub enum VerifyCommand {
     /// Verify a Sigstore bundle (v0.1–v0.3, message signature or DSSE) for an artifact: exit 0 verified,
     /// 1 not verified (with the reason), 2 usage.
     Bundle(VerifyBundleArgs),
+    /// Verify an image in its registry against an image policy: its signatures (cosign's legacy
+    /// `.sig` tag and OCI 1.1 referrers with Sigstore bundles) and attestations. Exit 0 when it satisfies
+    /// the policy, 1 when not (every reason printed), 2 for a bad policy or arguments, 3 when the
+    /// registry is unreachable, fails or is too slow (still a failure).
+    Image(VerifyImageArgs),
+}
+
+/// Arguments of `verdict verify image`.
+#[derive(Debug, Args)]
+pub struct VerifyImageArgs {
+    /// The image: `[registry/]repository[:tag][@sha256:digest]`.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// The image policy (YAML; see docs/image-policy.md).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Sigstore's trusted_root.json (default: the production root embedded in verdict; nothing is fetched).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Registry user (default: from Docker's config.json).
+    #[arg(long, env = "VERDICT_REGISTRY_USERNAME", requires = "registry_password")]
+    pub registry_username: Option<String>,
+    /// Registry password or access token.
+    #[arg(long, env = "VERDICT_REGISTRY_PASSWORD", hide_env_values = true, requires = "registry_username")]
+    pub registry_password: Option<String>,
+    /// A bearer token for the registry, used as is.
+    #[arg(
+        long,
+        env = "VERDICT_REGISTRY_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "registry_username"
+    )]
+    pub registry_token: Option<String>,
+    /// Docker's config.json to read credentials from (default: $DOCKER_CONFIG/config.json, else
+    /// ~/.docker/config.json).
+    #[arg(long, value_name = "FILE")]
+    pub docker_config: Option<PathBuf>,
+    /// Time limit of each registry request (e.g. 5s, 500ms).
+    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "10s")]
+    pub timeout: std::time::Duration,
+    /// Time limit for fetching everything.
+    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "30s")]
+    pub budget: std::time::Duration,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
 }
 
 /// Arguments of `verdict verify bundle`.

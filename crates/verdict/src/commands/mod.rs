@@ -16,3 +16,4 @@ pub mod server;
 pub mod snapshot_sources;
 pub mod typed_attestations;
 pub mod verify;
+pub mod verify_image;

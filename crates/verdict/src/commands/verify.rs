@@ -1,4 +1,5 @@
-//! `verdict verify bundle`: a Sigstore bundle checked offline against a trusted root and a signer.
+//! `verdict verify bundle`: a Sigstore bundle checked offline against a trusted root and a signer
+//! (`verify image` is in `verify_image`).
 
 use anyhow::anyhow;
 use serde_json::json;
@@ -9,10 +10,12 @@ use crate::cli::EvalOutput;
 use crate::cli_env::{VerifyBundleArgs, VerifyCommand};
 use crate::error::{CliError, CliResult};
 
-/// Runs `verify bundle`.
+/// Runs `verify bundle` or `verify image`.
 pub fn run(command: VerifyCommand) -> CliResult {
-    let VerifyCommand::Bundle(args) = command;
-    bundle(&args)
+    match command {
+        VerifyCommand::Bundle(args) => bundle(&args),
+        VerifyCommand::Image(args) => super::verify_image::run(&args),
+    }
 }
 
 fn matcher(exact: Option<&String>, regexp: Option<&String>, what: &str) -> Result<Matcher, CliError> {

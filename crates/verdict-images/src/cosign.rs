@@ -1,0 +1,235 @@
+//! cosign's formats, turned into Sigstore bundles so one verification core serves them all: the legacy
+//! `sha256-<hex>.sig` simple-signing layers (signature, certificate, chain and Rekor bundle in
+//! annotations) become v0.1 bundles with the log's signed entry timestamp, and the in-toto statements
+//! inside DSSE bundles are read for their predicate type, subjects and predicate.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The predicate type cosign gives the statement it signs for `cosign sign` in the bundle format.
+pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+/// The media type of cosign's legacy signature layers.
+pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// Annotation holding a legacy layer's base64 signature.
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// Annotation holding a legacy layer's signing certificate (PEM).
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+/// Annotation holding a legacy layer's certificate chain (PEM).
+pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+/// Annotation holding a legacy layer's Rekor bundle (signed entry timestamp and entry).
+pub const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+
+/// The parts of an in-toto statement a policy looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// `predicateType`.
+    pub predicate_type: String,
+    /// Every subject's sha256 digest, as `sha256:<hex>`.
+    pub subject_digests: Vec<String>,
+    /// `predicate`.
+    pub predicate: Value,
+}
+
+/// The in-toto statement of a DSSE bundle, or why there is none.
+pub fn statement(bundle: &Value) -> Result<Statement, String> {
+    let envelope = bundle.get("dsseEnvelope").ok_or("the bundle holds no DSSE envelope")?;
+    let payload =
+        envelope.get("payload").and_then(Value::as_str).ok_or("the DSSE envelope has no payload")?;
+    let payload = B64.decode(payload).map_err(|err| format!("the DSSE payload is not base64: {err}"))?;
+    let statement: Value = serde_json::from_slice(&payload)
+        .map_err(|err| format!("the DSSE payload is not an in-toto statement: {err}"))?;
+    let predicate_type = statement
+        .get("predicateType")
+        .and_then(Value::as_str)
+        .ok_or("the in-toto statement has no predicateType")?
+        .to_owned();
+    let subject_digests = statement
+        .get("subject")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|subject| subject.pointer("/digest/sha256").and_then(Value::as_str))
+        .map(|hex| format!("sha256:{}", hex.to_ascii_lowercase()))
+        .collect();
+    Ok(Statement {
+        predicate_type,
+        subject_digests,
+        predicate: statement.get("predicate").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// DER certificates from PEM text (every `CERTIFICATE` block).
+pub fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
+    let mut certificates = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let after = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
+        let end = after.find("-----END CERTIFICATE-----").ok_or("a PEM certificate has no END line")?;
+        let body: String = after[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        certificates.push(B64.decode(body).map_err(|err| format!("a PEM certificate is not base64: {err}"))?);
+        rest = &after[end..];
+    }
+    if certificates.is_empty() {
+        return Err("no PEM certificate found".to_owned());
+    }
+    Ok(certificates)
+}
+
+/// Whether a DER certificate is self-signed (a root): its issuer and subject are the same name.
+fn self_signed(der: &[u8]) -> bool {
+    // Certificate ::= SEQUENCE { tbs SEQUENCE { [0] version, serial, sigAlg, issuer, validity, subject … } }
+    fn element(data: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (&_, rest) = data.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (length, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let count = usize::from(first & 0x7f);
+            if count > 4 || rest.len() < count {
+                return None;
+            }
+            (rest[..count].iter().fold(0usize, |n, b| (n << 8) | usize::from(*b)), &rest[count..])
+        };
+        let header = data.len() - rest.len();
+        (rest.len() >= length).then(|| (&data[..header + length], &rest[length..]))
+    }
+    fn contents(element: &[u8]) -> Option<&[u8]> {
+        let first = *element.get(1)?;
+        let header = if first < 0x80 { 2 } else { 2 + usize::from(first & 0x7f) };
+        element.get(header..)
+    }
+    let Some(tbs) = element(der)
+        .and_then(|(certificate, _)| contents(certificate))
+        .and_then(element)
+        .and_then(|(tbs, _)| contents(tbs))
+    else {
+        return false;
+    };
+    let mut fields = Vec::new();
+    let mut rest = tbs;
+    while let Some((field, next)) = element(rest) {
+        fields.push(field);
+        rest = next;
+    }
+    // With an explicit version ([0], tag 0xa0) the issuer is field 3 and the subject field 5.
+    let offset = usize::from(fields.first().is_some_and(|f| f.first() == Some(&0xa0)));
+    matches!((fields.get(2 + offset), fields.get(4 + offset)), (Some(issuer), Some(subject)) if issuer == subject)
+}
+
+/// A legacy `.sig` layer as a v0.1 bundle over its payload: `annotations` are the layer's. The chain's
+/// self-signed root is left out (the root must come from the trusted root, never from the registry).
+pub fn legacy_signature_bundle(
+    payload: &[u8],
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> Result<Value, String> {
+    let signature = annotations.get(SIGNATURE_ANNOTATION).ok_or("the layer has no signature annotation")?;
+    let rekor = annotations.get(REKOR_BUNDLE_ANNOTATION).ok_or(
+        "the layer has no Rekor bundle: a signature that is not in the transparency log is not accepted",
+    )?;
+    let rekor: Value =
+        serde_json::from_str(rekor).map_err(|err| format!("the Rekor bundle annotation: {err}"))?;
+    let set = rekor
+        .get("SignedEntryTimestamp")
+        .and_then(Value::as_str)
+        .ok_or("the Rekor bundle has no SignedEntryTimestamp")?;
+    let entry = rekor.get("Payload").ok_or("the Rekor bundle has no Payload")?;
+    let body = entry.get("body").and_then(Value::as_str).ok_or("the Rekor bundle has no body")?;
+    let decoded: Value = B64
+        .decode(body)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or("the Rekor entry body is not base64 JSON")?;
+    let number =
+        |key: &str| entry.get(key).and_then(Value::as_i64).ok_or(format!("the Rekor bundle has no {key}"));
+    let log_id = entry.get("logID").and_then(Value::as_str).ok_or("the Rekor bundle has no logID")?;
+    let log_id = hex::decode(log_id).map_err(|_| "the Rekor bundle's logID is not hex".to_owned())?;
+    let mut material = match annotations.get(CERTIFICATE_ANNOTATION) {
+        Some(certificate) => {
+            let mut chain = pem_certificates(certificate)?;
+            if let Some(more) = annotations.get(CHAIN_ANNOTATION) {
+                chain.extend(pem_certificates(more)?.into_iter().filter(|der| !self_signed(der)));
+            }
+            let certificates: Vec<Value> =
+                chain.iter().map(|der| json!({"rawBytes": B64.encode(der)})).collect();
+            json!({"x509CertificateChain": {"certificates": certificates}})
+        }
+        None => json!({"publicKey": {"hint": ""}}),
+    };
+    material["tlogEntries"] = json!([{
+        "logIndex": number("logIndex")?.to_string(),
+        "logId": {"keyId": B64.encode(log_id)},
+        "kindVersion": {
+            "kind": decoded.get("kind").and_then(Value::as_str).unwrap_or("hashedrekord"),
+            "version": decoded.get("apiVersion").and_then(Value::as_str).unwrap_or("0.0.1"),
+        },
+        "integratedTime": number("integratedTime")?.to_string(),
+        "inclusionPromise": {"signedEntryTimestamp": set},
+        "canonicalizedBody": body,
+    }]);
+    Ok(json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": material,
+        "messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(Sha256::digest(payload))},
+            "signature": signature,
+        },
+    }))
+}
+
+/// The image digest a simple-signing payload names (`critical.image.docker-manifest-digest`).
+pub fn signed_image_digest(payload: &[u8]) -> Result<String, String> {
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|err| format!("the signed payload is not JSON: {err}"))?;
+    value
+        .pointer("/critical/image/docker-manifest-digest")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| "the signed payload names no image digest".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn statements_are_read_from_dsse_bundles() {
+        let statement_json = json!({"_type": "https://in-toto.io/Statement/v1", "predicateType": "p",
+            "subject": [{"name": "x", "digest": {"sha256": "AB"}}, {"name": "y", "digest": {"sha512": "00"}}], "predicate": {"k": 1}});
+        let bundle = json!({"dsseEnvelope": {"payload": B64.encode(statement_json.to_string()), "payloadType": "application/vnd.in-toto+json"}});
+        let parsed = statement(&bundle).unwrap();
+        assert_eq!(parsed.predicate_type, "p");
+        assert_eq!(parsed.subject_digests, vec!["sha256:ab"]);
+        assert_eq!(parsed.predicate, json!({"k": 1}));
+        assert!(statement(&json!({"messageSignature": {}})).unwrap_err().contains("no DSSE"));
+        assert!(statement(&json!({"dsseEnvelope": {"payload": "!!"}})).unwrap_err().contains("not base64"));
+        assert!(
+            statement(&json!({"dsseEnvelope": {"payload": B64.encode("{}")}}))
+                .unwrap_err()
+                .contains("predicateType")
+        );
+    }
+
+    #[test]
+    fn legacy_layers_without_a_log_entry_are_refused() {
+        let mut annotations = std::collections::BTreeMap::new();
+        assert!(legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("signature annotation"));
+        annotations.insert(SIGNATURE_ANNOTATION.to_owned(), "c2ln".to_owned());
+        assert!(legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("transparency log"));
+        annotations.insert(REKOR_BUNDLE_ANNOTATION.to_owned(), "{".to_owned());
+        assert!(
+            legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("Rekor bundle annotation")
+        );
+    }
+
+    #[test]
+    fn simple_signing_payloads_name_their_image() {
+        let payload = br#"{"critical": {"identity": {"docker-reference": "r"}, "image": {"docker-manifest-digest": "sha256:00"}, "type": "cosign container image signature"}}"#;
+        assert_eq!(signed_image_digest(payload).unwrap(), "sha256:00");
+        assert!(signed_image_digest(b"{}").is_err());
+        assert!(pem_certificates("nothing").is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Images, signatures and attestations laid out in a registry the way cosign lays them out: an image
+//! manifest; legacy signatures under the `sha256-<hex>.sig` tag (simple-signing layers with
+//! annotations); Sigstore bundles as OCI 1.1 referrers (manifests whose `subject` is the image), and,
+//! for registries without the referrers API, the `sha256-<hex>` tag holding the referrers index.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::registry::{FakeRegistry, Manifest};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// The artifact and layer type of a Sigstore bundle v0.3 referrer.
+pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+fn descriptor(media_type: &str, digest: &str, size: usize) -> Value {
+    json!({"mediaType": media_type, "digest": digest, "size": size})
+}
+
+/// Pushes a small image (`content` as its one layer) to `repository:tag`; returns its digest and its
+/// manifest's size.
+pub fn push_image(registry: &FakeRegistry, repository: &str, tag: &str, content: &[u8]) -> (String, usize) {
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let config_digest = registry.put_blob(repository, config);
+    let layer_digest = registry.put_blob(repository, content);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &config_digest, config.len()),
+        "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", &layer_digest, content.len())],
+    });
+    let body = manifest.to_string();
+    (registry.put_manifest(repository, Some(tag), Manifest::new(OCI_MANIFEST, body.as_bytes())), body.len())
+}
+
+/// cosign's simple-signing payload for `name@digest`.
+pub fn simple_signing_payload(name: &str, digest: &str) -> Vec<u8> {
+    json!({
+        "critical": {"identity": {"docker-reference": name}, "image": {"docker-manifest-digest": digest},
+                     "type": "cosign container image signature"},
+        "optional": null,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Pushes legacy signature layers (payload, annotations) under `sha256-<hex>.sig` of `digest`.
+pub fn push_legacy_signatures(
+    registry: &FakeRegistry,
+    repository: &str,
+    digest: &str,
+    layers: &[(Vec<u8>, BTreeMap<String, String>)],
+) {
+    let config = b"{}";
+    let config_digest = registry.put_blob(repository, config);
+    let layers: Vec<Value> = layers
+        .iter()
+        .map(|(payload, annotations)| {
+            let digest = registry.put_blob(repository, payload);
+            let mut layer =
+                descriptor("application/vnd.dev.cosign.simplesigning.v1+json", &digest, payload.len());
+            layer["annotations"] = json!(annotations);
+            layer
+        })
+        .collect();
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &config_digest, config.len()),
+        "layers": layers,
+    });
+    let tag = format!("{}.sig", digest.replace(':', "-"));
+    registry.put_manifest(
+        repository,
+        Some(&tag),
+        Manifest::new(OCI_MANIFEST, manifest.to_string().as_bytes()),
+    );
+}
+
+/// The referrer manifest of `bundle` about the image `digest` (`subject` names the image manifest,
+/// `image_size` bytes); returns (manifest JSON, bundle blob).
+pub fn bundle_referrer(
+    registry: &FakeRegistry,
+    repository: &str,
+    digest: &str,
+    image_size: usize,
+    bundle: &Value,
+    predicate_type: &str,
+) -> Manifest {
+    let blob = bundle.to_string().into_bytes();
+    let blob_digest = registry.put_blob(repository, &blob);
+    let empty_digest = registry.put_blob(repository, b"{}");
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": BUNDLE_V03,
+        "config": descriptor(EMPTY, &empty_digest, 2),
+        "layers": [descriptor(BUNDLE_V03, &blob_digest, blob.len())],
+        "subject": descriptor(OCI_MANIFEST, digest, image_size),
+        "annotations": {"dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": predicate_type},
+    });
+    Manifest::new(OCI_MANIFEST, manifest.to_string().as_bytes())
+}
+
+/// Pushes bundles as referrers of `digest`; with `tag_fallback`, also writes the `sha256-<hex>` tag
+/// holding the referrers index (what clients do on registries without the referrers API).
+pub fn push_bundles(
+    registry: &FakeRegistry,
+    repository: &str,
+    digest: &str,
+    image_size: usize,
+    bundles: &[(Value, &str)],
+    tag_fallback: bool,
+) {
+    let mut entries = Vec::new();
+    for (bundle, predicate_type) in bundles {
+        let manifest = bundle_referrer(registry, repository, digest, image_size, bundle, predicate_type);
+        let mut entry = descriptor(OCI_MANIFEST, &manifest.digest(), manifest.body.len());
+        entry["artifactType"] = json!(BUNDLE_V03);
+        registry.put_manifest(repository, None, manifest);
+        entries.push(entry);
+    }
+    if tag_fallback {
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries});
+        registry.put_manifest(
+            repository,
+            Some(&digest.replace(':', "-")),
+            Manifest::new(OCI_INDEX, index.to_string().as_bytes()),
+        );
+    }
+}

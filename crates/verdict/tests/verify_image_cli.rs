@@ -1,0 +1,264 @@
+//! `verdict verify image` against an in-process fake registry holding images signed by the test-only
+//! Sigstore (custom trusted root): OCI 1.1 referrers with bundles (and the referrers-tag fallback),
+//! cosign's legacy `.sig` tag, keyless and key-based, tag and digest references — and every way to fail:
+//! unsigned, wrong identity or key, attestation about another image, Rego predicate policy denying,
+//! legacy payload for another image, no matching rule, registry 404/500/slow/unreachable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use verdict_testkit::cosign::{push_bundles, push_image, push_legacy_signatures, simple_signing_payload};
+use verdict_testkit::registry::{FakeRegistry, Fault};
+use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore, statement};
+
+const ID: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+const SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
+const SLSA: &str = "https://slsa.dev/provenance/v1";
+const GHA: &str = "https://actions.github.io/buildtypes/workflow/v1";
+
+struct World {
+    dir: tempfile::TempDir,
+    sigstore: TestSigstore,
+    registry: FakeRegistry,
+    key: SigningKey,
+}
+
+impl World {
+    fn new(referrers_api: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sigstore = TestSigstore::new();
+        std::fs::write(dir.path().join("root.json"), sigstore.trusted_root()).unwrap();
+        World {
+            dir,
+            sigstore,
+            registry: FakeRegistry::empty(None, referrers_api),
+            key: SigningKey::generate(),
+        }
+    }
+
+    fn host(&self) -> String {
+        self.registry.host()
+    }
+
+    /// An image signed keyless (by `identity`) with a provenance attestation of `build_type` about
+    /// `subject` (default: the image), as referrers.
+    fn signed(
+        &self,
+        repository: &str,
+        identity: &str,
+        build_type: &str,
+        subject: Option<&str>,
+        fallback_tag: bool,
+    ) -> String {
+        let (digest, size) = push_image(&self.registry, repository, "v1", repository.as_bytes());
+        let name = format!("{}/{repository}", self.host());
+        let sign = statement(&name, &digest, SIGN, json!({}));
+        let provenance = statement(
+            &name,
+            subject.unwrap_or(&digest),
+            SLSA,
+            json!({"buildDefinition": {"buildType": build_type}}),
+        );
+        let who = Some((identity, ISSUER));
+        let bundles = [
+            (self.sigstore.attest(&self.key, &sign, who, &Options::default()), SIGN),
+            (self.sigstore.attest(&self.key, &provenance, who, &Options::default()), SLSA),
+        ];
+        push_bundles(&self.registry, repository, &digest, size, &bundles, fallback_tag);
+        digest
+    }
+
+    fn policy(&self, text: &str) -> std::path::PathBuf {
+        let path = self.dir.path().join("policy.yml");
+        std::fs::write(
+            &path,
+            text.replace("HOST", &self.host()).replace("KEY", &indent(&self.key.public_pem())),
+        )
+        .unwrap();
+        path
+    }
+
+    fn verify(&self, image: &str, policy: &std::path::Path, extra: &[&str]) -> (i32, Value, String) {
+        let output = Command::cargo_bin("verdict")
+            .unwrap()
+            .args(["verify", "image", image, "--policy"])
+            .arg(policy)
+            .arg("--trusted-root")
+            .arg(self.dir.path().join("root.json"))
+            .args(["-o", "json"])
+            .args(extra)
+            .env("DOCKER_CONFIG", self.dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (output.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&output.stderr).to_string())
+    }
+}
+
+fn indent(pem: &str) -> String {
+    pem.trim_end().lines().collect::<Vec<_>>().join("\n              ")
+}
+
+const POLICY: &str = r#"apiVersion: verdict.dev/v1
+kind: ImagePolicy
+rules:
+  - name: acme
+    images: ["HOST/acme/*"]
+    attestors:
+      entries:
+        - keyless:
+            issuer: https://token.actions.githubusercontent.com
+            subjectRegExp: ^https://github\.com/acme/[^/]+/\.github/workflows/release\.yml@refs/heads/main$
+    attestations:
+      - name: provenance
+        predicateType: https://slsa.dev/provenance/v1
+        policy: |
+          package policy
+          default allow := false
+          allow if input.predicate.buildDefinition.buildType == "https://actions.github.io/buildtypes/workflow/v1"
+          violations contains msg if {
+            not allow
+            msg := sprintf("build type %v is not GitHub Actions", [input.predicate.buildDefinition.buildType])
+          }
+  - name: legacy
+    images: ["HOST/legacy/*"]
+    attestors:
+      entries:
+        - key:
+            publicKey: |
+              KEY
+"#;
+
+fn reasons(json: &Value) -> String {
+    json["reasons"]
+        .as_array()
+        .map(|r| r.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn signed_images_verify_by_tag_and_by_digest() {
+    let world = World::new(true);
+    let digest = world.signed("acme/app", ID, GHA, None, false);
+    let policy = world.policy(POLICY);
+    let image = format!("{}/acme/app:v1", world.host());
+    let (code, json, stderr) = world.verify(&image, &policy, &[]);
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["allowed"], true);
+    assert_eq!(json["digest"], digest.as_str());
+    let rule = &json["rules"][0];
+    assert_eq!(rule["signatures"]["satisfied"][0]["identity"], ID);
+    assert_eq!(rule["signatures"]["satisfied"][0]["issuer"], ISSUER);
+    assert!(rule["signatures"]["satisfied"][0]["integrated_time"].is_string());
+    assert_eq!(rule["attestations"][0]["satisfied"], true);
+    assert_eq!(json["attestations_found"][0]["predicateType"], SLSA);
+    let (code, json, _) = world.verify(&format!("{}/acme/app@{digest}", world.host()), &policy, &[]);
+    assert_eq!((code, &json["allowed"]), (0, &Value::Bool(true)));
+}
+
+#[test]
+fn the_referrers_tag_fallback_serves_registries_without_the_api() {
+    let world = World::new(false);
+    world.signed("acme/app", ID, GHA, None, true);
+    let (code, json, stderr) =
+        world.verify(&format!("{}/acme/app:v1", world.host()), &world.policy(POLICY), &[]);
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+}
+
+#[test]
+fn legacy_cosign_signatures_verify_with_a_key() {
+    let world = World::new(true);
+    let (digest, _) = push_image(&world.registry, "legacy/app", "v1", b"legacy");
+    let name = format!("{}/legacy/app", world.host());
+    let payload = simple_signing_payload(&name, &digest);
+    let annotations = world.sigstore.sign_legacy(&world.key, &payload, None, &Options::default());
+    push_legacy_signatures(&world.registry, "legacy/app", &digest, &[(payload, annotations)]);
+    let policy = world.policy(POLICY);
+    let (code, json, stderr) = world.verify(&format!("{name}:v1"), &policy, &[]);
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["signatures_found"][0], "cosign .sig layer 0");
+
+    // A signature whose payload names another image, copied next to this one, is refused.
+    let (other, _) = push_image(&world.registry, "legacy/copy", "v1", b"copy");
+    let payload = simple_signing_payload(&name, &digest);
+    let annotations = world.sigstore.sign_legacy(&world.key, &payload, None, &Options::default());
+    push_legacy_signatures(&world.registry, "legacy/copy", &other, &[(payload, annotations)]);
+    let (code, json, _) = world.verify(&format!("{}/legacy/copy:v1", world.host()), &policy, &[]);
+    assert_eq!(code, 1);
+    assert!(reasons(&json).contains("names sha256:"), "{json:#}");
+}
+
+#[test]
+fn every_failure_is_a_failure_with_its_reason() {
+    let world = World::new(true);
+    let (unsigned, _) = push_image(&world.registry, "acme/unsigned", "v1", b"unsigned");
+    push_image(&world.registry, "other/app", "v1", b"no rule names it");
+    world.signed(
+        "acme/evil",
+        "https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main",
+        GHA,
+        None,
+        false,
+    );
+    world.signed("acme/sloppy", ID, "https://example.com/hand-built", None, false);
+    world.signed("acme/moved", ID, GHA, Some(&unsigned), false);
+    let policy = world.policy(POLICY);
+    let host = world.host();
+    for (image, expected) in [
+        (format!("{host}/acme/unsigned:v1"), "is not signed"),
+        (format!("{host}/acme/evil:v1"), "does not match"),
+        (format!("{host}/acme/sloppy:v1"), "build type https://example.com/hand-built is not GitHub Actions"),
+        (format!("{host}/acme/moved:v1"), "not the image"),
+        (format!("{host}/other/app:v1"), "denied by default"),
+        (format!("{host}/acme/missing:v1"), "no such image"),
+    ] {
+        let (code, json, stderr) = world.verify(&image, &policy, &[]);
+        assert_eq!(code, 1, "{image}: {json:#}\n{stderr}");
+        assert_eq!(json["allowed"], false, "{image}");
+        assert!(reasons(&json).contains(expected), "{image}: expected {expected:?} in {json:#}");
+    }
+    // A digest that is not the one the registry serves for the tag's repository.
+    let wrong = format!("{host}/acme/evil@sha256:{}", "0".repeat(64));
+    assert_eq!(world.verify(&wrong, &policy, &[]).0, 1);
+}
+
+#[test]
+fn an_unavailable_registry_fails_with_exit_3() {
+    let world = World::new(true);
+    world.signed("acme/app", ID, GHA, None, false);
+    let policy = world.policy(POLICY);
+    let image = format!("{}/acme/app:v1", world.host());
+    world.registry.set_fault(Fault::ServerError);
+    let (code, json, stderr) = world.verify(&image, &policy, &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(json["allowed"], false);
+    assert!(stderr.contains("registry unavailable"), "{stderr}");
+    world.registry.set_fault(Fault::Slow(std::time::Duration::from_secs(3)));
+    let (code, _, stderr) = world.verify(&image, &policy, &["--timeout", "500ms", "--budget", "1s"]);
+    assert_eq!(code, 3, "{stderr}");
+    world.registry.set_fault(Fault::NotFound);
+    assert_eq!(world.verify(&image, &policy, &[]).0, 1);
+    world.registry.set_fault(Fault::None);
+    assert_eq!(world.verify(&image, &policy, &[]).0, 0);
+    // Nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (code, _, stderr) = world.verify(&format!("{closed}/acme/app:v1"), &policy, &[]);
+    assert_eq!(code, 3, "{stderr}");
+}
+
+#[test]
+fn bad_policies_and_arguments_exit_2() {
+    let world = World::new(true);
+    let policy = world
+        .policy("apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: r\n    image: [\"**\"]\n");
+    let (code, _, stderr) = world.verify(&format!("{}/acme/app:v1", world.host()), &policy, &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("policy.yml:5:5"), "{stderr}");
+    assert!(stderr.contains("did you mean `images`"), "{stderr}");
+    let policy = world.policy(POLICY);
+    let (code, _, stderr) = world.verify("Not A Reference", &policy, &[]);
+    assert_eq!(code, 2, "{stderr}");
+}
