@@ -9,6 +9,23 @@ use serde_json::{Value, json};
 
 use crate::registry::{FakeRegistry, Manifest};
 
+/// Where images are pushed: the in-process fake registry, or a real one over the distribution API.
+pub trait Store {
+    /// Stores a blob in `repository`; returns its digest.
+    fn put_blob(&self, repository: &str, blob: &[u8]) -> String;
+    /// Stores a manifest (by digest, and by `tag` when given); returns its digest.
+    fn put_manifest(&self, repository: &str, tag: Option<&str>, manifest: Manifest) -> String;
+}
+
+impl Store for FakeRegistry {
+    fn put_blob(&self, repository: &str, blob: &[u8]) -> String {
+        FakeRegistry::put_blob(self, repository, blob)
+    }
+    fn put_manifest(&self, repository: &str, tag: Option<&str>, manifest: Manifest) -> String {
+        FakeRegistry::put_manifest(self, repository, tag, manifest)
+    }
+}
+
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const EMPTY: &str = "application/vnd.oci.empty.v1+json";
@@ -21,7 +38,7 @@ fn descriptor(media_type: &str, digest: &str, size: usize) -> Value {
 
 /// Pushes a small image (`content` as its one layer) to `repository:tag`; returns its digest and its
 /// manifest's size.
-pub fn push_image(registry: &FakeRegistry, repository: &str, tag: &str, content: &[u8]) -> (String, usize) {
+pub fn push_image(registry: &impl Store, repository: &str, tag: &str, content: &[u8]) -> (String, usize) {
     let config = br#"{"architecture":"amd64","os":"linux"}"#;
     let config_digest = registry.put_blob(repository, config);
     let layer_digest = registry.put_blob(repository, content);
@@ -48,7 +65,7 @@ pub fn simple_signing_payload(name: &str, digest: &str) -> Vec<u8> {
 
 /// Pushes legacy signature layers (payload, annotations) under `sha256-<hex>.sig` of `digest`.
 pub fn push_legacy_signatures(
-    registry: &FakeRegistry,
+    registry: &impl Store,
     repository: &str,
     digest: &str,
     layers: &[(Vec<u8>, BTreeMap<String, String>)],
@@ -82,7 +99,7 @@ pub fn push_legacy_signatures(
 /// The referrer manifest of `bundle` about the image `digest` (`subject` names the image manifest,
 /// `image_size` bytes); returns (manifest JSON, bundle blob).
 pub fn bundle_referrer(
-    registry: &FakeRegistry,
+    registry: &impl Store,
     repository: &str,
     digest: &str,
     image_size: usize,
@@ -107,7 +124,7 @@ pub fn bundle_referrer(
 /// Pushes bundles as referrers of `digest`; with `tag_fallback`, also writes the `sha256-<hex>` tag
 /// holding the referrers index (what clients do on registries without the referrers API).
 pub fn push_bundles(
-    registry: &FakeRegistry,
+    registry: &impl Store,
     repository: &str,
     digest: &str,
     image_size: usize,

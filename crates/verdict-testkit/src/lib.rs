@@ -1,6 +1,7 @@
 //! Helpers shared by verdict's tests. Test-only: no production crate depends on it.
 
 pub mod cosign;
+pub mod docker_registry;
 pub mod json_api;
 pub mod postgres;
 pub mod registry;

@@ -262,3 +262,39 @@ fn bad_policies_and_arguments_exit_2() {
     let (code, _, stderr) = world.verify("Not A Reference", &policy, &[]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// A real registry (Debian's docker-registry, distribution 2.8: no referrers API) holding images pushed
+/// with the test kit's own pusher: bundles are found through the referrers-tag fallback, legacy
+/// signatures through the `.sig` tag, and an unsigned image fails.
+#[test]
+fn a_real_registry_serves_both_layouts() {
+    let Some(registry) = verdict_testkit::docker_registry::DockerRegistry::start() else { return };
+    let world = World::new(true);
+    let host = registry.host();
+    let (digest, size) = push_image(&registry, "acme/app", "v1", b"real registry");
+    let name = format!("{host}/acme/app");
+    let who = Some((ID, ISSUER));
+    let sign = statement(&name, &digest, SIGN, json!({}));
+    let provenance = statement(&name, &digest, SLSA, json!({"buildDefinition": {"buildType": GHA}}));
+    let bundles = [
+        (world.sigstore.attest(&world.key, &sign, who, &Options::default()), SIGN),
+        (world.sigstore.attest(&world.key, &provenance, who, &Options::default()), SLSA),
+    ];
+    push_bundles(&registry, "acme/app", &digest, size, &bundles, true);
+    let (legacy, _) = push_image(&registry, "legacy/app", "v1", b"legacy on a real registry");
+    let payload = simple_signing_payload(&format!("{host}/legacy/app"), &legacy);
+    let annotations = world.sigstore.sign_legacy(&world.key, &payload, None, &Options::default());
+    push_legacy_signatures(&registry, "legacy/app", &legacy, &[(payload, annotations)]);
+    push_image(&registry, "acme/unsigned", "v1", b"nobody signed this");
+
+    let policy = world.policy(&POLICY.replace("HOST", &host));
+    for (image, expected) in [
+        (format!("{host}/acme/app:v1"), 0),
+        (format!("{host}/acme/app@{digest}"), 0),
+        (format!("{host}/legacy/app:v1"), 0),
+        (format!("{host}/acme/unsigned:v1"), 1),
+    ] {
+        let (code, json, stderr) = world.verify(&image, &policy, &[]);
+        assert_eq!(code, expected, "{image}: {json:#}\n{stderr}");
+    }
+}
