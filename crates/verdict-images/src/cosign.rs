@@ -1,7 +1,8 @@
 //! cosign's formats, turned into Sigstore bundles so one verification core serves them all: the legacy
-//! `sha256-<hex>.sig` simple-signing layers (signature, certificate, chain and Rekor bundle in
-//! annotations) become v0.1 bundles with the log's signed entry timestamp, and the in-toto statements
-//! inside DSSE bundles are read for their predicate type, subjects and predicate.
+//! `sha256-<hex>.sig` simple-signing layers and `sha256-<hex>.att` DSSE layers (signature, certificate,
+//! chain and Rekor bundle in annotations) become v0.1 bundles with the log's signed entry timestamp,
+//! and the in-toto statements inside DSSE bundles are read for their predicate type, subjects and
+//! predicate.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -12,6 +13,8 @@ use sha2::{Digest, Sha256};
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// The media type of cosign's legacy signature layers.
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The media type of cosign's legacy attestation layers.
+pub const DSSE_LAYER: &str = "application/vnd.dsse.envelope.v1+json";
 /// Annotation holding a legacy layer's base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// Annotation holding a legacy layer's signing certificate (PEM).
@@ -118,13 +121,10 @@ fn self_signed(der: &[u8]) -> bool {
     matches!((fields.get(2 + offset), fields.get(4 + offset)), (Some(issuer), Some(subject)) if issuer == subject)
 }
 
-/// A legacy `.sig` layer as a v0.1 bundle over its payload: `annotations` are the layer's. The chain's
-/// self-signed root is left out (the root must come from the trusted root, never from the registry).
-pub fn legacy_signature_bundle(
-    payload: &[u8],
-    annotations: &std::collections::BTreeMap<String, String>,
-) -> Result<Value, String> {
-    let signature = annotations.get(SIGNATURE_ANNOTATION).ok_or("the layer has no signature annotation")?;
+/// The verification material and log entry of a legacy layer, from its annotations: certificate and
+/// chain (keyless; the chain's self-signed root is left out — roots come from the trusted root only,
+/// never from the registry) or a managed key, and the Rekor entry with its signed entry timestamp.
+fn legacy_material(annotations: &std::collections::BTreeMap<String, String>) -> Result<Value, String> {
     let rekor = annotations.get(REKOR_BUNDLE_ANNOTATION).ok_or(
         "the layer has no Rekor bundle: a signature that is not in the transparency log is not accepted",
     )?;
@@ -161,20 +161,46 @@ pub fn legacy_signature_bundle(
         "logIndex": number("logIndex")?.to_string(),
         "logId": {"keyId": B64.encode(log_id)},
         "kindVersion": {
-            "kind": decoded.get("kind").and_then(Value::as_str).unwrap_or("hashedrekord"),
-            "version": decoded.get("apiVersion").and_then(Value::as_str).unwrap_or("0.0.1"),
+            "kind": decoded.get("kind").and_then(Value::as_str).ok_or("the Rekor entry body has no kind")?,
+            "version": decoded.get("apiVersion").and_then(Value::as_str).ok_or("the Rekor entry body has no apiVersion")?,
         },
         "integratedTime": number("integratedTime")?.to_string(),
         "inclusionPromise": {"signedEntryTimestamp": set},
         "canonicalizedBody": body,
     }]);
+    Ok(material)
+}
+
+/// A legacy `.sig` layer as a v0.1 bundle over its payload: `annotations` are the layer's.
+pub fn legacy_signature_bundle(
+    payload: &[u8],
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> Result<Value, String> {
+    let signature = annotations.get(SIGNATURE_ANNOTATION).ok_or("the layer has no signature annotation")?;
     Ok(json!({
         "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
-        "verificationMaterial": material,
+        "verificationMaterial": legacy_material(annotations)?,
         "messageSignature": {
             "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(Sha256::digest(payload))},
             "signature": signature,
         },
+    }))
+}
+
+/// A legacy `.att` layer (a DSSE envelope) as a v0.1 bundle: `annotations` are the layer's.
+pub fn legacy_attestation_bundle(
+    envelope: &[u8],
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> Result<Value, String> {
+    let envelope: Value =
+        serde_json::from_slice(envelope).map_err(|err| format!("the layer is not a DSSE envelope: {err}"))?;
+    if envelope.get("payload").and_then(Value::as_str).is_none() {
+        return Err("the DSSE envelope has no payload".to_owned());
+    }
+    Ok(json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": legacy_material(annotations)?,
+        "dsseEnvelope": envelope,
     }))
 }
 
@@ -217,6 +243,13 @@ mod tests {
     fn legacy_layers_without_a_log_entry_are_refused() {
         let mut annotations = std::collections::BTreeMap::new();
         assert!(legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("signature annotation"));
+        assert!(legacy_attestation_bundle(b"{}", &annotations).unwrap_err().contains("no payload"));
+        assert!(legacy_attestation_bundle(b"[", &annotations).unwrap_err().contains("not a DSSE envelope"));
+        assert!(
+            legacy_attestation_bundle(br#"{"payload": "e30="}"#, &annotations)
+                .unwrap_err()
+                .contains("transparency log")
+        );
         annotations.insert(SIGNATURE_ANNOTATION.to_owned(), "c2ln".to_owned());
         assert!(legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("transparency log"));
         annotations.insert(REKOR_BUNDLE_ANNOTATION.to_owned(), "{".to_owned());

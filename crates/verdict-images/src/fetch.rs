@@ -15,7 +15,8 @@ use verdict_sigstore::Subject;
 
 use crate::auth::Credentials;
 use crate::cosign::{
-    COSIGN_SIGN_PREDICATE, SIMPLE_SIGNING, legacy_signature_bundle, signed_image_digest, statement,
+    COSIGN_SIGN_PREDICATE, DSSE_LAYER, SIMPLE_SIGNING, legacy_attestation_bundle, legacy_signature_bundle,
+    signed_image_digest, statement,
 };
 
 /// Why an image could not be verified at all.
@@ -248,6 +249,16 @@ async fn fetch_within(image: &ImageReference, options: &FetchOptions) -> Result<
         Err(err) => return Err(err),
     }
 
+    // cosign's legacy attestation tag.
+    let attestation_tag = parse(&format!("{name}:sha256-{hex}.att"))?;
+    match registry.manifest(&attestation_tag, None).await {
+        Ok((bytes, _)) => {
+            legacy_attestations(&registry, &attestation_tag, &bytes, &hex, &mut fetched).await?
+        }
+        Err(ImageError::NotFound { .. }) => {}
+        Err(err) => return Err(err),
+    }
+
     // OCI 1.1 referrers (oci-client falls back to the `sha256-<hex>` tag when the API is missing).
     let by_digest = parse(&format!("{name}@{digest}"))?;
     let index = match registry.client.pull_referrers(&by_digest, None).await {
@@ -328,6 +339,54 @@ fn bundle_candidate(origin: &str, blob: &[u8], image_hex: &str) -> Result<Found,
         subject_digests: parsed.subject_digests,
         predicate: parsed.predicate,
     }))
+}
+
+/// The DSSE layers of a legacy `.att` manifest, as attestation candidates.
+async fn legacy_attestations(
+    registry: &Registry,
+    tag: &Reference,
+    manifest: &[u8],
+    image_hex: &str,
+    fetched: &mut Fetched,
+) -> Result<(), ImageError> {
+    let manifest: OciImageManifest = match serde_json::from_slice(manifest) {
+        Ok(manifest) => manifest,
+        Err(err) => {
+            fetched.skipped.push(format!("{}: not an image manifest ({err})", tag.whole()));
+            return Ok(());
+        }
+    };
+    for (index, layer) in manifest.layers.iter().enumerate() {
+        let origin = format!("cosign .att layer {index}");
+        if layer.media_type != DSSE_LAYER {
+            fetched.skipped.push(format!("{origin}: media type {} is not a DSSE envelope", layer.media_type));
+            continue;
+        }
+        let envelope = registry.blob(tag, layer).await?;
+        let annotations = layer.annotations.clone().unwrap_or_default();
+        let converted = legacy_attestation_bundle(&envelope, &annotations)
+            .and_then(|bundle| statement(&bundle).map(|statement| (bundle, statement)));
+        let (bundle, statement) = match converted {
+            Ok(converted) => converted,
+            Err(reason) => {
+                fetched.skipped.push(format!("{origin}: {reason}"));
+                continue;
+            }
+        };
+        fetched.attestations.push(AttestationCandidate {
+            envelope: Candidate {
+                origin,
+                log_index: log_index(&bundle),
+                bundle: bundle.to_string(),
+                subject: Subject::Digest(image_hex.to_owned()),
+                refuse: None,
+            },
+            predicate_type: statement.predicate_type,
+            subject_digests: statement.subject_digests,
+            predicate: statement.predicate,
+        });
+    }
+    Ok(())
 }
 
 /// The simple-signing layers of a legacy `.sig` manifest, as candidates.

@@ -70,14 +70,41 @@ pub fn push_legacy_signatures(
     digest: &str,
     layers: &[(Vec<u8>, BTreeMap<String, String>)],
 ) {
+    push_legacy(
+        registry,
+        repository,
+        digest,
+        "sig",
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        layers,
+    );
+}
+
+/// Pushes legacy attestation layers (DSSE envelope, annotations) under `sha256-<hex>.att` of `digest`.
+pub fn push_legacy_attestations(
+    registry: &impl Store,
+    repository: &str,
+    digest: &str,
+    layers: &[(Vec<u8>, BTreeMap<String, String>)],
+) {
+    push_legacy(registry, repository, digest, "att", "application/vnd.dsse.envelope.v1+json", layers);
+}
+
+fn push_legacy(
+    registry: &impl Store,
+    repository: &str,
+    digest: &str,
+    suffix: &str,
+    media_type: &str,
+    layers: &[(Vec<u8>, BTreeMap<String, String>)],
+) {
     let config = b"{}";
     let config_digest = registry.put_blob(repository, config);
     let layers: Vec<Value> = layers
         .iter()
         .map(|(payload, annotations)| {
             let digest = registry.put_blob(repository, payload);
-            let mut layer =
-                descriptor("application/vnd.dev.cosign.simplesigning.v1+json", &digest, payload.len());
+            let mut layer = descriptor(media_type, &digest, payload.len());
             layer["annotations"] = json!(annotations);
             layer
         })
@@ -88,7 +115,7 @@ pub fn push_legacy_signatures(
         "config": descriptor("application/vnd.oci.image.config.v1+json", &config_digest, config.len()),
         "layers": layers,
     });
-    let tag = format!("{}.sig", digest.replace(':', "-"));
+    let tag = format!("{}.{suffix}", digest.replace(':', "-"));
     registry.put_manifest(
         repository,
         Some(&tag),

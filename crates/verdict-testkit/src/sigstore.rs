@@ -411,6 +411,58 @@ impl TestSigstore {
     }
 }
 
+impl TestSigstore {
+    /// A cosign legacy attestation of `statement`: the DSSE envelope (the `.att` layer's content) and
+    /// the layer annotations — certificate and chain (keyless), and the Rekor bundle of an `intoto`
+    /// v0.0.2 entry.
+    pub fn attest_legacy(
+        &self,
+        key: &SigningKey,
+        statement: &Value,
+        identity: Option<(&str, &str)>,
+        options: &Options,
+    ) -> (Vec<u8>, std::collections::BTreeMap<String, String>) {
+        let payload = statement.to_string();
+        let pae = format!("DSSEv1 {} {} {} {payload}", IN_TOTO.len(), IN_TOTO, payload.len());
+        let signature = key.sign(pae.as_bytes());
+        let (_, verifier_pem) = self.material(key, identity, options);
+        let envelope = json!({
+            "payloadType": IN_TOTO,
+            "payload": B64.encode(payload.as_bytes()),
+            "signatures": [{"keyid": "", "sig": B64.encode(&signature)}],
+        });
+        let body = json!({
+            "apiVersion": "0.0.2", "kind": "intoto",
+            "spec": {"content": {
+                "envelope": {"payloadType": IN_TOTO, "signatures": [{
+                    "sig": B64.encode(B64.encode(&signature)),
+                    "publicKey": B64.encode(&verifier_pem),
+                }]},
+                "hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope.to_string().as_bytes()))},
+                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload.as_bytes()))},
+            }},
+        });
+        let record = self.log(&body, options);
+        let rekor = json!({
+            "SignedEntryTimestamp": record.set_b64,
+            "Payload": {"body": record.body_b64, "integratedTime": record.integrated, "logIndex": 0,
+                        "logID": hex::encode(&record.log_id)},
+        });
+        let mut annotations = std::collections::BTreeMap::new();
+        annotations.insert("dev.cosignproject.cosign/signature".to_owned(), String::new());
+        annotations.insert("dev.sigstore.cosign/bundle".to_owned(), rekor.to_string());
+        annotations.insert(
+            "predicateType".to_owned(),
+            statement.get("predicateType").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        );
+        if identity.is_some() {
+            annotations.insert("dev.sigstore.cosign/certificate".to_owned(), verifier_pem);
+            annotations.insert("dev.sigstore.cosign/chain".to_owned(), pem("CERTIFICATE", &self.ca_der));
+        }
+        (envelope.to_string().into_bytes(), annotations)
+    }
+}
+
 /// What the log recorded for one entry.
 struct LogRecord {
     body: Vec<u8>,

@@ -8,7 +8,9 @@
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
-use verdict_testkit::cosign::{push_bundles, push_image, push_legacy_signatures, simple_signing_payload};
+use verdict_testkit::cosign::{
+    push_bundles, push_image, push_legacy_attestations, push_legacy_signatures, simple_signing_payload,
+};
 use verdict_testkit::registry::{FakeRegistry, Fault};
 use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore, statement};
 
@@ -296,5 +298,77 @@ fn a_real_registry_serves_both_layouts() {
     ] {
         let (code, json, stderr) = world.verify(&image, &policy, &[]);
         assert_eq!(code, expected, "{image}: {json:#}\n{stderr}");
+    }
+}
+
+/// cosign's legacy layout, keyless: a `.sig` simple-signing layer with certificate and chain, and an
+/// `.att` DSSE layer with an in-toto Rekor entry, satisfy the rule that needs a signature and provenance;
+/// and key-based bundles as referrers satisfy the key rule.
+#[test]
+fn legacy_keyless_signatures_and_attestations_and_key_bundles_verify() {
+    let world = World::new(true);
+    let (digest, _) = push_image(&world.registry, "acme/old", "v1", b"old style");
+    let name = format!("{}/acme/old", world.host());
+    let who = Some((ID, ISSUER));
+    let payload = simple_signing_payload(&name, &digest);
+    let signature = world.sigstore.sign_legacy(&world.key, &payload, who, &Options::default());
+    push_legacy_signatures(&world.registry, "acme/old", &digest, &[(payload, signature)]);
+    let policy = world.policy(POLICY);
+    // Signed but no provenance yet: the attestation is missing.
+    let (code, json, _) = world.verify(&format!("{name}:v1"), &policy, &[]);
+    assert_eq!(code, 1);
+    assert!(reasons(&json).contains("none was found"), "{json:#}");
+    let provenance = statement(&name, &digest, SLSA, json!({"buildDefinition": {"buildType": GHA}}));
+    let attestation = world.sigstore.attest_legacy(&world.key, &provenance, who, &Options::default());
+    push_legacy_attestations(&world.registry, "acme/old", &digest, &[attestation]);
+    let (code, json, stderr) = world.verify(&format!("{name}:v1"), &policy, &[]);
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["attestations_found"][0]["origin"], "cosign .att layer 0");
+
+    // Key-based bundles as referrers, for the rule that names the key.
+    let (digest, size) = push_image(&world.registry, "legacy/keyed", "v1", b"keyed");
+    let sign = statement(&format!("{}/legacy/keyed", world.host()), &digest, SIGN, json!({}));
+    let bundle = world.sigstore.attest(&world.key, &sign, None, &Options::default());
+    push_bundles(&world.registry, "legacy/keyed", &digest, size, &[(bundle, SIGN)], false);
+    let (code, json, stderr) = world.verify(&format!("{}/legacy/keyed:v1", world.host()), &policy, &[]);
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+}
+
+/// Log evidence that does not verify makes the image fail, whatever the registry says.
+#[test]
+fn forged_log_evidence_and_untrusted_signers_fail() {
+    let world = World::new(true);
+    let policy = world.policy(POLICY);
+    for (repository, options, key) in [
+        ("acme/forged-set", Options { forge_set: true, ..Options::default() }, None),
+        ("acme/bad-proof", Options { break_inclusion_proof: true, ..Options::default() }, None),
+        (
+            "acme/expired",
+            Options { cert_not_before: -7200, cert_not_after: -3600, ..Options::default() },
+            None,
+        ),
+        ("acme/stranger", Options::default(), Some(SigningKey::generate())),
+    ] {
+        let (digest, size) = push_image(&world.registry, repository, "v1", repository.as_bytes());
+        let name = format!("{}/{repository}", world.host());
+        let signer = key.as_ref().unwrap_or(&world.key);
+        // The stranger signs with a key but claims the keyless identity: the bundle names no certificate.
+        let who = if key.is_some() { None } else { Some((ID, ISSUER)) };
+        let bundles = [
+            (world.sigstore.attest(signer, &statement(&name, &digest, SIGN, json!({})), who, &options), SIGN),
+            (
+                world.sigstore.attest(
+                    signer,
+                    &statement(&name, &digest, SLSA, json!({"buildDefinition": {"buildType": GHA}})),
+                    who,
+                    &options,
+                ),
+                SLSA,
+            ),
+        ];
+        push_bundles(&world.registry, repository, &digest, size, &bundles, false);
+        let (code, json, stderr) = world.verify(&format!("{name}:v1"), &policy, &[]);
+        assert_eq!(code, 1, "{repository}: {json:#}\n{stderr}");
+        assert!(reasons(&json).contains("needs 1 of its attestors, 0 verified"), "{repository}: {json:#}");
     }
 }
