@@ -266,3 +266,39 @@ mod tests {
         assert!(pem_certificates("nothing").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever a registry serves, the format conversions answer with a bundle or a reason, never a
+        /// panic.
+        #[test]
+        fn conversions_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), text in "\\PC{0,200}") {
+            let _ = statement(&serde_json::json!({"dsseEnvelope": {"payload": B64.encode(&bytes)}}));
+            let _ = pem_certificates(&text);
+            let _ = pem_certificates(&format!("-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----"));
+            let _ = self_signed(&bytes);
+            let _ = signed_image_digest(&bytes);
+            let mut annotations = std::collections::BTreeMap::new();
+            annotations.insert(SIGNATURE_ANNOTATION.to_owned(), text.clone());
+            annotations.insert(REKOR_BUNDLE_ANNOTATION.to_owned(), text.clone());
+            annotations.insert(CERTIFICATE_ANNOTATION.to_owned(), text.clone());
+            let _ = legacy_signature_bundle(&bytes, &annotations);
+            let _ = legacy_attestation_bundle(&bytes, &annotations);
+        }
+
+        /// A Rekor bundle annotation with arbitrary fields converts or is refused with a reason.
+        #[test]
+        fn rekor_annotations_never_panic(set in "\\PC{0,40}", body in "[A-Za-z0-9+/=]{0,80}", index in any::<i64>(), log_id in "[0-9a-f]{0,64}") {
+            let mut annotations = std::collections::BTreeMap::new();
+            annotations.insert(SIGNATURE_ANNOTATION.to_owned(), "c2ln".to_owned());
+            let rekor = serde_json::json!({"SignedEntryTimestamp": set, "Payload": {"body": body, "integratedTime": index, "logIndex": index, "logID": log_id}});
+            annotations.insert(REKOR_BUNDLE_ANNOTATION.to_owned(), rekor.to_string());
+            let _ = legacy_signature_bundle(b"{}", &annotations);
+        }
+    }
+}
