@@ -60,6 +60,7 @@ struct Contents {
     /// (repository, digest) → blob.
     blobs: BTreeMap<(String, String), Vec<u8>>,
     credentials: Option<(String, String)>,
+    bearer: Option<String>,
     referrers_api: bool,
     fault: Fault,
 }
@@ -102,6 +103,13 @@ impl FakeRegistry {
         FakeRegistry { address, contents, _runtime: runtime }
     }
 
+    /// Starts an empty registry that wants `Authorization: Bearer <token>` on every request.
+    pub fn empty_with_token(token: &str, referrers_api: bool) -> Self {
+        let registry = Self::empty(None, referrers_api);
+        lock(&registry.contents).bearer = Some(token.to_owned());
+        registry
+    }
+
     /// Stores `manifest` in `repository`, by digest and (when given) by `tag`; returns its digest.
     pub fn put_manifest(&self, repository: &str, tag: Option<&str>, manifest: Manifest) -> String {
         let digest = manifest.digest();
@@ -132,6 +140,10 @@ impl FakeRegistry {
 }
 
 fn authorized(contents: &Contents, headers: &HeaderMap) -> bool {
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some(token) = &contents.bearer {
+        return presented == Some(&format!("Bearer {token}"));
+    }
     let Some((user, password)) = &contents.credentials else { return true };
     let expected = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(&format!("Basic {expected}"))

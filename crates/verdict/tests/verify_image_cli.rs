@@ -157,6 +157,8 @@ fn signed_images_verify_by_tag_and_by_digest() {
     assert!(rule["signatures"]["satisfied"][0]["integrated_time"].is_string());
     assert_eq!(rule["attestations"][0]["satisfied"], true);
     assert_eq!(json["attestations_found"][0]["predicateType"], SLSA);
+    assert_eq!(json["attestations_found"][0]["subject_matches_image"], true);
+    assert_eq!(json["attestations_found"][0]["log_index"], 0);
     let (code, json, _) = world.verify(&format!("{}/acme/app@{digest}", world.host()), &policy, &[]);
     assert_eq!((code, &json["allowed"]), (0, &Value::Bool(true)));
 }
@@ -181,7 +183,7 @@ fn legacy_cosign_signatures_verify_with_a_key() {
     let policy = world.policy(POLICY);
     let (code, json, stderr) = world.verify(&format!("{name}:v1"), &policy, &[]);
     assert_eq!(code, 0, "{json:#}\n{stderr}");
-    assert_eq!(json["signatures_found"][0], "cosign .sig layer 0");
+    assert_eq!(json["signatures_found"][0]["origin"], "cosign .sig layer 0");
 
     // A signature whose payload names another image, copied next to this one, is refused.
     let (other, _) = push_image(&world.registry, "legacy/copy", "v1", b"copy");
@@ -263,6 +265,17 @@ fn bad_policies_and_arguments_exit_2() {
     let policy = world.policy(POLICY);
     let (code, _, stderr) = world.verify("Not A Reference", &policy, &[]);
     assert_eq!(code, 2, "{stderr}");
+    // The unanchored-pattern pitfall: `https://github.com/acme/` would also match
+    // `https://github.com/acme/../evil/…`-like identities and any SAN that merely contains it.
+    let unanchored = POLICY.replace(
+        r"^https://github\.com/acme/[^/]+/\.github/workflows/release\.yml@refs/heads/main$",
+        r"https://github\.com/acme/",
+    );
+    assert_ne!(unanchored, POLICY);
+    let (code, _, stderr) =
+        world.verify(&format!("{}/acme/app:v1", world.host()), &world.policy(&unanchored), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is not anchored"), "{stderr}");
 }
 
 /// A real registry (Debian's docker-registry, distribution 2.8: no referrers API) holding images pushed
@@ -371,4 +384,42 @@ fn forged_log_evidence_and_untrusted_signers_fail() {
         assert_eq!(code, 1, "{repository}: {json:#}\n{stderr}");
         assert!(reasons(&json).contains("needs 1 of its attestors, 0 verified"), "{repository}: {json:#}");
     }
+}
+
+/// Registry credentials from the flags or from Docker's config.json; without them, access is refused
+/// and the command fails with exit 3 (an environment problem, not a verdict on the image).
+#[test]
+fn registry_credentials_come_from_flags_or_docker_config() {
+    let mut world = World::new(true);
+    world.registry = FakeRegistry::empty(Some(("ci", "s3cret")), true);
+    world.signed("acme/app", ID, GHA, None, false);
+    let policy = world.policy(POLICY);
+    let image = format!("{}/acme/app:v1", world.host());
+    let (code, _, stderr) = world.verify(&image, &policy, &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("credentials"), "{stderr}");
+    let flags = ["--registry-username", "ci", "--registry-password", "s3cret"];
+    let (code, _, stderr) = world.verify(&image, &policy, &flags);
+    assert_eq!(code, 0, "{stderr}");
+    let wrong = ["--registry-username", "ci", "--registry-password", "wrong"];
+    assert_eq!(world.verify(&image, &policy, &wrong).0, 3);
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode("ci:s3cret");
+    let config = format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, world.host());
+    std::fs::write(world.dir.path().join("config.json"), config).unwrap();
+    let (code, _, stderr) = world.verify(&image, &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // A bearer token, from the flag or from config.json's registrytoken.
+    world.registry = FakeRegistry::empty_with_token("t0ken", true);
+    world.signed("acme/app", ID, GHA, None, false);
+    let policy = world.policy(POLICY);
+    let image = format!("{}/acme/app:v1", world.host());
+    assert_eq!(world.verify(&image, &policy, &[]).0, 3);
+    let (code, _, stderr) = world.verify(&image, &policy, &["--registry-token", "t0ken"]);
+    assert_eq!(code, 0, "{stderr}");
+    let config = format!(r#"{{"auths": {{"{}": {{"registrytoken": "t0ken"}}}}}}"#, world.host());
+    std::fs::write(world.dir.path().join("config.json"), config).unwrap();
+    let (code, _, stderr) = world.verify(&image, &policy, &[]);
+    assert_eq!(code, 0, "{stderr}");
 }

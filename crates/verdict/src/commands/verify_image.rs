@@ -70,15 +70,26 @@ pub fn run(args: &VerifyImageArgs) -> CliResult {
         EvalOutput::Json => {
             let mut value =
                 serde_json::to_value(&decision).map_err(|err| CliError::invalid(anyhow!("{err}")))?;
-            value["signatures_found"] =
-                json!(fetched.signatures.iter().map(|c| &c.origin).collect::<Vec<_>>());
-            value["attestations_found"] = json!(
-                fetched
-                    .attestations
-                    .iter()
-                    .map(|a| json!({"origin": a.envelope.origin, "predicateType": a.predicate_type, "subject_digests": a.subject_digests}))
-                    .collect::<Vec<_>>()
-            );
+            let signatures: Vec<_> = fetched
+                .signatures
+                .iter()
+                .map(|c| json!({"origin": c.origin, "log_index": c.log_index, "refused": c.refuse}))
+                .collect();
+            let attestations: Vec<_> = fetched
+                .attestations
+                .iter()
+                .map(|a| {
+                    json!({
+                        "origin": a.envelope.origin,
+                        "predicateType": a.predicate_type,
+                        "subject_digests": a.subject_digests,
+                        "subject_matches_image": a.subject_digests.contains(&fetched.digest),
+                        "log_index": a.envelope.log_index,
+                    })
+                })
+                .collect();
+            value["signatures_found"] = json!(signatures);
+            value["attestations_found"] = json!(attestations);
             value["skipped"] = json!(fetched.skipped);
             crate::render::print_json(&value)?;
         }
