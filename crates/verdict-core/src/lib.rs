@@ -8,6 +8,7 @@ pub mod decision;
 pub mod evidence;
 pub mod exit;
 pub mod fingerprint;
+pub mod net;
 pub mod severity;
 
 pub use decision::{

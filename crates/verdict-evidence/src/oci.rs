@@ -85,15 +85,6 @@ const ACCEPTED: &[&str] = &[
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
-/// Registries on the loopback interface are spoken to over plain HTTP, as Docker does by default; every
-/// other registry over HTTPS.
-fn is_loopback(registry: &str) -> bool {
-    let host = registry.rsplit_once(':').map_or(registry, |(host, port)| {
-        if port.chars().all(|c| c.is_ascii_digit()) { host } else { registry }
-    });
-    matches!(host, "localhost" | "[::1]") || host.starts_with("127.")
-}
-
 /// The fingerprint (64 hex characters) of the image `reference` (`registry/repo:tag` or `…@sha256:…`).
 pub async fn oci_fingerprint(
     reference: &str,
@@ -103,7 +94,11 @@ pub async fn oci_fingerprint(
         OciError::InvalidReference { reference: reference.to_owned(), message: err.to_string() }
     })?;
     let registry = parsed.resolve_registry().to_owned();
-    let protocol = if is_loopback(&registry) { ClientProtocol::Http } else { ClientProtocol::Https };
+    let protocol = if verdict_core::net::is_loopback_registry(&registry) {
+        ClientProtocol::Http
+    } else {
+        ClientProtocol::Https
+    };
     let client = Client::new(ClientConfig { protocol, ..ClientConfig::default() });
     let auth = match credentials {
         Some(credentials) => RegistryAuth::Basic(credentials.username.clone(), credentials.password.clone()),
@@ -150,20 +145,5 @@ fn classify(reference: &str, error: oci_client::errors::OciDistributionError) ->
         }
         E::DigestError(_) => OciError::Tampered { reference, message },
         _ => OciError::Unavailable { reference, message },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_registries() {
-        for host in ["localhost:5000", "127.0.0.1:5000", "127.1.2.3", "localhost", "[::1]:5000"] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in ["ghcr.io", "docker.io", "10.0.0.1:5000", "localhost.example.com"] {
-            assert!(!is_loopback(host), "{host}");
-        }
     }
 }

@@ -107,13 +107,6 @@ const MANIFESTS: &[&str] = &[
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
-fn is_loopback(registry: &str) -> bool {
-    let host = registry.rsplit_once(':').map_or(registry, |(host, port)| {
-        if port.chars().all(|c| c.is_ascii_digit()) { host } else { registry }
-    });
-    matches!(host, "localhost" | "[::1]") || host.starts_with("127.")
-}
-
 /// The registry client for one image.
 struct Registry {
     client: Client,
@@ -218,7 +211,11 @@ async fn fetch_within(image: &ImageReference, options: &FetchOptions) -> Result<
             .map_err(|err| ImageError::InvalidReference(format!("{reference}: {err}")))
     };
     let reference = parse(&text)?;
-    let protocol = if is_loopback(&image.registry) { ClientProtocol::Http } else { ClientProtocol::Https };
+    let protocol = if verdict_core::net::is_loopback_registry(&image.registry) {
+        ClientProtocol::Http
+    } else {
+        ClientProtocol::Https
+    };
     let client = Client::new(ClientConfig {
         protocol,
         read_timeout: Some(options.request_timeout),
@@ -341,6 +338,17 @@ fn bundle_candidate(origin: &str, blob: &[u8], image_hex: &str) -> Result<Found,
     }))
 }
 
+/// A legacy tag's manifest, or `None` (noted in `skipped`) when it is not an image manifest.
+fn legacy_manifest(tag: &Reference, manifest: &[u8], fetched: &mut Fetched) -> Option<OciImageManifest> {
+    match serde_json::from_slice(manifest) {
+        Ok(manifest) => Some(manifest),
+        Err(err) => {
+            fetched.skipped.push(format!("{}: not an image manifest ({err})", tag.whole()));
+            None
+        }
+    }
+}
+
 /// The DSSE layers of a legacy `.att` manifest, as attestation candidates.
 async fn legacy_attestations(
     registry: &Registry,
@@ -349,13 +357,7 @@ async fn legacy_attestations(
     image_hex: &str,
     fetched: &mut Fetched,
 ) -> Result<(), ImageError> {
-    let manifest: OciImageManifest = match serde_json::from_slice(manifest) {
-        Ok(manifest) => manifest,
-        Err(err) => {
-            fetched.skipped.push(format!("{}: not an image manifest ({err})", tag.whole()));
-            return Ok(());
-        }
-    };
+    let Some(manifest) = legacy_manifest(tag, manifest, fetched) else { return Ok(()) };
     for (index, layer) in manifest.layers.iter().enumerate() {
         let origin = format!("cosign .att layer {index}");
         if layer.media_type != DSSE_LAYER {
@@ -397,13 +399,7 @@ async fn legacy_signatures(
     digest: &str,
     fetched: &mut Fetched,
 ) -> Result<(), ImageError> {
-    let manifest: OciImageManifest = match serde_json::from_slice(manifest) {
-        Ok(manifest) => manifest,
-        Err(err) => {
-            fetched.skipped.push(format!("{}: not an image manifest ({err})", tag.whole()));
-            return Ok(());
-        }
-    };
+    let Some(manifest) = legacy_manifest(tag, manifest, fetched) else { return Ok(()) };
     for (index, layer) in manifest.layers.iter().enumerate() {
         let origin = format!("cosign .sig layer {index}");
         if layer.media_type != SIMPLE_SIGNING {

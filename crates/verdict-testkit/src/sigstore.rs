@@ -307,17 +307,29 @@ impl TestSigstore {
                 "signature": {"content": B64.encode(&signature), "publicKey": {"content": B64.encode(&verifier_pem)}},
             },
         });
-        let record = self.log(&body, options);
+        self.legacy_annotations(&body, B64.encode(&signature), identity.map(|_| verifier_pem), options)
+    }
+
+    /// The annotations cosign writes on a legacy layer: the signature (empty on `.att` layers), the Rekor
+    /// bundle of `body`'s log entry, and for keyless signers the certificate and chain.
+    fn legacy_annotations(
+        &self,
+        body: &Value,
+        signature: String,
+        certificate_pem: Option<String>,
+        options: &Options,
+    ) -> std::collections::BTreeMap<String, String> {
+        let record = self.log(body, options);
         let rekor = json!({
             "SignedEntryTimestamp": record.set_b64,
             "Payload": {"body": record.body_b64, "integratedTime": record.integrated, "logIndex": 0,
                         "logID": hex::encode(&record.log_id)},
         });
         let mut annotations = std::collections::BTreeMap::new();
-        annotations.insert("dev.cosignproject.cosign/signature".to_owned(), B64.encode(&signature));
+        annotations.insert("dev.cosignproject.cosign/signature".to_owned(), signature);
         annotations.insert("dev.sigstore.cosign/bundle".to_owned(), rekor.to_string());
-        if identity.is_some() {
-            annotations.insert("dev.sigstore.cosign/certificate".to_owned(), verifier_pem);
+        if let Some(certificate) = certificate_pem {
+            annotations.insert("dev.sigstore.cosign/certificate".to_owned(), certificate);
             annotations.insert("dev.sigstore.cosign/chain".to_owned(), pem("CERTIFICATE", &self.ca_der));
         }
         annotations
@@ -442,23 +454,12 @@ impl TestSigstore {
                 "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload.as_bytes()))},
             }},
         });
-        let record = self.log(&body, options);
-        let rekor = json!({
-            "SignedEntryTimestamp": record.set_b64,
-            "Payload": {"body": record.body_b64, "integratedTime": record.integrated, "logIndex": 0,
-                        "logID": hex::encode(&record.log_id)},
-        });
-        let mut annotations = std::collections::BTreeMap::new();
-        annotations.insert("dev.cosignproject.cosign/signature".to_owned(), String::new());
-        annotations.insert("dev.sigstore.cosign/bundle".to_owned(), rekor.to_string());
+        let mut annotations =
+            self.legacy_annotations(&body, String::new(), identity.map(|_| verifier_pem), options);
         annotations.insert(
             "predicateType".to_owned(),
             statement.get("predicateType").and_then(Value::as_str).unwrap_or_default().to_owned(),
         );
-        if identity.is_some() {
-            annotations.insert("dev.sigstore.cosign/certificate".to_owned(), verifier_pem);
-            annotations.insert("dev.sigstore.cosign/chain".to_owned(), pem("CERTIFICATE", &self.ca_der));
-        }
         (envelope.to_string().into_bytes(), annotations)
     }
 }
