@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use verdict_sigstore::{certificates_from_pem, is_self_signed};
 
 /// The predicate type cosign gives the statement it signs for `cosign sign` in the bundle format.
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
@@ -63,64 +64,6 @@ pub fn statement(bundle: &Value) -> Result<Statement, String> {
     })
 }
 
-/// DER certificates from PEM text (every `CERTIFICATE` block).
-pub fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
-    let mut certificates = Vec::new();
-    let mut rest = pem;
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let after = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
-        let end = after.find("-----END CERTIFICATE-----").ok_or("a PEM certificate has no END line")?;
-        let body: String = after[..end].chars().filter(|c| !c.is_whitespace()).collect();
-        certificates.push(B64.decode(body).map_err(|err| format!("a PEM certificate is not base64: {err}"))?);
-        rest = &after[end..];
-    }
-    if certificates.is_empty() {
-        return Err("no PEM certificate found".to_owned());
-    }
-    Ok(certificates)
-}
-
-/// Whether a DER certificate is self-signed (a root): its issuer and subject are the same name.
-fn self_signed(der: &[u8]) -> bool {
-    // Certificate ::= SEQUENCE { tbs SEQUENCE { [0] version, serial, sigAlg, issuer, validity, subject … } }
-    fn element(data: &[u8]) -> Option<(&[u8], &[u8])> {
-        let (&_, rest) = data.split_first()?;
-        let (&first, rest) = rest.split_first()?;
-        let (length, rest) = if first < 0x80 {
-            (usize::from(first), rest)
-        } else {
-            let count = usize::from(first & 0x7f);
-            if count > 4 || rest.len() < count {
-                return None;
-            }
-            (rest[..count].iter().fold(0usize, |n, b| (n << 8) | usize::from(*b)), &rest[count..])
-        };
-        let header = data.len() - rest.len();
-        (rest.len() >= length).then(|| (&data[..header + length], &rest[length..]))
-    }
-    fn contents(element: &[u8]) -> Option<&[u8]> {
-        let first = *element.get(1)?;
-        let header = if first < 0x80 { 2 } else { 2 + usize::from(first & 0x7f) };
-        element.get(header..)
-    }
-    let Some(tbs) = element(der)
-        .and_then(|(certificate, _)| contents(certificate))
-        .and_then(element)
-        .and_then(|(tbs, _)| contents(tbs))
-    else {
-        return false;
-    };
-    let mut fields = Vec::new();
-    let mut rest = tbs;
-    while let Some((field, next)) = element(rest) {
-        fields.push(field);
-        rest = next;
-    }
-    // With an explicit version ([0], tag 0xa0) the issuer is field 3 and the subject field 5.
-    let offset = usize::from(fields.first().is_some_and(|f| f.first() == Some(&0xa0)));
-    matches!((fields.get(2 + offset), fields.get(4 + offset)), (Some(issuer), Some(subject)) if issuer == subject)
-}
-
 /// The verification material and log entry of a legacy layer, from its annotations: certificate and
 /// chain (keyless; the chain's self-signed root is left out — roots come from the trusted root only,
 /// never from the registry) or a managed key, and the Rekor entry with its signed entry timestamp.
@@ -147,9 +90,9 @@ fn legacy_material(annotations: &std::collections::BTreeMap<String, String>) -> 
     let log_id = hex::decode(log_id).map_err(|_| "the Rekor bundle's logID is not hex".to_owned())?;
     let mut material = match annotations.get(CERTIFICATE_ANNOTATION) {
         Some(certificate) => {
-            let mut chain = pem_certificates(certificate)?;
+            let mut chain = certificates_from_pem(certificate)?;
             if let Some(more) = annotations.get(CHAIN_ANNOTATION) {
-                chain.extend(pem_certificates(more)?.into_iter().filter(|der| !self_signed(der)));
+                chain.extend(certificates_from_pem(more)?.into_iter().filter(|der| !is_self_signed(der)));
             }
             let certificates: Vec<Value> =
                 chain.iter().map(|der| json!({"rawBytes": B64.encode(der)})).collect();
@@ -263,7 +206,7 @@ mod tests {
         let payload = br#"{"critical": {"identity": {"docker-reference": "r"}, "image": {"docker-manifest-digest": "sha256:00"}, "type": "cosign container image signature"}}"#;
         assert_eq!(signed_image_digest(payload).unwrap(), "sha256:00");
         assert!(signed_image_digest(b"{}").is_err());
-        assert!(pem_certificates("nothing").is_err());
+        assert!(certificates_from_pem("nothing").is_err());
     }
 }
 
@@ -279,9 +222,8 @@ mod properties {
         #[test]
         fn conversions_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), text in "\\PC{0,200}") {
             let _ = statement(&serde_json::json!({"dsseEnvelope": {"payload": B64.encode(&bytes)}}));
-            let _ = pem_certificates(&text);
-            let _ = pem_certificates(&format!("-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----"));
-            let _ = self_signed(&bytes);
+            let _ = certificates_from_pem(&text);
+            let _ = certificates_from_pem(&format!("-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----"));
             let _ = signed_image_digest(&bytes);
             let mut annotations = std::collections::BTreeMap::new();
             annotations.insert(SIGNATURE_ANNOTATION.to_owned(), text.clone());

@@ -62,8 +62,10 @@ pub trait Ledger {
         body: Value,
     ) -> Result<Recorded<Value>, LedgerError>;
     /// Appends many records of one `kind` (subject, body), each checked like [`Ledger::append_record`];
-    /// the results are in the same order. The SQL store commits them in one transaction, consecutively;
-    /// elsewhere they are sent concurrently.
+    /// the results are in the same order. The SQL store checks them all first and commits them in one
+    /// transaction, consecutively (one invalid record refuses the batch); elsewhere they are sent
+    /// concurrently, so an error can come after some of them were recorded — each recorded one is
+    /// complete and chained, none is lost.
     async fn append_records(
         &self,
         org: &str,

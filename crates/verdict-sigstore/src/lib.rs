@@ -242,12 +242,32 @@ fn root_in_chain(json: &str) -> Option<String> {
     for (index, certificate) in chain.iter().enumerate() {
         let raw = certificate.get("rawBytes")?.as_str()?;
         let der = base64::engine::general_purpose::STANDARD.decode(raw).ok()?;
-        let (_, parsed) = x509_parser::parse_x509_certificate(&der).ok()?;
-        if parsed.subject() == parsed.issuer() {
+        if is_self_signed(&der) {
             return Some(format!(
                 "certificate {index} of the bundle's chain is a self-signed root: roots must come from the trusted root"
             ));
         }
     }
     None
+}
+
+/// Whether a DER certificate is self-signed (a root): its subject and issuer are the same name. An
+/// unparsable certificate is not a root (verification refuses it on its own account).
+pub fn is_self_signed(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der).is_ok_and(|(_, parsed)| parsed.subject() == parsed.issuer())
+}
+
+/// The DER certificates of every `CERTIFICATE` block in PEM text (chains as cosign writes them).
+pub fn certificates_from_pem(text: &str) -> Result<Vec<Vec<u8>>, String> {
+    let mut certificates = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(text.as_bytes()) {
+        let pem = pem.map_err(|err| format!("invalid PEM: {err}"))?;
+        if pem.label == "CERTIFICATE" {
+            certificates.push(pem.contents);
+        }
+    }
+    if certificates.is_empty() {
+        return Err("no PEM certificate found".to_owned());
+    }
+    Ok(certificates)
 }

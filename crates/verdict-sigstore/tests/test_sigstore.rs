@@ -141,3 +141,26 @@ fn every_way_of_making_a_bundle_wrong_is_refused() {
 }
 
 use sha2::Digest as _;
+
+#[test]
+fn roots_are_told_from_leaves_and_pem_chains_are_read() {
+    let sigstore = TestSigstore::new();
+    let key = SigningKey::generate();
+    let leaf = sigstore.certificate(&key, ID, ISSUER, &Options::default());
+    assert!(verdict_sigstore::is_self_signed(sigstore.ca_der()));
+    assert!(!verdict_sigstore::is_self_signed(&leaf));
+    assert!(!verdict_sigstore::is_self_signed(b"not a certificate"));
+    let pem = |der: &[u8]| {
+        use base64::Engine;
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    };
+    let chain = format!("{}{}", pem(&leaf), pem(sigstore.ca_der()));
+    assert_eq!(
+        verdict_sigstore::certificates_from_pem(&chain).unwrap(),
+        vec![leaf, sigstore.ca_der().to_vec()]
+    );
+    assert!(verdict_sigstore::certificates_from_pem("no certificate here").is_err());
+}
