@@ -125,7 +125,14 @@ fn context(
     let compliance = &document["compliance_status"];
     let mut artifact_status = None;
     let mut evidence = attestations(compliance.get("attestations_statuses"), AttestationTarget::Trail);
-    for (_, artifact) in compliance["artifacts_statuses"].as_object().into_iter().flatten() {
+    // The current artifact of each name, and the earlier fingerprints of that name (rebuilds), each with
+    // only its own attestations.
+    let entries =
+        compliance["artifacts_statuses"].as_object().into_iter().flatten().flat_map(|(_, current)| {
+            std::iter::once(current)
+                .chain(current.get("previous").and_then(Value::as_array).into_iter().flatten())
+        });
+    for artifact in entries {
         if artifact.get("fingerprint").and_then(Value::as_str) != Some(fingerprint) {
             continue;
         }

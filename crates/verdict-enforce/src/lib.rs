@@ -3,12 +3,14 @@
 //! (the embedded store or a server), and decisions come from the one evaluator in `verdict-policy`, fed
 //! with evidence gathered from the ledger in exactly the evidence-document shape.
 
+pub mod assert;
 pub mod environments;
 pub mod evaluation;
 pub mod evidence;
 pub mod policies;
 pub mod snapshots;
 
+pub use assert::{AssertDecision, AssertRequest, PolicyChoice, artifact_name, assert_artifact};
 pub use environments::{create_environment, environment, environments};
 pub use evaluation::{
     AppliedPolicy, ArtifactVerdict, Evaluation, PolicySet, allow_list, evaluate_artifacts, policy_set,

@@ -76,6 +76,9 @@ pub struct SnapshotOutcome {
     pub trail_events: usize,
     /// The evaluation.
     pub evaluation: Evaluation,
+    /// Whether the evaluation was recorded: a reporter whose token may record snapshots but not
+    /// evaluations (role `write`) records none; `assert snapshot` judges afresh either way.
+    pub evaluation_recorded: bool,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(
@@ -183,13 +186,15 @@ fn encode_evaluation(evaluation: &Evaluation) -> Result<(Vec<u8>, String), Ledge
     Ok((document, sha256))
 }
 
+/// Records the evaluation of snapshot `number`; false when the caller's role may not record evaluations
+/// (they change what is shown as enforced, DESIGN.md rule 12), which leaves the snapshot itself recorded.
 async fn record_evaluation(
     ledger: &impl Ledger,
     org: &str,
     environment: &str,
     number: u64,
     evaluation: &Evaluation,
-) -> Result<(), LedgerError> {
+) -> Result<bool, LedgerError> {
     let (document, sha256) = encode_evaluation(evaluation)?;
     let stored = ledger.put_attachment(org, document).await?;
     if stored != sha256 {
@@ -205,10 +210,14 @@ async fn record_evaluation(
         evaluation_sha256: sha256,
     };
     let body = serde_json::to_value(&record).map_err(|err| LedgerError::Invalid(err.to_string()))?;
-    ledger
+    match ledger
         .append_record(org, RecordKind::SnapshotEvaluation, &format!("{environment}#{number}"), body)
-        .await?;
-    Ok(())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(LedgerError::AccessDenied(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
 }
 
 /// Re-evaluates the latest snapshot of `environment` (after its policies or allow-list changed); for a
@@ -254,8 +263,9 @@ pub async fn report_snapshot(
         let evaluation = evaluate_now(ledger, org, environment, &last.artifacts).await?;
         let (_, sha256) = encode_evaluation(&evaluation)?;
         let recorded = latest_evaluation_record(ledger, org, environment, count).await?;
+        let mut evaluation_recorded = true;
         if recorded.is_none_or(|recorded| recorded.evaluation_sha256 != sha256) {
-            record_evaluation(ledger, org, environment, count, &evaluation).await?;
+            evaluation_recorded = record_evaluation(ledger, org, environment, count, &evaluation).await?;
         }
         return Ok(SnapshotOutcome {
             environment: environment.to_owned(),
@@ -265,6 +275,7 @@ pub async fn report_snapshot(
             stopped: Vec::new(),
             trail_events: 0,
             evaluation,
+            evaluation_recorded,
         });
     }
     let before: BTreeSet<&str> =
@@ -290,7 +301,7 @@ pub async fn report_snapshot(
     )
     .await;
     let (trail_events, evaluation) = (trail_events?, evaluation?);
-    record_evaluation(ledger, org, environment, number, &evaluation).await?;
+    let evaluation_recorded = record_evaluation(ledger, org, environment, number, &evaluation).await?;
     Ok(SnapshotOutcome {
         environment: environment.to_owned(),
         number,
@@ -299,6 +310,7 @@ pub async fn report_snapshot(
         stopped,
         trail_events,
         evaluation,
+        evaluation_recorded,
     })
 }
 
@@ -402,11 +414,23 @@ pub async fn snapshot_view(
                 "{environment:?} is logical: it has no numbered snapshots, only the union of its environments' latest"
             )));
         }
+        // A member without a snapshot is a part of the environment nobody has looked at: judging the
+        // rest as if it were everything would report compliant what was never seen (DESIGN.md rule 13).
         let mut union = Vec::new();
+        let mut unseen = Vec::new();
         for included in &env.included_environments {
-            if let Some((snapshot, _)) = snapshots(ledger, org, included).await?.pop() {
-                union.extend(snapshot.artifacts);
+            match ledger.latest_record(org, RecordKind::Snapshot, included).await? {
+                Some(record) => union.extend(decode::<Snapshot>(record)?.0.artifacts),
+                None => unseen.push(included.as_str()),
             }
+        }
+        if !unseen.is_empty() {
+            return Err(LedgerError::NotFound(format!(
+                "logical environment {environment:?} cannot be judged: {} {} no snapshot yet (report one with \
+                 `verdict snapshot …`); nothing was judged",
+                unseen.join(", "),
+                if unseen.len() == 1 { "has" } else { "have" }
+            )));
         }
         let artifacts = normalise(union);
         let evaluation = evaluate_now(ledger, org, environment, &artifacts).await?;

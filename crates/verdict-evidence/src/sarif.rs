@@ -74,13 +74,41 @@ pub struct SnykSummary {
     pub version: String,
     /// One entry per run, in order.
     pub runs: Vec<SnykCounts>,
+    /// Why the file is not evidence of a complete scan (no runs, a run without results, a run whose
+    /// invocation failed); any of these makes the attestation non-compliant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 impl SnykSummary {
-    /// Compliant iff there is no finding at all.
+    /// Compliant iff the scan ran to completion and found nothing at all.
     pub fn is_compliant(&self) -> bool {
-        self.runs.iter().all(|r| r.high + r.medium + r.low == 0)
+        self.incomplete.is_empty() && self.runs.iter().all(|r| r.high + r.medium + r.low == 0)
     }
+}
+
+/// Why a SARIF document is not evidence of a completed scan: a scan that did not run (or did not
+/// finish) is not a clean scan (DESIGN.md rule 13). Empty when every run reported results and no
+/// invocation failed.
+pub fn incomplete_scan(value: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let runs = value["runs"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if runs.is_empty() {
+        problems.push("the SARIF file has no runs: no scan was recorded".to_owned());
+    }
+    for (r, run) in runs.iter().enumerate() {
+        if !run.get("results").is_some_and(Value::is_array) {
+            problems.push(format!("runs[{r}] has no results list: the scan reported nothing"));
+        }
+        for (i, invocation) in run["invocations"].as_array().into_iter().flatten().enumerate() {
+            if invocation.get("executionSuccessful").and_then(Value::as_bool) == Some(false) {
+                problems.push(format!(
+                    "runs[{r}].invocations[{i}].executionSuccessful is false: the scan did not complete"
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// SARIF levels of one run.
@@ -160,6 +188,7 @@ fn snyk_summary_of(value: &Value, path: &Path) -> Result<SnykSummary, SarifError
         tool: driver["name"].as_str().unwrap_or_default().to_owned(),
         version: driver["version"].as_str().unwrap_or_default().to_owned(),
         runs: Vec::new(),
+        incomplete: incomplete_scan(&value),
     };
     for (r, run) in runs(&value) {
         let mut counts = SnykCounts::default();
@@ -210,6 +239,12 @@ pub fn level_counts(path: &Path) -> Result<Vec<LevelCounts>, SarifError> {
     level_counts_of(&load(path)?, path)
 }
 
+/// [`level_counts`] and [`incomplete_scan`] of one file, read once.
+pub fn level_counts_and_completeness(path: &Path) -> Result<(Vec<LevelCounts>, Vec<String>), SarifError> {
+    let value = load(path)?;
+    Ok((level_counts_of(&value, path)?, incomplete_scan(&value)))
+}
+
 /// [`level_counts`] of SARIF text (`path` names it in errors).
 pub fn level_counts_str(path: &Path, text: &str) -> Result<Vec<LevelCounts>, SarifError> {
     level_counts_of(&load_str(path, text)?, path)
@@ -248,13 +283,15 @@ fn level_counts_of(value: &Value, path: &Path) -> Result<Vec<LevelCounts>, Sarif
     Ok(all)
 }
 
-/// Whether `runs` pass the threshold.
+/// Whether `runs` pass the threshold. Judge completeness separately with [`incomplete_scan`]: no runs
+/// never pass.
 pub fn passes(runs: &[LevelCounts], fail_on: FailOn) -> bool {
-    runs.iter().all(|r| {
-        r.error == 0
-            && (fail_on < FailOn::Warning || r.warning == 0)
-            && (fail_on < FailOn::Note || r.note == 0)
-    })
+    !runs.is_empty()
+        && runs.iter().all(|r| {
+            r.error == 0
+                && (fail_on < FailOn::Warning || r.warning == 0)
+                && (fail_on < FailOn::Note || r.note == 0)
+        })
 }
 
 #[cfg(test)]
@@ -269,5 +306,35 @@ mod tests {
         assert!(!passes(&[run(0, 0, 5)], FailOn::Note));
         assert!(passes(&[run(0, 0, 0)], FailOn::Note));
         assert!(!passes(&[run(1, 0, 0)], FailOn::Error));
+        assert!(!passes(&[], FailOn::Error), "no runs is no scan");
+    }
+
+    #[test]
+    fn scans_that_did_not_run_are_not_clean() {
+        let path = Path::new("scan.sarif");
+        let sarif = |runs: Value| serde_json::json!({"version": "2.1.0", "runs": runs}).to_string();
+        let driver = serde_json::json!({"driver": {"name": "Snyk"}});
+        let cases = [
+            (serde_json::json!([]), "no runs"),
+            (serde_json::json!([{"tool": driver}]), "runs[0] has no results list"),
+            (
+                serde_json::json!([{"tool": driver, "results": [], "invocations": [{"executionSuccessful": false}]}]),
+                "runs[0].invocations[0].executionSuccessful is false",
+            ),
+            (
+                serde_json::json!([{"tool": driver, "invocations": [{"executionSuccessful": false}]}]),
+                "executionSuccessful is false",
+            ),
+        ];
+        for (runs, reason) in cases {
+            let summary = snyk_summary_str(path, &sarif(runs.clone())).unwrap();
+            assert!(!summary.is_compliant(), "{runs}");
+            assert!(summary.incomplete.iter().any(|p| p.contains(reason)), "{:?}", summary.incomplete);
+            let value: Value = serde_json::from_str(&sarif(runs.clone())).unwrap();
+            assert!(incomplete_scan(&value).iter().any(|p| p.contains(reason)));
+        }
+        let clean = serde_json::json!([{"tool": driver, "results": [], "invocations": [{"executionSuccessful": true}]}]);
+        let summary = snyk_summary_str(path, &sarif(clean)).unwrap();
+        assert!(summary.is_compliant() && summary.incomplete.is_empty());
     }
 }

@@ -216,36 +216,72 @@ pub struct ChainReport {
     pub problem: Option<ChainProblem>,
 }
 
-/// Checks links (in `seq` order) against each other and against the recorded head.
-pub fn verify(links: impl IntoIterator<Item = Link>, head_seq: i64, head_hash: &str) -> ChainReport {
-    let mut previous = GENESIS.to_owned();
-    let mut count = 0;
-    for link in links {
-        let expected_seq = count + 1;
-        let problem = if link.seq != expected_seq {
+/// Checks links one at a time, in `seq` order, holding only the last hash: a chain of any length is
+/// verified in constant memory.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    previous: String,
+    count: i64,
+    problem: Option<ChainProblem>,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        ChainVerifier { previous: GENESIS.to_owned(), count: 0, problem: None }
+    }
+}
+
+impl ChainVerifier {
+    /// Checks the next link; false once a problem was found (later links are then ignored).
+    pub fn push(&mut self, link: Link) -> bool {
+        if self.problem.is_some() {
+            return false;
+        }
+        let expected_seq = self.count + 1;
+        self.problem = if link.seq != expected_seq {
             Some(ChainProblem::Deleted { seq: expected_seq })
-        } else if link.prev_hash != previous {
+        } else if link.prev_hash != self.previous {
             Some(ChainProblem::Unlinked { seq: link.seq })
         } else if link.recomputed != link.hash {
             Some(ChainProblem::Modified { seq: link.seq })
         } else {
             None
         };
+        if self.problem.is_some() {
+            return false;
+        }
+        self.previous = link.hash;
+        self.count += 1;
+        true
+    }
+
+    /// The report, comparing the links seen with the recorded head.
+    pub fn finish(self, head_seq: i64, head_hash: &str) -> ChainReport {
+        let ChainVerifier { previous, count, problem } = self;
         if problem.is_some() {
             return ChainReport { count, head_hash: previous, problem };
         }
-        previous = link.hash;
-        count += 1;
+        let problem = if head_seq > count {
+            Some(ChainProblem::Truncated { seq: count + 1, head_seq })
+        } else if head_seq < count || head_hash != previous {
+            // The head row itself was edited.
+            Some(ChainProblem::Modified { seq: head_seq.max(count) })
+        } else {
+            None
+        };
+        ChainReport { count, head_hash: previous, problem }
     }
-    let problem = if head_seq > count {
-        Some(ChainProblem::Truncated { seq: count + 1, head_seq })
-    } else if head_seq < count || head_hash != previous {
-        // The head row itself was edited.
-        Some(ChainProblem::Modified { seq: head_seq.max(count) })
-    } else {
-        None
-    };
-    ChainReport { count, head_hash: previous, problem }
+}
+
+/// Checks links (in `seq` order) against each other and against the recorded head.
+pub fn verify(links: impl IntoIterator<Item = Link>, head_seq: i64, head_hash: &str) -> ChainReport {
+    let mut verifier = ChainVerifier::default();
+    for link in links {
+        if !verifier.push(link) {
+            break;
+        }
+    }
+    verifier.finish(head_seq, head_hash)
 }
 
 #[cfg(test)]

@@ -208,6 +208,34 @@ impl SqlLedger {
 }
 
 impl SqlLedger {
+    /// Refuses an attestation bound to a fingerprint the trail never reported (DESIGN.md rule 11): it
+    /// could be evidence for no artifact of the trail, and is most likely a mistyped or stale fingerprint.
+    /// Artifacts are never removed, so a fingerprint found here stays reported.
+    async fn require_reported(
+        &self,
+        org: &str,
+        flow: &str,
+        trail: &str,
+        fingerprint: &str,
+    ) -> Result<(), LedgerError> {
+        let reported = self.artifacts(org, flow, trail).await?;
+        if reported.iter().any(|a| a.record.fingerprint == fingerprint) {
+            return Ok(());
+        }
+        let mut known: Vec<String> =
+            reported.iter().map(|a| format!("{} ({})", a.record.name, a.record.fingerprint)).collect();
+        known.dedup();
+        let has = if known.is_empty() {
+            "it has no artifacts yet".to_owned()
+        } else {
+            format!("it has {}", known.join(", "))
+        };
+        Err(LedgerError::Invalid(format!(
+            "artifact {fingerprint} was not reported in trail {trail:?} of flow {flow:?} ({has}): report it \
+             first with `verdict attest artifact`, or attest to the trail without --fingerprint"
+        )))
+    }
+
     /// Refuses an attestation whose type differs from the one its template slot expects: it could never
     /// satisfy that slot, and recording it would hide the mistake.
     async fn check_slot_type(
@@ -304,6 +332,9 @@ impl Ledger for SqlLedger {
             invalid(validate_fingerprint(fingerprint))?;
         }
         let trail = self.require_trail(org, &attestation.flow, &attestation.trail).await?;
+        if let Some(fingerprint) = &attestation.fingerprint {
+            self.require_reported(org, &attestation.flow, &attestation.trail, fingerprint).await?;
+        }
         self.check_slot_type(org, trail, &attestation).await?;
         for attached in &attestation.attachments {
             if !self.has_attachment(org, &attached.sha256).await? {

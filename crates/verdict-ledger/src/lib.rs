@@ -23,5 +23,5 @@ pub use ledger::{Ledger, load_trail_document};
 pub use model::{Artifact, AttachmentRef, Attestation, Flow, Recorded, Trail};
 pub use records::RecordKind;
 pub use sql::{Backend, RawEntry, SqlLedger};
-pub use tokens::{Role, TokenGrant, TokenInfo};
+pub use tokens::{Role, SERVER_ADMIN_ORG, TokenGrant, TokenInfo};
 pub use trail_document::trail_document;

@@ -62,6 +62,23 @@ impl RecordKind {
         }
     }
 
+    /// The role a token needs to append a record of this kind (DESIGN.md rule 12). Evidence of what was
+    /// built and what runs is CI's (`write`); whatever changes what is enforced — environments, policies,
+    /// attachments, allow-lists, recorded decisions and evaluations — needs `policy`, which CI does not
+    /// hold, so a CI token can never make `assert` say yes where it said no.
+    pub fn role_to_append(self) -> crate::tokens::Role {
+        use crate::tokens::Role;
+        match self {
+            RecordKind::Snapshot | RecordKind::TrailEvent | RecordKind::AttestationType => Role::Write,
+            RecordKind::Environment
+            | RecordKind::Policy
+            | RecordKind::PolicyAttachment
+            | RecordKind::SnapshotEvaluation
+            | RecordKind::AllowList
+            | RecordKind::Decision => Role::Policy,
+        }
+    }
+
     /// The kind named `text`, if any.
     pub fn parse(text: &str) -> Option<RecordKind> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == text)
@@ -260,14 +277,22 @@ pub fn validate_record(kind: RecordKind, subject: &str, body: &Value) -> Result<
             let policy: PolicyRecord = typed(kind, body)?;
             validate_name("policy", &policy.name)?;
             same("name", subject, &policy.name)?;
+            // Whoever sends it, a policy that does not load is never stored: it could not be enforced.
+            if let Err(diagnostics) = verdict_policy::load_policy(&policy.name, &policy.name, &policy.source)
+            {
+                let messages: Vec<String> = diagnostics.iter().map(|d| d.short()).collect();
+                return Err(format!("the policy does not load: {}", messages.join("; ")));
+            }
         }
         RecordKind::PolicyAttachment => {
             let attachment: PolicyAttachment = typed(kind, body)?;
+            validate_name("environment", subject)?;
             same("environment", subject, &attachment.environment)?;
             validate_name("policy", &attachment.policy)?;
         }
         RecordKind::Snapshot => {
             let snapshot: Snapshot = typed(kind, body)?;
+            validate_name("environment", subject)?;
             same("environment", subject, &snapshot.environment)?;
             for artifact in &snapshot.artifacts {
                 validate_fingerprint(&artifact.fingerprint)?;
@@ -278,6 +303,7 @@ pub fn validate_record(kind: RecordKind, subject: &str, body: &Value) -> Result<
         }
         RecordKind::SnapshotEvaluation => {
             let evaluation: SnapshotEvaluation = typed(kind, body)?;
+            validate_name("environment", &evaluation.environment)?;
             same("snapshot", subject, &format!("{}#{}", evaluation.environment, evaluation.snapshot))?;
             if !matches!(evaluation.status.as_str(), "COMPLIANT" | "NON-COMPLIANT" | "UNKNOWN") {
                 return Err(format!("unknown evaluation status {:?}", evaluation.status));
@@ -304,6 +330,7 @@ pub fn validate_record(kind: RecordKind, subject: &str, body: &Value) -> Result<
         }
         RecordKind::AllowList => {
             let entry: AllowListEntry = typed(kind, body)?;
+            validate_name("environment", subject)?;
             same("environment", subject, &entry.environment)?;
             validate_fingerprint(&entry.fingerprint)?;
             if entry.reason.trim().is_empty() {
@@ -349,7 +376,11 @@ mod tests {
                 "all",
                 json!({"name": "all", "type": "logical", "included_environments": ["prod"]}),
             ),
-            (RecordKind::Policy, "p", json!({"name": "p", "source": "x"})),
+            (
+                RecordKind::Policy,
+                "p",
+                json!({"name": "p", "source": "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n"}),
+            ),
             (
                 RecordKind::Snapshot,
                 "prod",
@@ -370,6 +401,20 @@ mod tests {
                 "prod",
                 json!({"name": "prod", "type": "k8s"}),
                 "invalid environment type",
+            ),
+            (RecordKind::Policy, "p", json!({"name": "p", "source": "this: is: not a policy"}), "p:1:"),
+            (RecordKind::Policy, "p", json!({"name": "p", "source": "artifacts: {}"}), "does not load"),
+            (
+                RecordKind::AllowList,
+                "no env",
+                json!({"environment": "no env", "fingerprint": fp, "reason": "x"}),
+                "invalid environment name",
+            ),
+            (
+                RecordKind::Snapshot,
+                "pr\u{0}d",
+                json!({"environment": "pr\u{0}d", "artifacts": []}),
+                "invalid environment name",
             ),
             (
                 RecordKind::Environment,

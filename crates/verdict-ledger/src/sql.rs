@@ -36,6 +36,8 @@ pub struct SqlLedger {
 /// An append waiting to be committed, and where to send its outcome.
 #[derive(Debug)]
 struct Pending {
+    /// Which `append_many` call it came from: the entries of one call stand or fall together.
+    writer: u64,
     org: String,
     kind: String,
     subject: String,
@@ -49,6 +51,8 @@ struct Pending {
 struct GroupCommit {
     queue: Mutex<Vec<Pending>>,
     committer: Arc<tokio::sync::Mutex<()>>,
+    /// Numbers the callers of `append_many`.
+    writers: std::sync::atomic::AtomicU64,
 }
 
 /// An entry with its body as stored (canonical JSON text), for bulk reads.
@@ -114,6 +118,24 @@ async fn raw_range(
             hash,
         })
         .collect())
+}
+
+/// Refuses what no database should store: an invalid org name (it would make an invisible separate org),
+/// and NUL characters in the org, kind or subject (PostgreSQL cannot store them in text). NULs inside a
+/// body are stored escaped in its canonical JSON, so they are fine.
+fn check_entry_text(org: &str, kind: &str, items: &[(String, Value)]) -> Result<(), LedgerError> {
+    crate::model::validate_name("org", org).map_err(LedgerError::Invalid)?;
+    if kind.contains('\0') {
+        return Err(LedgerError::Invalid("a record kind cannot contain a NUL character".to_owned()));
+    }
+    for (subject, _) in items {
+        if subject.contains('\0') {
+            return Err(LedgerError::Invalid(format!(
+                "the subject {subject:?} contains a NUL character, which the ledger cannot store"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn lock(queue: &Mutex<Vec<Pending>>) -> MutexGuard<'_, Vec<Pending>> {
@@ -239,12 +261,23 @@ impl SqlLedger {
         kind: &str,
         items: Vec<(String, Value)>,
     ) -> Result<Vec<Entry>, LedgerError> {
+        // Everything the database could refuse is checked before the entries join a batch shared with
+        // other writers (and other orgs): one bad record must fail only its own writer.
+        check_entry_text(org, kind, &items)?;
         let mut receivers = Vec::with_capacity(items.len());
+        let writer = self.group.writers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
             let mut queue = lock(&self.group.queue);
             for (subject, body) in items {
                 let (reply, receiver) = oneshot::channel();
-                queue.push(Pending { org: org.to_owned(), kind: kind.to_owned(), subject, body, reply });
+                queue.push(Pending {
+                    writer,
+                    org: org.to_owned(),
+                    kind: kind.to_owned(),
+                    subject,
+                    body,
+                    reply,
+                });
                 receivers.push(receiver);
             }
         }
@@ -273,12 +306,31 @@ impl SqlLedger {
         Ok(entries)
     }
 
-    /// Commits `batch` in one transaction and answers every caller in it.
+    /// Commits `batch` in one transaction and answers every caller in it. When the database refuses the
+    /// batch, each caller's entries are retried in a transaction of their own, so a row the database
+    /// refuses fails only the writer who sent it.
     async fn commit_batch(&self, batch: Vec<Pending>) {
+        let writers = batch.iter().map(|p| p.writer).collect::<std::collections::BTreeSet<_>>().len();
         match self.insert_batch(&batch).await {
             Ok(entries) => {
                 for (pending, entry) in batch.into_iter().zip(entries) {
                     let _ = pending.reply.send(Ok(entry));
+                }
+            }
+            Err(error) if writers > 1 => {
+                tracing::debug!(
+                    appends = batch.len(),
+                    "a shared commit failed, retrying each writer alone: {error}"
+                );
+                let mut groups: Vec<Vec<Pending>> = Vec::new();
+                for pending in batch {
+                    match groups.last_mut() {
+                        Some(group) if group[0].writer == pending.writer => group.push(pending),
+                        _ => groups.push(vec![pending]),
+                    }
+                }
+                for group in groups {
+                    Box::pin(self.commit_batch(group)).await;
                 }
             }
             Err(error) => {
@@ -483,6 +535,11 @@ impl SqlLedger {
     }
 
     /// Recomputes the whole chain and compares it with the recorded head.
+    ///
+    /// The head is read first and the entries are read up to its sequence number: an append commits its
+    /// entries and the head together, so every entry up to a committed head is there to read, and entries
+    /// appended while the pages are read (beyond that head) are not part of this verification. Links are
+    /// checked page by page and not kept, so memory does not grow with the ledger.
     pub async fn verify(&self) -> Result<ChainReport, LedgerError> {
         let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&self.pool).await?;
         let head_seq: i64 = head.try_get("seq")?;
@@ -494,18 +551,20 @@ impl SqlLedger {
         let page_query = match self.backend {
             Backend::Sqlite => {
                 "SELECT json_group_array(json_array(seq, org, kind, subject, body, recorded_at, prev_hash, hash)) \
-                 AS page FROM (SELECT * FROM entries WHERE seq > $1 ORDER BY seq LIMIT $2)"
+                 AS page FROM (SELECT * FROM entries WHERE seq > $1 AND seq <= $3 ORDER BY seq LIMIT $2)"
             }
             Backend::Postgres => {
                 "SELECT COALESCE(json_agg(json_build_array(seq, org, kind, subject, body, recorded_at, prev_hash, hash) \
-                 ORDER BY seq), '[]')::text AS page FROM (SELECT * FROM entries WHERE seq > $1 ORDER BY seq LIMIT $2) p"
+                 ORDER BY seq), '[]')::text AS page FROM (SELECT * FROM entries WHERE seq > $1 AND seq <= $3 \
+                 ORDER BY seq LIMIT $2) p"
             }
         };
         const PAGE: i64 = 5_000;
-        let mut links = Vec::new();
+        let mut verifier = chain::ChainVerifier::default();
         let mut after = 0_i64;
-        loop {
-            let row = sqlx::query(page_query).bind(after).bind(PAGE).fetch_one(&self.pool).await?;
+        'pages: loop {
+            let row =
+                sqlx::query(page_query).bind(after).bind(PAGE).bind(head_seq).fetch_one(&self.pool).await?;
             let page: String = row.try_get("page")?;
             let rows: Vec<VerifyRow> = serde_json::from_str(&page)
                 .map_err(|err| LedgerError::Corrupt { seq: after + 1, message: err.to_string() })?;
@@ -515,13 +574,34 @@ impl SqlLedger {
             for (seq, org, kind, subject, body, recorded_at, prev_hash, hash) in rows {
                 let recomputed =
                     chain::entry_hash_canonical(&prev_hash, seq, &org, &kind, &subject, &body, &recorded_at);
-                links.push(chain::Link { seq, prev_hash, hash, recomputed });
+                if !verifier.push(chain::Link { seq, prev_hash, hash, recomputed }) {
+                    break 'pages;
+                }
             }
             if !full {
                 break;
             }
         }
-        Ok(chain::verify(links, head_seq, &head_hash))
+        let report = verifier.finish(head_seq, &head_hash);
+        if report.problem.is_some() {
+            return Ok(report);
+        }
+        // Rows beyond the head read at the start are later appends, unless they lie beyond the head as it
+        // is now: the highest row is read before the head, and a committed append moves both together.
+        let highest: Option<i64> = sqlx::query("SELECT MAX(seq) AS highest FROM entries")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("highest")?;
+        let now: i64 = sqlx::query("SELECT seq FROM chain_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("seq")?;
+        match highest {
+            Some(highest) if highest > now => {
+                Ok(ChainReport { problem: Some(chain::ChainProblem::Modified { seq: now + 1 }), ..report })
+            }
+            _ => Ok(report),
+        }
     }
 
     /// Every entry of `org` whose kind is one of `kinds`, oldest first, with bodies left as stored text:

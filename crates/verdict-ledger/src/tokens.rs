@@ -18,9 +18,13 @@ use crate::sql::{SqlLedger, now_rfc3339};
 pub enum Role {
     /// Read the org's evidence.
     Read,
-    /// Read and record evidence.
+    /// Read and record evidence: flows, trails, artifacts, attestations, snapshots of what runs (CI's role).
     Write,
-    /// Everything, including verifying the whole chain.
+    /// Also change what is enforced: environments, policies and their attachments, allow-lists,
+    /// recorded decisions and evaluations (a platform or security team's role, never CI's).
+    Policy,
+    /// Everything in the org. With org `*`, a server administrator: only server-wide operations (verifying
+    /// the whole chain), no org's evidence.
     Admin,
 }
 
@@ -29,6 +33,7 @@ impl fmt::Display for Role {
         f.write_str(match self {
             Role::Read => "read",
             Role::Write => "write",
+            Role::Policy => "policy",
             Role::Admin => "admin",
         })
     }
@@ -41,8 +46,9 @@ impl FromStr for Role {
         match text {
             "read" => Ok(Role::Read),
             "write" => Ok(Role::Write),
+            "policy" => Ok(Role::Policy),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role {other:?}: use read, write or admin")),
+            other => Err(format!("unknown role {other:?}: use read, write, policy or admin")),
         }
     }
 }
@@ -57,6 +63,18 @@ pub struct TokenGrant {
     /// What it may do there.
     pub role: Role,
 }
+
+impl TokenGrant {
+    /// Whether this is a server administrator's token (org [`SERVER_ADMIN_ORG`], role admin): the only
+    /// one that may run server-wide operations such as verifying every org's entries.
+    pub fn is_server_admin(&self) -> bool {
+        self.org == SERVER_ADMIN_ORG && self.role == Role::Admin
+    }
+}
+
+/// The org of server administrators' tokens. It is not a valid org name, so no org's evidence is ever
+/// reachable with such a token.
+pub const SERVER_ADMIN_ORG: &str = "*";
 
 /// A stored token, as `server token list` shows it (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +127,15 @@ impl SqlLedger {
         role: Role,
         description: &str,
     ) -> Result<(TokenInfo, String), LedgerError> {
-        validate_name("org", org).map_err(LedgerError::Invalid)?;
+        if org == SERVER_ADMIN_ORG {
+            if role != Role::Admin {
+                return Err(LedgerError::Invalid(format!(
+                    "org {SERVER_ADMIN_ORG:?} is for server administrators: its tokens have role admin"
+                )));
+            }
+        } else {
+            validate_name("org", org).map_err(LedgerError::Invalid)?;
+        }
         let id = random_hex(6)?;
         let token = format!("vdt_{id}_{}", random_hex(32)?);
         let created_at = now_rfc3339();
@@ -181,11 +207,11 @@ mod tests {
 
     #[test]
     fn roles_order_and_parse() {
-        assert!(Role::Read < Role::Write && Role::Write < Role::Admin);
-        for role in [Role::Read, Role::Write, Role::Admin] {
+        assert!(Role::Read < Role::Write && Role::Write < Role::Policy && Role::Policy < Role::Admin);
+        for role in [Role::Read, Role::Write, Role::Policy, Role::Admin] {
             assert_eq!(role.to_string().parse::<Role>(), Ok(role));
         }
-        assert!("owner".parse::<Role>().unwrap_err().contains("read, write or admin"));
+        assert!("owner".parse::<Role>().unwrap_err().contains("read, write, policy or admin"));
     }
 
     #[tokio::test]
@@ -202,6 +228,10 @@ mod tests {
         assert_eq!(ledger.authenticate(&token).await.unwrap(), None);
         assert!(matches!(ledger.revoke_token("missing").await, Err(LedgerError::NotFound(_))));
         assert!(ledger.create_token("bad org", Role::Read, "").await.is_err());
+        assert!(ledger.create_token("*", Role::Write, "").await.is_err(), "server tokens are admin tokens");
+        let (_, server) = ledger.create_token("*", Role::Admin, "ops").await.unwrap();
+        assert!(ledger.authenticate(&server).await.unwrap().unwrap().is_server_admin());
+        assert!(!grant.is_server_admin());
         // Only the hash is stored: no row holds the token itself, one holds its SHA-256.
         let plain = ledger.execute_raw(&format!("DELETE FROM api_tokens WHERE token_hash = '{token}'")).await;
         assert_eq!(plain.unwrap(), 0);

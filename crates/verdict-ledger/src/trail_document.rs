@@ -104,7 +104,13 @@ fn attestation_statuses(
     (statuses, non_compliant, missing)
 }
 
-/// Builds the trail document from the trail's records.
+/// Builds the trail document from the trail's records (artifacts and attestations in ledger order).
+///
+/// Evidence binding (DESIGN.md rule 11): an attestation that carries a fingerprint is evidence for that
+/// fingerprint only. An `ARTIFACT.ATTESTATION` name binds to the artifact of that name that was current
+/// when it was reported (or, reported before any, to the first one reported after it). Only attestations
+/// bound to no artifact are trail-level, and those count for every artifact of the trail. Each name's
+/// earlier fingerprints stay in the document under `previous`, with their own attestations and status.
 pub fn trail_document(
     trail: &Recorded<Trail>,
     flow: &Flow,
@@ -112,34 +118,51 @@ pub fn trail_document(
     attestations: &[Recorded<Attestation>],
 ) -> Value {
     let template = template(trail.record.template.as_ref().or(flow.template.as_ref()));
-    // The latest report per artifact template name wins; remember fingerprints to bind attestations.
-    let mut reported: BTreeMap<String, &Recorded<Artifact>> = BTreeMap::new();
+    // Every report per template name, oldest first; the last one is the current artifact of that name.
+    let mut reports: BTreeMap<&str, Vec<&Recorded<Artifact>>> = BTreeMap::new();
     for artifact in artifacts {
-        reported.insert(artifact.record.name.clone(), artifact);
+        reports.entry(artifact.record.name.as_str()).or_default().push(artifact);
     }
-    let artifact_names: Vec<String> =
-        template.artifacts.iter().map(|(name, _)| name.clone()).chain(reported.keys().cloned()).collect();
+    let names_of = |fingerprint: &str| -> Vec<&str> {
+        reports
+            .iter()
+            .filter(|(_, list)| list.iter().any(|a| a.record.fingerprint == fingerprint))
+            .map(|(name, _)| *name)
+            .collect()
+    };
+    let known_name =
+        |name: &str| reports.contains_key(name) || template.artifacts.iter().any(|(n, _)| n == name);
     let mut trail_level: BTreeMap<String, &Recorded<Attestation>> = BTreeMap::new();
-    let mut per_artifact: BTreeMap<String, BTreeMap<String, &Recorded<Attestation>>> = BTreeMap::new();
+    // Artifact attestations by fingerprint, or by template name while no artifact of that name exists.
+    let mut by_fingerprint: BTreeMap<String, BTreeMap<String, &Recorded<Attestation>>> = BTreeMap::new();
+    let mut waiting: BTreeMap<String, BTreeMap<String, &Recorded<Attestation>>> = BTreeMap::new();
     for recorded in attestations {
         let attestation = &recorded.record;
-        // Bound to an artifact by fingerprint, or by an `artifact.attestation` name (which binds even when
-        // it was reported before the artifact).
-        let by_fingerprint = attestation.fingerprint.as_ref().and_then(|fingerprint| {
-            reported
-                .iter()
-                .find(|(_, a)| &a.record.fingerprint == fingerprint)
-                .map(|(name, _)| (name.clone(), attestation.name.clone()))
-        });
-        let by_name = attestation.name.split_once('.').and_then(|(artifact, name)| {
-            artifact_names.iter().any(|n| n == artifact).then(|| (artifact.to_owned(), name.to_owned()))
-        });
-        match by_fingerprint.or(by_name) {
-            Some((artifact, name)) => {
-                per_artifact.entry(artifact).or_default().insert(name, recorded);
+        let dotted = attestation.name.split_once('.').filter(|(artifact, _)| known_name(artifact));
+        if let Some(fingerprint) = &attestation.fingerprint {
+            // `backend.tests` with backend's fingerprint is the `tests` slot of backend.
+            let name = match dotted {
+                Some((artifact, slot)) if names_of(fingerprint).contains(&artifact) => slot.to_owned(),
+                _ => attestation.name.clone(),
+            };
+            by_fingerprint.entry(fingerprint.clone()).or_default().insert(name, recorded);
+            continue;
+        }
+        let Some((artifact, slot)) = dotted else {
+            trail_level.insert(attestation.name.clone(), recorded);
+            continue;
+        };
+        let list = reports.get(artifact).map(Vec::as_slice).unwrap_or_default();
+        let current = list.iter().rev().find(|a| a.seq < recorded.seq).or_else(|| list.first());
+        match current {
+            Some(bound) => {
+                by_fingerprint
+                    .entry(bound.record.fingerprint.clone())
+                    .or_default()
+                    .insert(slot.to_owned(), recorded);
             }
             None => {
-                trail_level.insert(attestation.name.clone(), recorded);
+                waiting.entry(artifact.to_owned()).or_default().insert(slot.to_owned(), recorded);
             }
         }
     }
@@ -148,35 +171,59 @@ pub fn trail_document(
     let mut any_artifact_bad = false;
     let mut any_artifact_missing = false;
     let empty = BTreeMap::new();
-    let mut names: Vec<&String> = template.artifacts.iter().map(|(n, _)| n).chain(reported.keys()).collect();
-    names.sort();
+    let mut names: Vec<&str> =
+        template.artifacts.iter().map(|(n, _)| n.as_str()).chain(reports.keys().copied()).collect();
+    names.sort_unstable();
     names.dedup();
     for name in names {
         let expected =
             template.artifacts.iter().find(|(n, _)| n == name).map(|(_, s)| s.as_slice()).unwrap_or_default();
-        let (statuses, bad, missing) =
-            attestation_statuses(per_artifact.get(name).unwrap_or(&empty), expected);
-        let entry = match reported.get(name) {
-            Some(artifact) => {
-                // The artifact's status within the trail: trail-level evidence plus its own.
-                let artifact_status = status(bad || trail_bad, missing || trail_missing);
-                json!({
-                    "fingerprint": artifact.record.fingerprint,
-                    "filename": artifact.record.filename,
-                    "commit": artifact.record.commit,
-                    "build_url": artifact.record.build_url,
-                    "annotations": artifact.record.annotations,
-                    "recorded_at": artifact.recorded_at,
-                    "status": artifact_status,
-                    "is_compliant": artifact_status == "COMPLIANT",
-                    "attestations_statuses": statuses,
-                })
-            }
-            None => json!({"status": "MISSING", "is_compliant": false, "attestations_statuses": statuses}),
+        let Some((current, earlier)) = reports.get(name).and_then(|list| list.split_last()) else {
+            let (statuses, bad, _) = attestation_statuses(waiting.get(name).unwrap_or(&empty), expected);
+            any_artifact_bad |= bad;
+            any_artifact_missing = true;
+            artifacts_statuses.insert(
+                name.to_owned(),
+                json!({"status": "MISSING", "is_compliant": false, "attestations_statuses": statuses}),
+            );
+            continue;
         };
+        let entry_for = |artifact: &Recorded<Artifact>| {
+            let own = by_fingerprint.get(&artifact.record.fingerprint).unwrap_or(&empty);
+            let (statuses, bad, missing) = attestation_statuses(own, expected);
+            // The artifact's status within the trail: trail-level evidence plus its own.
+            let artifact_status = status(bad || trail_bad, missing || trail_missing);
+            let entry = json!({
+                "fingerprint": artifact.record.fingerprint,
+                "filename": artifact.record.filename,
+                "commit": artifact.record.commit,
+                "build_url": artifact.record.build_url,
+                "annotations": artifact.record.annotations,
+                "recorded_at": artifact.recorded_at,
+                "status": artifact_status,
+                "is_compliant": artifact_status == "COMPLIANT",
+                "attestations_statuses": statuses,
+            });
+            (entry, bad, missing)
+        };
+        let (mut entry, bad, missing) = entry_for(current);
+        // Earlier fingerprints of this name (rebuilds), each once, by their last report, oldest first.
+        let mut previous: Vec<&Recorded<Artifact>> = Vec::new();
+        for artifact in earlier.iter().rev() {
+            let fingerprint = &artifact.record.fingerprint;
+            if fingerprint != &current.record.fingerprint
+                && !previous.iter().any(|p| &p.record.fingerprint == fingerprint)
+            {
+                previous.push(artifact);
+            }
+        }
+        if !previous.is_empty() {
+            let list: Vec<Value> = previous.iter().rev().map(|artifact| entry_for(artifact).0).collect();
+            entry["previous"] = Value::Array(list);
+        }
         any_artifact_bad |= bad;
-        any_artifact_missing |= missing || !reported.contains_key(name);
-        artifacts_statuses.insert(name.clone(), entry);
+        any_artifact_missing |= missing;
+        artifacts_statuses.insert(name.to_owned(), entry);
     }
     let trail_status = status(trail_bad || any_artifact_bad, trail_missing || any_artifact_missing);
     let record = &trail.record;
@@ -347,5 +394,96 @@ mod tests {
             (Some("COMPLIANT"), Some("NON-COMPLIANT"))
         );
         assert_eq!(status_of(&document), "NON-COMPLIANT");
+    }
+    fn artifact_with(name: &str, fingerprint: &str, seq: i64) -> Recorded<Artifact> {
+        let mut reported = artifact(name, seq);
+        reported.record.fingerprint = fingerprint.to_owned();
+        reported
+    }
+
+    #[test]
+    fn evidence_for_a_rebuilt_fingerprint_stays_with_the_old_one() {
+        let x = "a".repeat(64);
+        let y = "b".repeat(64);
+        let document = trail_document(
+            &trail(),
+            &flow(None),
+            &[artifact_with("app", &x, 2), artifact_with("app", &y, 4)],
+            &[attestation("scan", true, Some(&x), 3)],
+        );
+        let app = &document["compliance_status"]["artifacts_statuses"]["app"];
+        assert_eq!(app["fingerprint"], y);
+        assert_eq!(app["attestations_statuses"], json!({}));
+        assert_eq!(
+            document["compliance_status"]["attestations_statuses"],
+            json!({}),
+            "never lifted to the trail"
+        );
+        let previous = app["previous"].as_array().unwrap();
+        assert_eq!(previous.len(), 1);
+        assert_eq!(previous[0]["fingerprint"], x);
+        assert_eq!(previous[0]["attestations_statuses"]["scan"]["status"], "COMPLIANT");
+    }
+
+    #[test]
+    fn an_attestation_for_a_fingerprint_the_trail_never_reported_is_evidence_for_nothing_here() {
+        let document = trail_document(
+            &trail(),
+            &flow(None),
+            &[artifact("app", 2)],
+            &[attestation("scan", true, Some(&"c".repeat(64)), 3)],
+        );
+        let status = &document["compliance_status"];
+        assert_eq!(status["attestations_statuses"], json!({}));
+        assert_eq!(status["artifacts_statuses"]["app"]["attestations_statuses"], json!({}));
+    }
+
+    #[test]
+    fn a_dotted_name_binds_to_the_artifact_current_when_it_was_reported() {
+        let x = "a".repeat(64);
+        let y = "b".repeat(64);
+        let f = flow(Some(template()));
+        // tests for X (reported while X was current), then a rebuild Y: Y has no tests of its own.
+        let document = trail_document(
+            &trail(),
+            &f,
+            &[artifact_with("backend", &x, 2), artifact_with("backend", &y, 4)],
+            &[attestation("pr", true, None, 1), attestation("backend.tests", true, None, 3)],
+        );
+        let backend = &document["compliance_status"]["artifacts_statuses"]["backend"];
+        assert_eq!(backend["attestations_statuses"]["tests"]["status"], "MISSING");
+        assert_eq!(backend["status"], "INCOMPLETE");
+        assert_eq!(backend["previous"][0]["attestations_statuses"]["tests"]["status"], "COMPLIANT");
+        assert_eq!(backend["previous"][0]["status"], "COMPLIANT");
+        assert_eq!(status_of(&document), "INCOMPLETE");
+    }
+
+    #[test]
+    fn a_fingerprint_bound_dotted_name_fills_the_artifact_slot() {
+        let f = flow(Some(template()));
+        let document = trail_document(
+            &trail(),
+            &f,
+            &[artifact("backend", 2)],
+            &[attestation("pr", true, None, 3), attestation("backend.tests", true, Some(FP), 4)],
+        );
+        assert_eq!(status_of(&document), "COMPLIANT");
+    }
+
+    #[test]
+    fn a_superseded_failure_does_not_fail_the_trail_but_stays_visible() {
+        let x = "a".repeat(64);
+        let y = "b".repeat(64);
+        let document = trail_document(
+            &trail(),
+            &flow(None),
+            &[artifact_with("app", &x, 2), artifact_with("app", &y, 4)],
+            &[attestation("scan", false, Some(&x), 3), attestation("scan", true, Some(&y), 5)],
+        );
+        assert_eq!(status_of(&document), "COMPLIANT");
+        assert_eq!(
+            document["compliance_status"]["artifacts_statuses"]["app"]["previous"][0]["status"],
+            "NON-COMPLIANT"
+        );
     }
 }

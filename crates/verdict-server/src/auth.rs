@@ -20,6 +20,15 @@ impl Caller {
     /// Allows the request when the token belongs to `org` and has at least `role`.
     pub fn allow(&self, org: &str, role: Role) -> Result<(), ApiError> {
         let grant = &self.0;
+        if grant.is_server_admin() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_org",
+                format!(
+                    "a server administrator's token cannot access an org's evidence (org {org:?}): use a token of {org:?}"
+                ),
+            ));
+        }
         if grant.org != org {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -1,4 +1,5 @@
-//! Request bodies: JSON decoded with the path of the offending field in the error, and size-limited by
+//! Request bodies, read only after the caller was authorised: JSON decoded with the path of the offending
+//! field in the error, and size-limited by
 //! the router's body limit, both answered as [`ApiError`]s with stable codes.
 
 use axum::body::Bytes;
@@ -8,13 +9,30 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON request body of type `T`.
+/// A request body not read yet: handlers check the caller's org and role first and only then read it,
+/// so a caller without access never makes the server read or parse up to the body limit.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub struct PendingBody(Request);
 
-/// The raw bytes of a request body, within the size limit.
-#[derive(Debug)]
-pub struct RawBody(pub Bytes);
+impl PendingBody {
+    /// Reads the body and decodes it as `T`, naming the field at fault.
+    pub async fn json<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        decode(&bytes(self.0, &()).await?)
+    }
+
+    /// Reads the raw bytes, within the size limit.
+    pub async fn bytes(self) -> Result<Bytes, ApiError> {
+        bytes(self.0, &()).await
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for PendingBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PendingBody(request))
+    }
+}
 
 async fn bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(request, state).await.map_err(|rejection| {
@@ -40,44 +58,4 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let code = if inner.is_data() { "invalid_request" } else { "malformed_json" };
         ApiError::new(StatusCode::BAD_REQUEST, code, format!("request body{at}: {inner}"))
     })
-}
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = bytes(request, state).await?;
-        decode(&bytes).map(JsonBody)
-    }
-}
-
-impl<S: Send + Sync> FromRequest<S> for RawBody {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        bytes(request, state).await.map(RawBody)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
-    struct Sample {
-        name: String,
-        count: u32,
-    }
-
-    #[test]
-    fn errors_name_the_field() {
-        let error = decode::<Sample>(br#"{"name": "x", "count": "many"}"#).unwrap_err();
-        assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_request"));
-        assert!(error.message.contains("at count"), "{}", error.message);
-        let error = decode::<Sample>(b"{\"name\": ").unwrap_err();
-        assert_eq!(error.code, "malformed_json");
-        let error = decode::<Sample>(br#"{"name": "x"}"#).unwrap_err();
-        assert!(error.message.contains("missing field `count`"), "{}", error.message);
-    }
 }

@@ -412,6 +412,10 @@ pub struct EvalArgs {
     #[arg(short, long, value_name = "FILE")]
     pub evidence: PathBuf,
 
+    /// Accept an evidence document with no artifacts as compliant; without it, judging nothing exits 1.
+    #[arg(long)]
+    pub allow_empty: bool,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,
@@ -703,7 +707,10 @@ pub enum TokenCommand {
 /// Arguments of `verdict server token create`.
 #[derive(Debug, Args)]
 pub struct TokenCreateArgs {
-    /// What the token may do: read, write (read and record) or admin (also verify the whole chain).
+    /// What the token may do: read; write (also record evidence: flows, trails, artifacts, attestations,
+    /// snapshots; CI's role); policy (also environments, policies, attachments, allow-lists, recorded
+    /// decisions); admin (everything in the org). With --org '*' and admin: a server administrator, who
+    /// may only verify the whole chain.
     #[arg(long, value_parser = parse_role)]
     pub role: verdict_ledger::Role,
     /// Free text to tell tokens apart (e.g. the CI job using it).

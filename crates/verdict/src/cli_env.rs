@@ -142,6 +142,10 @@ pub struct SnapshotServerArgs {
     /// Paths to leave out of directory fingerprints.
     #[arg(short = 'x', long = "exclude", value_delimiter = ',', value_name = "GLOB")]
     pub excludes: Vec<String>,
+    /// Record the snapshot even when nothing is found (an environment where nothing runs); without it,
+    /// finding nothing is an error (exit 2) and nothing is recorded.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,
@@ -155,6 +159,10 @@ pub struct SnapshotPathsArgs {
     /// The paths file: `version: 1` and `artifacts: {NAME: {path, exclude: [...]}}` (.yml, .yaml, .json, .toml).
     #[arg(long, value_name = "FILE")]
     pub paths_file: PathBuf,
+    /// Record the snapshot even when nothing is found (an environment where nothing runs); without it,
+    /// finding nothing is an error (exit 2) and nothing is recorded.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,
@@ -177,6 +185,10 @@ pub struct SnapshotK8sArgs {
     /// All namespaces but these.
     #[arg(long, value_delimiter = ',')]
     pub exclude_namespaces: Vec<String>,
+    /// Record the snapshot even when nothing is found (an environment where nothing runs); without it,
+    /// finding nothing is an error (exit 2) and nothing is recorded.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,
@@ -232,9 +244,11 @@ pub struct AssertArtifactArgs {
     /// Judge by the policies attached to this environment.
     #[arg(long, short = 'e', conflicts_with = "policies")]
     pub environment: Option<String>,
-    /// Judge by these environment policy files.
-    #[arg(long = "policy", value_delimiter = ',', value_name = "FILE")]
-    pub policies: Vec<PathBuf>,
+    /// Judge by these policies: names of policies stored with `create policy` (their latest version), as
+    /// in Kosli (`--policy has-approval,has-been-integration-tested`), or environment policy files — a
+    /// value naming an existing file is read as that file. Repeatable or comma-separated.
+    #[arg(long = "policy", value_delimiter = ',', value_name = "NAME|FILE")]
+    pub policies: Vec<String>,
     /// Only evidence from this flow.
     #[arg(long)]
     pub flow: Option<String>,

@@ -465,11 +465,31 @@ fn paths_files_in_every_format_and_k8s_pods() {
         serde_json::json!({"metadata": {"name": name, "namespace": ns},
             "status": {"phase": "Running", "containerStatuses": [{"name": "c", "image": image, "imageID": format!("docker-pullable://{image}@sha256:{id}"), "state": state}]}})
     };
+    // A pod with a native sidecar (an init container that keeps running), a finished init container and
+    // an ephemeral debug container; a completed job whose terminated container is not judged.
+    let sidecar = "e".repeat(64);
+    let debug = "f".repeat(64);
+    let job_digest = "9".repeat(64);
+    let status = |image: &str, id: &str, state: serde_json::Value| serde_json::json!({"name": "x", "image": image, "imageID": format!("{image}@sha256:{id}"), "state": state});
+    let running = serde_json::json!({"running": {"startedAt": "2026-11-20T10:00:00Z"}});
+    let done = serde_json::json!({"terminated": {"exitCode": 0}});
+    let with_sidecars = serde_json::json!({"metadata": {"name": "web-4", "namespace": "shop"}, "status": {
+        "phase": "Running",
+        "initContainerStatuses": [status("ghcr.io/acme/proxy:1", &sidecar, running.clone()),
+                                  status("ghcr.io/acme/migrate:1", &other, done.clone())],
+        "containerStatuses": [status("ghcr.io/acme/web:1.2", &digest, running.clone())],
+        "ephemeralContainerStatuses": [status("busybox:1.36", &debug, running.clone())]}});
+    let completed_job = serde_json::json!({"metadata": {"name": "job-1", "namespace": "shop"}, "status": {
+        "phase": "Succeeded", "containerStatuses": [status("ghcr.io/acme/job:1", &job_digest, done)]}});
+    let never_pulled = serde_json::json!({"metadata": {"name": "web-5", "namespace": "shop"}, "status": {
+        "phase": "Pending", "containerStatuses": [{"name": "web", "image": "ghcr.io/acme/web:9", "imageID": "",
+                                                    "state": {"waiting": {"reason": "ErrImagePull"}}}]}});
     let pods = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
         pod("shop", "web-1", "ghcr.io/acme/web:1.2", &digest, true),
         pod("shop-eu", "web-2", "ghcr.io/acme/web:1.2", &digest, true),
         pod("kube-system", "dns-1", "registry.k8s.io/coredns:1.11", &other, true),
         pod("shop", "web-3", "ghcr.io/acme/web:1.2", &digest, false),
+        with_sidecars, completed_job, never_pulled,
     ]});
     let pods_file = env.write("pods.json", pods.to_string().as_bytes());
     ok(&env, &["create", "environment", "cluster", "--type", "K8S"]);
@@ -487,16 +507,43 @@ fn paths_files_in_every_format_and_k8s_pods() {
     );
     assert_eq!(outcome["number"], 1);
     let view = json(&env, &["get", "snapshot", "cluster"]);
-    assert_eq!(view["artifacts"].as_array().unwrap().len(), 1, "{view}");
-    let web = &view["artifacts"][0];
+    let names: Vec<&str> =
+        view["artifacts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    // Sorted by name: the debug container, the finished init container, the sidecar, and web — a
+    // crash-looping web-3 included; not the completed job, not the image that was never pulled.
+    assert_eq!(
+        names,
+        ["busybox:1.36", "ghcr.io/acme/migrate:1", "ghcr.io/acme/proxy:1", "ghcr.io/acme/web:1.2"],
+        "{view}"
+    );
+    let web = &view["artifacts"][3];
     assert_eq!(
         (web["name"].as_str(), web["fingerprint"].as_str(), web["instances"].as_u64()),
-        (Some("ghcr.io/acme/web:1.2"), Some(digest.as_str()), Some(2))
+        (Some("ghcr.io/acme/web:1.2"), Some(digest.as_str()), Some(4))
     );
     assert_eq!(
         web["pods"],
-        serde_json::json!([{"namespace": "shop", "pod": "web-1"}, {"namespace": "shop-eu", "pod": "web-2"}])
+        serde_json::json!([{"namespace": "shop", "pod": "web-1"}, {"namespace": "shop-eu", "pod": "web-2"},
+                           {"namespace": "shop", "pod": "web-3"}, {"namespace": "shop", "pod": "web-4"}])
     );
+    assert_eq!(view["artifacts"][0]["fingerprint"], debug.as_str());
+    assert_eq!(view["artifacts"][2]["fingerprint"], sidecar.as_str());
+    // A namespace no pod belongs to is refused (a typo would record an empty part of the cluster).
+    let before = env.entries();
+    env.verdict()
+        .args([
+            "snapshot",
+            "k8s",
+            "cluster",
+            "--pods-file",
+            pods_file.to_str().unwrap(),
+            "--namespaces",
+            "prdo",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no pod is in namespace \"prdo\""));
+    assert_eq!(env.entries(), before);
     let only = json(
         &env,
         &[
@@ -509,10 +556,10 @@ fn paths_files_in_every_format_and_k8s_pods() {
             "kube-system",
         ],
     );
-    assert_eq!(
-        (only["number"].as_u64(), only["stopped"][0]["fingerprint"].as_str()),
-        (Some(2), Some(digest.as_str()))
-    );
+    let stopped: Vec<&str> =
+        only["stopped"].as_array().unwrap().iter().map(|a| a["fingerprint"].as_str().unwrap()).collect();
+    assert_eq!(only["number"].as_u64(), Some(2));
+    assert!(stopped.contains(&digest.as_str()) && stopped.contains(&debug.as_str()), "{only}");
 }
 
 fn kubeconfig(env: &Env, file: &str, server: &str, user: &str) -> std::path::PathBuf {
@@ -533,8 +580,17 @@ fn k8s_snapshots_from_the_api() {
     };
     let all = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": [pod("shop", "web-1"), pod("edge", "web-2")]});
     let shop = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "items": [pod("shop", "web-1")]});
+    let empty = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "items": []});
+    let namespace =
+        |name: &str| serde_json::json!({"kind": "Namespace", "metadata": {"name": name}}).to_string();
     let api = verdict_testkit::json_api::FakeJsonApi::start(
-        vec![("/api/v1/pods", all.to_string()), ("/api/v1/namespaces/shop/pods", shop.to_string())],
+        vec![
+            ("/api/v1/pods", all.to_string()),
+            ("/api/v1/namespaces/shop", namespace("shop")),
+            ("/api/v1/namespaces/shop/pods", shop.to_string()),
+            ("/api/v1/namespaces/quiet", namespace("quiet")),
+            ("/api/v1/namespaces/quiet/pods", empty.to_string()),
+        ],
         ("authorization", "Bearer k8s-token"),
     );
     ok(&env, &["create", "environment", "cluster", "--type", "K8S"]);
@@ -560,6 +616,26 @@ fn k8s_snapshots_from_the_api() {
         .code(0)
         .stdout(predicate::str::contains("no change since snapshot cluster#2").not());
 
+    let before = env.entries();
+    // A namespace that does not exist is an error, not an empty snapshot; an existing namespace where
+    // nothing runs is recorded only with --allow-empty.
+    let config = good.to_str().unwrap();
+    env.verdict()
+        .args(["snapshot", "k8s", "cluster", "--kubeconfig", config, "--namespaces", "prdo"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("namespace \"prdo\" does not exist"));
+    env.verdict()
+        .args(["snapshot", "k8s", "cluster", "--kubeconfig", config, "--namespaces", "quiet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--allow-empty"));
+    assert_eq!(env.entries(), before);
+    let quiet = json(
+        &env,
+        &["snapshot", "k8s", "cluster", "--kubeconfig", config, "--namespaces", "quiet", "--allow-empty"],
+    );
+    assert_eq!((quiet["number"].as_u64(), quiet["artifacts"].as_array().map(Vec::len)), (Some(4), None));
     let before = env.entries();
     let wrong = kubeconfig(&env, "wrong.yaml", api.url(), "    token: nope");
     env.verdict()

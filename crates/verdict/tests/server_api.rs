@@ -80,7 +80,7 @@ async fn seed(api: &Api, token: &str) {
 async fn auth_matrix_refuses_and_records_nothing() {
     let env = Env::server_sqlite();
     let api = Api::new(&env);
-    let write = env.token.clone().unwrap();
+    let write = create_token(&env.db, ORG, "write");
     seed(&api, &write).await;
     let read = create_token(&env.db, ORG, "read");
     let other_org = create_token(&env.db, "other", "admin");
@@ -156,27 +156,35 @@ async fn auth_matrix_refuses_and_records_nothing() {
         assert_eq!(api.get(path, None).await.0, StatusCode::UNAUTHORIZED, "GET {path}");
         assert_eq!(api.get(path, Some(&revoked)).await.0, StatusCode::UNAUTHORIZED, "GET {path}");
     }
-    // Verifying the whole chain needs admin.
-    let (status, body) = api.get("/api/v1/ledger/verify", Some(&write)).await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "insufficient_role"));
+    // Verifying the whole chain (every org's entries) needs a server administrator: not a writer, not
+    // even an org's admin.
     let admin = create_token(&env.db, ORG, "admin");
-    let (status, body) = api.get("/api/v1/ledger/verify", Some(&admin)).await;
+    for token in [&write, &admin, &other_org] {
+        let (status, body) = api.get("/api/v1/ledger/verify", Some(token)).await;
+        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "insufficient_role"));
+    }
+    let server_admin = create_token(&env.db, "*", "admin");
+    let (status, body) = api.get("/api/v1/ledger/verify", Some(&server_admin)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["count"], json!(before));
     assert_eq!(body["problem"], Value::Null);
+    // ...who reaches no org's evidence.
+    let (status, body) = api.get(&format!("/api/v1/orgs/{ORG}/flows"), Some(&server_admin)).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "wrong_org"));
 
-    // `ledger verify` through the server: admin only.
+    // `ledger verify` through the server: server administrators only.
     env.verdict()
-        .env("VERDICT_API_TOKEN", &admin)
+        .env("VERDICT_API_TOKEN", &server_admin)
         .args(["ledger", "verify"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains(format!("verified {before} entries")));
     env.verdict()
+        .env("VERDICT_API_TOKEN", &admin)
         .args(["ledger", "verify"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("needs role admin"));
+        .stderr(predicate::str::contains("server administrator"));
     assert_eq!(env.entries(), before, "a refused request recorded something");
     // The other org's admin can write its own org, and that stays invisible to ORG.
     let (status, _) =
@@ -197,6 +205,156 @@ async fn auth_matrix_refuses_and_records_nothing() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown or revoked"));
+}
+
+/// Every record kind, with a valid body, sent with every role: evidence is `write`'s, whatever changes
+/// what is enforced is `policy`'s (DESIGN.md rule 12). A refused record leaves the ledger unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_separate_evidence_from_enforcement() {
+    let env = Env::server_sqlite();
+    let api = Api::new(&env);
+    let tokens: Vec<(&str, String)> = ["read", "write", "policy", "admin"]
+        .into_iter()
+        .map(|role| (role, create_token(&env.db, ORG, role)))
+        .collect();
+    let policy_token = &tokens[2].1;
+    seed(&api, policy_token).await;
+    let (status, stored) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/orgs/{ORG}/attachments"),
+            Some(policy_token),
+            Some(b"{}".to_vec()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sha256 = stored["sha256"].as_str().unwrap().to_owned();
+    let policy = "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n";
+    let kinds: Vec<(&str, &str, Value, &str)> = vec![
+        ("environment", "prod", json!({"name": "prod", "type": "K8S"}), "policy"),
+        ("policy", "gate", json!({"name": "gate", "source": policy}), "policy"),
+        (
+            "policy_attachment",
+            "prod",
+            json!({"environment": "prod", "policy": "gate", "attached": true}),
+            "policy",
+        ),
+        (
+            "allow_list",
+            "prod",
+            json!({"environment": "prod", "fingerprint": FP, "reason": "vendor"}),
+            "policy",
+        ),
+        ("decision", FP, json!({"status": "COMPLIANT"}), "policy"),
+        (
+            "snapshot_evaluation",
+            "prod#1",
+            json!({"environment": "prod", "snapshot": 1, "status": "COMPLIANT", "evaluation_sha256": sha256}),
+            "policy",
+        ),
+        ("snapshot", "prod", json!({"environment": "prod", "artifacts": []}), "write"),
+        (
+            "trail_event",
+            "backend/t1",
+            json!({"event": "artifact_started_running", "flow": "backend", "trail": "t1", "fingerprint": FP,
+                   "environment": "prod", "snapshot": 1}),
+            "write",
+        ),
+        ("attestation_type", "coverage", json!({"name": "coverage", "schema": {"type": "object"}}), "write"),
+    ];
+    let rank = |role: &str| ["read", "write", "policy", "admin"].iter().position(|r| *r == role).unwrap();
+    for (kind, subject, body, needed) in &kinds {
+        for (role, token) in &tokens {
+            let before = env.entries();
+            let (status, response) = api
+                .post(
+                    &format!(
+                        "/api/v1/orgs/{ORG}/records/{kind}/{}",
+                        subject.replace('#', "%23").replace('/', "%2F")
+                    ),
+                    Some(token),
+                    body,
+                )
+                .await;
+            if rank(role) >= rank(needed) {
+                assert_eq!(status, StatusCode::CREATED, "{kind} with {role}: {response}");
+                assert_eq!(env.entries(), before + 1);
+            } else {
+                assert_eq!(
+                    (status, code(&response)),
+                    (StatusCode::FORBIDDEN, "insufficient_role"),
+                    "{kind} with {role}"
+                );
+                assert!(
+                    response["error"]["message"].as_str().unwrap().contains(&format!("needs role {needed}"))
+                );
+                assert_eq!(env.entries(), before, "{kind} refused for {role} but recorded");
+            }
+        }
+    }
+    // The server loads a policy before storing it, whoever sends it: line and column of the problem.
+    let before = env.entries();
+    let (status, response) = api
+        .post(
+            &format!("/api/v1/orgs/{ORG}/records/policy/gate"),
+            Some(policy_token),
+            &json!({"name": "gate", "source": "this: is: not a policy"}),
+        )
+        .await;
+    assert_eq!((status, code(&response)), (StatusCode::BAD_REQUEST, "invalid_request"), "{response}");
+    assert!(response["error"]["message"].as_str().unwrap().contains("gate:1:"), "{response}");
+    assert_eq!(env.entries(), before);
+    // The org and role are checked before the body is read: a large body from a caller without the role is
+    // refused as forbidden, not as too large or malformed.
+    let large = vec![b'x'; 64 * 1024];
+    let (status, response) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/orgs/{ORG}/records/policy/gate"),
+            Some(&tokens[1].1),
+            Some(large),
+        )
+        .await;
+    assert_eq!((status, code(&response)), (StatusCode::FORBIDDEN, "insufficient_role"));
+    let (status, response) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/orgs/{ORG}/flows"),
+            Some(&tokens[0].1),
+            Some(b"{not json".to_vec()),
+        )
+        .await;
+    assert_eq!((status, code(&response)), (StatusCode::FORBIDDEN, "insufficient_role"));
+
+    // Through the CLI, a CI (write) token cannot change what is enforced; a policy token can.
+    let write = &tokens[1].1;
+    let policy_file = env.write("gate.yml", policy.as_bytes());
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "allow".into(),
+            "artifact".into(),
+            "--fingerprint".into(),
+            FP.into(),
+            "-e".into(),
+            "prod".into(),
+            "--reason".into(),
+            "mine".into(),
+        ],
+        vec!["create".into(), "policy".into(), "gate".into(), policy_file.display().to_string()],
+        vec!["create".into(), "environment".into(), "staging".into(), "--type".into(), "K8S".into()],
+        vec!["detach-policy".into(), "gate".into(), "-e".into(), "prod".into()],
+    ];
+    for args in &cases {
+        let before = env.entries();
+        env.verdict()
+            .env("VERDICT_API_TOKEN", write)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("needs role policy"));
+        assert_eq!(env.entries(), before, "{args:?}");
+    }
+    env.verdict().env("VERDICT_API_TOKEN", policy_token).args(&cases[0]).assert().code(0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -465,7 +623,7 @@ fn token_commands() {
         .args(["--db", &env.db, "server", "token", "create", "--role", "owner"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("read, write or admin"));
+        .stderr(predicate::str::contains("read, write, policy or admin"));
     env.verdict()
         .args(["--db", &env.db, "server", "token", "revoke", "nope"])
         .assert()

@@ -105,6 +105,25 @@ pub enum ContextPath {
     ArtifactName,
     /// `artifact.fingerprint`.
     ArtifactFingerprint,
+    /// `flow` as a whole, only as `exists(flow)`: whether the artifact has a flow in this context.
+    Flow,
+    /// `flow.tags` as a whole, only as `exists(flow.tags)`: whether there is a flow (whose tags, possibly
+    /// none, are then a map that exists).
+    FlowTags,
+    /// `artifact` as a whole, only as `exists(artifact)`: always true (there is always an artifact).
+    Artifact,
+}
+
+impl ContextPath {
+    /// The whole-context path a bare name stands for inside `exists(…)`.
+    pub fn whole(name: &str) -> Option<ContextPath> {
+        match name {
+            "flow" => Some(ContextPath::Flow),
+            "flow.tags" => Some(ContextPath::FlowTags),
+            "artifact" => Some(ContextPath::Artifact),
+            _ => None,
+        }
+    }
 }
 
 /// `and` / `or`.
@@ -210,6 +229,9 @@ impl fmt::Display for ContextPath {
             ContextPath::FlowTag(key) => write!(f, "flow.tags.{key}"),
             ContextPath::ArtifactName => f.write_str("artifact.name"),
             ContextPath::ArtifactFingerprint => f.write_str("artifact.fingerprint"),
+            ContextPath::Flow => f.write_str("flow"),
+            ContextPath::FlowTags => f.write_str("flow.tags"),
+            ContextPath::Artifact => f.write_str("artifact"),
         }
     }
 }

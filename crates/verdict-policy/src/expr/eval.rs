@@ -243,6 +243,10 @@ fn lookup<'a>(path: &'a ContextPath, scope: &Scope<'a>) -> Value<'a> {
             .map_or(Value::Null, |value| Value::String(value)),
         ContextPath::ArtifactName => Value::String(scope.artifact_name),
         ContextPath::ArtifactFingerprint => Value::String(scope.artifact_fingerprint),
+        // Parsed only inside `exists(…)`, which asks whether the context is there at all.
+        ContextPath::Flow => scope.flow.map_or(Value::Null, |_| Value::Bool(true)),
+        ContextPath::FlowTags => scope.flow.map_or(Value::Null, |_| Value::Bool(true)),
+        ContextPath::Artifact => Value::Bool(true),
     }
 }
 

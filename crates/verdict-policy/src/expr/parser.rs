@@ -261,6 +261,18 @@ impl Parser {
             return Err(error);
         }
         self.advance(); // `(`
+        // `exists(flow)`, `exists(artifact)`, `exists(flow.tags)`: whether the context itself exists, as in
+        // Kosli's function reference. These names are values only here.
+        if name == "exists"
+            && let Token::Ident(inner) = self.peek()
+            && let Some(whole) = ContextPath::whole(inner)
+            && self.tokens.get(self.position + 1).map(|(token, _)| token) == Some(&Token::RParen)
+        {
+            let (_, inner_span) = self.advance();
+            let end = self.advance().1;
+            let argument = Expr { kind: ExprKind::Context(whole), span: inner_span };
+            return Ok(Expr { kind: ExprKind::Exists(Box::new(argument)), span: name_span.join(end) });
+        }
         self.enter()?;
         let mut args = Vec::new();
         if self.peek() != &Token::RParen {

@@ -408,3 +408,54 @@ proptest! {
         let _ = expr.eval(&scope);
     }
 }
+
+#[test]
+fn whole_contexts_exist_only_inside_exists() {
+    for text in ["exists(flow)", "exists(artifact)", "exists(flow.tags)", "not exists(flow)"] {
+        assert!(parse(text).is_ok(), "{text}");
+    }
+    assert_eq!(eval("exists(flow)"), Ok(true));
+    assert_eq!(eval("exists(flow.tags)"), Ok(true));
+    assert_eq!(eval("exists(artifact)"), Ok(true));
+    assert_eq!(eval_with("exists(flow)", None), Ok(false));
+    assert_eq!(eval_with("exists(flow.tags)", None), Ok(false));
+    assert_eq!(eval_with("not exists(flow)", None), Ok(true));
+    // Outside exists they are still not values.
+    for text in [r#"flow == "x""#, "artifact", "exists(flow) and flow"] {
+        assert!(parse(text).is_err(), "{text}");
+    }
+    // Printed and parsed again, the tree is the same.
+    let tree = parse("exists(flow) or exists(flow.tags)").unwrap();
+    assert_eq!(parse(&tree.to_string()).unwrap(), tree);
+}
+
+/// Every example of Kosli's environment policy reference (policy-reference/environment_policy, operators,
+/// contexts and functions tables), evaluated on the flow above (`backend-ci`, risk-level `high`, …) and
+/// the artifact `backend`; the expected values are worked out by hand from that reference.
+#[test]
+fn kosli_reference_examples() {
+    check(&[
+        (r#"flow.tags.risk-level == "high" and matches(artifact.name, "^prod:.*")"#, false),
+        (r#"flow.name == "runner""#, false),
+        (r#"flow.tags.risk-level != "high""#, false),
+        ("flow.tags.replicas < 3", false),
+        ("flow.tags.replicas > 1", true),
+        (r#"flow.name == "a" and artifact.name == "b""#, false),
+        (r#"flow.name == "a" or flow.name == "b""#, false),
+        (r#"not flow.tags.risk-level == "high""#, false),
+        (r#"flow.name in ["runner", "saver"]"#, false),
+        (r#"flow.name == 'prod' and (flow.tags.team == "a" or artifact.name == 'svc')"#, false),
+        (r#"flow.tags.key.with.dots == "dotted""#, true),
+        ("exists(flow)", true),
+        (r#"matches(artifact.name, "^datadog:.*")"#, false),
+        (r#"flow.tags.risk-level == "high""#, true),
+    ]);
+    // The ordering examples on a non-numeric tag are evaluation errors (DESIGN.md rule 5), not false.
+    assert!(eval("flow.tags.risk-level <= 2").unwrap_err().contains("eval"));
+    assert!(eval("flow.tags.risk-level >= 2").unwrap_err().contains("eval"));
+    // Without provenance (no flow): exists(flow) is false, the datadog exception still matches by name.
+    assert_eq!(eval_with("exists(flow)", None), Ok(false));
+    let scope = Scope { flow: None, artifact_name: "datadog:agent-7", artifact_fingerprint: FP };
+    let expr = parse(r#"matches(artifact.name, "^datadog:.*")"#).unwrap();
+    assert_eq!(expr.eval_condition(&scope), Ok(true));
+}

@@ -2,23 +2,17 @@
 //! files, or by its flows' templates)? Is everything running in an environment compliant? Exit 0 yes,
 //! 1 no (with every reason), and never 0 on an error.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::anyhow;
-use serde::Serialize;
 use verdict_core::ExitStatus;
-use verdict_enforce::{AppliedPolicy, Evaluation, PolicySet};
-use verdict_ledger::{Ledger, LedgerError, RecordKind};
+use verdict_enforce::{AppliedPolicy, AssertRequest, PolicyChoice};
 
 use super::environments::{assert_snapshot, print_evaluation};
 use super::ledger::with_ledger;
 use crate::cli::{EvalOutput, LedgerOptions};
 use crate::cli_env::{AssertArtifactArgs, AssertCommand};
 use crate::error::{CliError, CliResult};
-
-/// Without an environment or policy files, an artifact is judged by its flows' templates: it needs
-/// provenance, and a COMPLIANT status in some trail and NON-COMPLIANT in none (DESIGN.md rules 4 and 6).
-const TEMPLATE_POLICY: &str = "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n  trail-compliance:\n    required: true\n";
 
 /// Runs `assert artifact` or `assert snapshot`.
 pub fn run(command: AssertCommand, options: &LedgerOptions) -> CliResult {
@@ -28,32 +22,39 @@ pub fn run(command: AssertCommand, options: &LedgerOptions) -> CliResult {
     }
 }
 
-fn policy_files(args: &AssertArtifactArgs) -> Result<PolicySet, CliError> {
-    let mut set = Vec::new();
-    for path in &args.policies {
+/// The `--policy` values: an existing file is loaded (with line:column errors); anything else is the
+/// name of a stored policy, checked by the library.
+fn policy_choice(args: &AssertArtifactArgs) -> Result<PolicyChoice, CliError> {
+    if let Some(environment) = &args.environment {
+        return Ok(PolicyChoice::Environment(environment.clone()));
+    }
+    if args.policies.is_empty() {
+        return Ok(PolicyChoice::FlowTemplates);
+    }
+    let mut loaded = Vec::new();
+    let mut stored = Vec::new();
+    for value in &args.policies {
+        let path = Path::new(value);
+        if !path.is_file() {
+            if value.contains(['/', '\\']) || value.ends_with(".yml") || value.ends_with(".yaml") {
+                return Err(CliError::invalid(anyhow!(
+                    "policy {value:?} is neither an existing file nor a policy name"
+                )));
+            }
+            stored.push(value.clone());
+            continue;
+        }
         let source = std::fs::read_to_string(path)
             .map_err(|err| CliError::invalid(anyhow!("cannot read policy {}: {err}", path.display())))?;
         let file = path.display().to_string();
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.clone());
-        let loaded = verdict_policy::load_policy(&file, &name, &source).map_err(|diagnostics| {
+        let policy = verdict_policy::load_policy(&file, &name, &source).map_err(|diagnostics| {
             let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
             CliError::invalid(anyhow!("{}", rendered.join("\n")))
         })?;
-        set.push((AppliedPolicy { name, version: None, file: Some(file) }, loaded.policy));
+        loaded.push((AppliedPolicy { name, version: None, file: Some(file) }, policy.policy));
     }
-    Ok(set)
-}
-
-#[derive(Serialize)]
-struct RecordedDecision<'a> {
-    fingerprint: &'a str,
-    name: &'a str,
-    scope: &'a str,
-    status: &'a str,
-    compliant: bool,
-    policies: &'a [AppliedPolicy],
-    evidence_digest: &'a str,
-    reasons: &'a [String],
+    Ok(PolicyChoice::Policies { loaded, stored })
 }
 
 fn artifact(args: &AssertArtifactArgs, options: &LedgerOptions) -> CliResult {
@@ -64,76 +65,25 @@ fn artifact(args: &AssertArtifactArgs, options: &LedgerOptions) -> CliResult {
         &args.excludes,
         &args.registry,
     )?;
-    let files = policy_files(args)?;
-    let templates = if args.environment.is_none() && files.is_empty() {
-        let loaded = verdict_policy::load_policy("flow templates", "flow-templates", TEMPLATE_POLICY)
-            .map_err(|_| CliError::invalid(anyhow!("the built-in template policy does not load")))?;
-        vec![(AppliedPolicy { name: "flow-templates".to_owned(), version: None, file: None }, loaded.policy)]
-    } else {
-        Vec::new()
+    let request = AssertRequest {
+        fingerprint: fingerprint.clone(),
+        name: args.name.clone(),
+        fallback_name: args.path.as_ref().map(|p| p.display().to_string()),
+        policies: policy_choice(args)?,
+        flow: args.flow.clone(),
+        record: args.record && !options.dry_run,
     };
-    let evaluation: Evaluation = with_ledger(options, async |ledger| {
-        let org = &options.org;
-        let name = match &args.name {
-            Some(name) => name.clone(),
-            None => ledger
-                .artifact_reports(org, &fingerprint)
-                .await?
-                .pop()
-                .map(|r| r.record.name)
-                .or_else(|| args.path.as_ref().map(|p| p.display().to_string()))
-                .unwrap_or_else(|| fingerprint.get(..12).unwrap_or(&fingerprint).to_owned()),
-        };
-        let (policies, allowed, scope) = match &args.environment {
-            Some(environment) => {
-                verdict_enforce::environments::require_environment(ledger, org, environment).await?;
-                let attached = verdict_enforce::attached_policies(ledger, org, environment).await?;
-                (
-                    verdict_enforce::policy_set(&attached)?,
-                    verdict_enforce::allow_list(ledger, org, environment).await?,
-                    environment.clone(),
-                )
-            }
-            None if !files.is_empty() => (files.clone(), BTreeMap::new(), "the given policies".to_owned()),
-            None => (templates.clone(), BTreeMap::new(), "its flows' templates".to_owned()),
-        };
-        let evaluation = verdict_enforce::evaluate_artifacts(
-            ledger,
-            org,
-            &[(name, fingerprint.clone())],
-            &policies,
-            &allowed,
-            &scope,
-            args.flow.as_deref(),
-        )
-        .await?;
-        if args.record && !options.dry_run {
-            let Some(verdict) = evaluation.artifacts.first() else {
-                return Err(LedgerError::Invalid("nothing was evaluated".to_owned()));
-            };
-            let decision = RecordedDecision {
-                fingerprint: &fingerprint,
-                name: &verdict.decision.name,
-                scope: &scope,
-                status: &evaluation.status,
-                compliant: evaluation.compliant,
-                policies: &evaluation.policies,
-                evidence_digest: &verdict.evidence_digest,
-                reasons: &verdict.decision.reasons,
-            };
-            let body =
-                serde_json::to_value(&decision).map_err(|err| LedgerError::Invalid(err.to_string()))?;
-            ledger.append_record(org, RecordKind::Decision, &fingerprint, body).await?;
-        }
-        Ok(evaluation)
+    let decision = with_ledger(options, async |ledger| {
+        verdict_enforce::assert_artifact(ledger, &options.org, &request).await
     })?;
+    let evaluation = &decision.evaluation;
     match args.output {
-        EvalOutput::Json => crate::render::print_json(&evaluation)?,
+        EvalOutput::Json => crate::render::print_json(evaluation)?,
         EvalOutput::Table => {
             let verdict = if evaluation.compliant { "ALLOWED" } else { "DENIED" };
             anstream::println!("{verdict}: {fingerprint}");
-            print_evaluation(&evaluation);
-            if args.record {
+            print_evaluation(evaluation);
+            if decision.recorded {
                 anstream::println!("decision recorded in the ledger");
             }
         }

@@ -276,17 +276,25 @@ fn print_outcome(outcome: &SnapshotOutcome, output: EvalOutput) -> Result<(), Cl
         );
     }
     print_evaluation(&outcome.evaluation);
+    if !outcome.evaluation_recorded {
+        anstream::eprintln!(
+            "note: this token may record snapshots but not evaluations (role policy); the evaluation above was not recorded, and `assert snapshot` judges afresh"
+        );
+    }
     Ok(())
 }
 
 /// Runs `snapshot server|paths|k8s`.
 pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult {
-    let (environment, artifacts, output) = match command {
-        SnapshotCommand::Server(args) => {
-            (args.environment, snapshot_sources::server_paths(&args.paths, &args.excludes)?, args.output)
-        }
+    let (environment, artifacts, output, allow_empty) = match command {
+        SnapshotCommand::Server(args) => (
+            args.environment,
+            snapshot_sources::server_paths(&args.paths, &args.excludes, args.allow_empty)?,
+            args.output,
+            args.allow_empty,
+        ),
         SnapshotCommand::Paths(args) => {
-            (args.environment, snapshot_sources::paths_file(&args.paths_file)?, args.output)
+            (args.environment, snapshot_sources::paths_file(&args.paths_file)?, args.output, args.allow_empty)
         }
         SnapshotCommand::K8s(args) => {
             let artifacts = match &args.pods_file {
@@ -297,9 +305,15 @@ pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult 
                     &args.exclude_namespaces,
                 )?,
             };
-            (args.environment, artifacts, args.output)
+            (args.environment, artifacts, args.output, args.allow_empty)
         }
     };
+    // An empty snapshot hides whatever does run (DESIGN.md rule 13): only on request.
+    if artifacts.is_empty() && !allow_empty {
+        return Err(CliError::invalid(anyhow!(
+            "nothing was found to snapshot in {environment}: nothing recorded (pass --allow-empty to record that nothing runs there)"
+        )));
+    }
     if dry_run(
         options,
         "snapshot",

@@ -141,5 +141,12 @@ fn eval(args: &EvalArgs) -> CliResult {
         EvalOutput::Json => render::print_json(&report)?,
         EvalOutput::Table => render::print_report(&report, &policies),
     }
+    // Judging nothing is not evidence of compliance (DESIGN.md rule 13).
+    if document.artifacts.is_empty() && !args.allow_empty {
+        anstream::eprintln!(
+            "{evidence_name} has no artifacts: 0 artifacts were judged, which is not compliant (pass --allow-empty to accept it)"
+        );
+        return Ok(ExitStatus::Denied);
+    }
     Ok(if report.compliant { ExitStatus::Ok } else { ExitStatus::Denied })
 }

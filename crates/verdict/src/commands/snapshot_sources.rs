@@ -24,8 +24,13 @@ fn running(name: String, fingerprint: String) -> RunningArtifact {
     RunningArtifact { name, fingerprint, instances: 1, started_at: None, pods: Vec::new() }
 }
 
-/// `snapshot server --paths GLOB,...`: every path matching a glob, named by its path.
-pub fn server_paths(patterns: &[String], excludes: &[String]) -> Result<Vec<RunningArtifact>, CliError> {
+/// `snapshot server --paths GLOB,...`: every path matching a glob, named by its path. A glob matching
+/// nothing is refused unless `allow_empty` (a typo would otherwise hide whatever does run there).
+pub fn server_paths(
+    patterns: &[String],
+    excludes: &[String],
+    allow_empty: bool,
+) -> Result<Vec<RunningArtifact>, CliError> {
     let mut artifacts = Vec::new();
     for pattern in patterns {
         let matches = glob::glob(pattern)
@@ -36,6 +41,11 @@ pub fn server_paths(patterns: &[String], excludes: &[String]) -> Result<Vec<Runn
                 .map_err(|err| CliError::invalid(anyhow!("cannot read {}: {err}", err.path().display())))?;
             found = true;
             artifacts.push(running(path.display().to_string(), fingerprint_path(&path, excludes)?));
+        }
+        if !found && !allow_empty {
+            return Err(CliError::invalid(anyhow!(
+                "--paths {pattern:?} matches nothing: nothing recorded (pass --allow-empty if nothing runs there)"
+            )));
         }
         if !found {
             tracing::warn!("--paths {pattern:?} matches nothing");
@@ -138,7 +148,22 @@ pub fn k8s_pods(
     let value: Value = serde_json::from_str(&text).map_err(|err| {
         CliError::invalid(anyhow!("pods file {}:{}:{}: {err}", path.display(), err.line(), err.column()))
     })?;
-    pod_list(&value, &format!("pods file {}", path.display()), namespaces, excluded)
+    let source = format!("pods file {}", path.display());
+    // A namespace asked for that no pod in the file belongs to is most likely a typo: refuse it rather
+    // than record an empty part of the environment.
+    let seen: std::collections::BTreeSet<&str> = value["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|pod| pod["metadata"]["namespace"].as_str().unwrap_or("default"))
+        .collect();
+    if let Some(missing) = namespaces.iter().find(|n| !seen.contains(n.as_str())) {
+        return Err(CliError::invalid(anyhow!(
+            "{source}: no pod is in namespace {missing:?} (namespaces in the file: {})",
+            seen.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    pod_list(&value, &source, namespaces, excluded)
 }
 
 /// The running artifacts of a PodList (from a file or the API); `source` names it in errors.
@@ -164,9 +189,30 @@ pub fn pod_list(
         {
             continue;
         }
-        for status in pod["status"]["containerStatuses"].as_array().into_iter().flatten() {
-            let Some(started) = status["state"]["running"].as_object() else { continue };
+        // Everything the pod is meant to run is judged, whatever its state: init containers (native
+        // sidecars keep running), ephemeral debug containers, and waiting or crash-looping containers —
+        // except what has finished in a completed pod.
+        let completed = matches!(pod["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
+        let statuses = ["initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"]
+            .into_iter()
+            .flat_map(|field| pod["status"][field].as_array().into_iter().flatten());
+        for status in statuses {
+            let state = &status["state"];
+            if completed && state.get("terminated").is_some() {
+                continue;
+            }
             let image = status["image"].as_str().unwrap_or_default();
+            let image_id = status["imageID"].as_str().unwrap_or_default();
+            if image_id.is_empty() && state.get("running").is_none() {
+                // Not started and never pulled (e.g. ErrImagePull): nothing of it runs, and there is no
+                // digest to judge. Said, never silent.
+                tracing::warn!(
+                    "{source}: pod {namespace}/{name}: container {} ({image}) has not started and has no image digest yet; it is not in this snapshot",
+                    status["name"].as_str().unwrap_or_default()
+                );
+                continue;
+            }
+            let started = state["running"].as_object();
             // A running container that cannot be fingerprinted is refused, never left out: leaving it out
             // would let a snapshot look compliant while something unjudged runs.
             let Some(digest) = status["imageID"].as_str().and_then(image_digest) else {
@@ -175,7 +221,8 @@ pub fn pod_list(
                     status["imageID"].as_str().unwrap_or_default()
                 )));
             };
-            let started_at = started.get("startedAt").and_then(Value::as_str).map(str::to_owned);
+            let started_at =
+                started.and_then(|s| s.get("startedAt")).and_then(Value::as_str).map(str::to_owned);
             let entry = grouped.entry((image.to_owned(), digest.to_owned())).or_insert_with(|| {
                 RunningArtifact { instances: 0, ..running(image.to_owned(), digest.to_owned()) }
             });
@@ -265,6 +312,30 @@ pub fn k8s_api(
         namespaces.iter().map(|ns| format!("{}/api/v1/namespaces/{ns}/pods", cluster.server)).collect()
     };
     let runtime = super::ledger::runtime()?;
+    // A namespace that does not exist would give an empty, harmless-looking list: refuse it.
+    for namespace in namespaces {
+        let url = format!("{}/api/v1/namespaces/{namespace}", cluster.server);
+        runtime.block_on(async {
+            let mut request = client.get(&url);
+            if let Some(token) = &cluster.token {
+                request = request.bearer_auth(token);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|err| CliError::unavailable(anyhow!("cannot reach {url}: {err}")))?;
+            match response.status() {
+                status if status.is_success() => Ok(()),
+                reqwest::StatusCode::NOT_FOUND => {
+                    Err(CliError::invalid(anyhow!("namespace {namespace:?} does not exist in the cluster")))
+                }
+                status if status.is_client_error() => {
+                    Err(CliError::invalid(anyhow!("the Kubernetes API refused {url}: {status}")))
+                }
+                status => Err(CliError::unavailable(anyhow!("{url}: {status}"))),
+            }
+        })?;
+    }
     let mut artifacts = Vec::new();
     for url in urls {
         let value: Value = runtime.block_on(async {

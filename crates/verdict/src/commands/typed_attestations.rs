@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use serde_json::json;
 use verdict_evidence::custom::{check_definition, evaluate};
 use verdict_evidence::junit::parse_results_dir;
-use verdict_evidence::sarif::{FailOn, level_counts, passes, snyk_summary};
+use verdict_evidence::sarif::{FailOn, level_counts_and_completeness, passes, snyk_summary};
 use verdict_ledger::records::AttestationType;
 use verdict_ledger::{Ledger, LedgerError, RecordKind};
 
@@ -42,20 +42,26 @@ pub fn run(command: AttestCommand, options: &LedgerOptions) -> CliResult {
             )
         }
         AttestCommand::Sarif(args) => {
-            let runs = level_counts(&args.scan_results).map_err(CliError::invalid)?;
+            let (runs, incomplete) =
+                level_counts_and_completeness(&args.scan_results).map_err(CliError::invalid)?;
             let fail_on = match args.fail_on {
                 FailOnLevel::Error => FailOn::Error,
                 FailOnLevel::Warning => FailOn::Warning,
                 FailOnLevel::Note => FailOn::Note,
             };
-            let compliant = passes(&runs, fail_on);
+            // A scan that did not run or did not finish is not a clean scan: non-compliant, with why.
+            let compliant = incomplete.is_empty() && passes(&runs, fail_on);
             let level = format!("{:?}", args.fail_on).to_ascii_lowercase();
+            let mut results = json!({"runs": runs, "fail_on": level});
+            if !incomplete.is_empty() {
+                results["incomplete"] = json!(incomplete);
+            }
             record_attestation(
                 options,
                 args.common,
                 "sarif",
                 compliant,
-                Some(json!({"sarif_results": {"runs": runs, "fail_on": level}})),
+                Some(json!({"sarif_results": results})),
             )
         }
         AttestCommand::Decision(args) => {

@@ -19,7 +19,7 @@ pub struct Env {
     pub db: String,
     /// The server, when commands go through one.
     pub server: Option<VerdictServer>,
-    /// A write token for [`ORG`], when there is a server.
+    /// A `policy` token for [`ORG`] (evidence and enforcement), when there is a server.
     pub token: Option<String>,
     // Dropped last: the server must stop before its database.
     _postgres: Option<PostgresCluster>,
@@ -66,13 +66,13 @@ impl Env {
         Some(env)
     }
 
-    /// Starts (or restarts) the server on this env's database, with a write token for [`ORG`].
+    /// Starts (or restarts) the server on this env's database, with a `policy` token for [`ORG`].
     pub fn start_server(&mut self, extra: &[&str]) {
         self.server = None;
         let log = self.dir.path().join("server.log");
         self.server = Some(VerdictServer::start(&binary(), &self.db, extra, &log));
         if self.token.is_none() {
-            self.token = Some(create_token(&self.db, ORG, "write"));
+            self.token = Some(create_token(&self.db, ORG, "policy"));
         }
     }
 
