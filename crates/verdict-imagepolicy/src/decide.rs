@@ -192,30 +192,95 @@ fn decide_rule<E>(
     RuleOutcome { rule: rule.name.clone(), satisfied: reasons.is_empty(), signatures, attestations, reasons }
 }
 
-/// Counts the distinct attestors that at least one candidate satisfies.
+/// Who a verified signature is, for counting: a keyless signer by its issuer and identity, a key-based
+/// one by its key. Two signatures by one signer, or one signature matching two overlapping attestor
+/// entries, count once.
+fn signer_id(attestor: &Attestor, signer: &SignerMatch) -> String {
+    match (attestor, &signer.identity) {
+        (_, Some(identity)) => format!("keyless {} {identity}", signer.issuer.as_deref().unwrap_or_default()),
+        (Attestor::Key { public_key }, None) => {
+            let body: String = public_key.lines().filter(|l| !l.starts_with("-----")).collect();
+            format!("key {}", body.split_whitespace().collect::<String>())
+        }
+        (Attestor::Keyless { .. }, None) => format!("keyless {}", signer.attestor),
+    }
+}
+
+/// Counts the attestors satisfied by *distinct* verified signers: each signer (see [`signer_id`]) is
+/// counted for at most one attestor, choosing the assignment that satisfies the most attestors (a
+/// bipartite matching), so `count: 2` always means two different signers.
 fn satisfy<'a, E: 'a>(
     attestors: &Attestors,
     candidates: impl Iterator<Item = &'a E> + Clone,
     check: &impl Fn(&Attestor, &E) -> Result<SignerMatch, String>,
 ) -> AttestorsOutcome {
+    let mut signers: Vec<String> = Vec::new();
+    // For each attestor: the signers that satisfy it, with how.
+    let mut edges: Vec<Vec<(usize, SignerMatch)>> = Vec::new();
+    let mut reasons: Vec<Vec<String>> = Vec::new();
+    for attestor in &attestors.entries {
+        let mut found: Vec<(usize, SignerMatch)> = Vec::new();
+        let mut why = Vec::new();
+        for candidate in candidates.clone() {
+            match check(attestor, candidate) {
+                Ok(signer) => {
+                    let id = signer_id(attestor, &signer);
+                    let index = signers.iter().position(|s| *s == id).unwrap_or_else(|| {
+                        signers.push(id);
+                        signers.len() - 1
+                    });
+                    if !found.iter().any(|(i, _)| *i == index) {
+                        found.push((index, signer));
+                    }
+                }
+                Err(reason) => why.push(reason),
+            }
+        }
+        edges.push(found);
+        reasons.push(why);
+    }
+    let mut owner: Vec<Option<usize>> = vec![None; signers.len()];
+    for attestor in 0..edges.len() {
+        let mut seen = vec![false; signers.len()];
+        assign(attestor, &edges, &mut owner, &mut seen);
+    }
     let mut satisfied = Vec::new();
     let mut failures = Vec::new();
-    for attestor in &attestors.entries {
-        let mut why = Vec::new();
-        let found = candidates.clone().find_map(|candidate| match check(attestor, candidate) {
-            Ok(signer) => Some(signer),
-            Err(reason) => {
-                why.push(reason);
-                None
+    for (index, attestor) in attestors.entries.iter().enumerate() {
+        let assigned = edges[index].iter().find(|(signer, _)| owner[*signer] == Some(index));
+        match assigned {
+            Some((_, signer)) => satisfied.push(signer.clone()),
+            None if !edges[index].is_empty() => failures.push(format!(
+                "{}: verified only by a signer already counted for another attestor",
+                attestor.describe()
+            )),
+            None if reasons[index].is_empty() => {
+                failures.push(format!("{}: nothing to verify", attestor.describe()))
             }
-        });
-        match found {
-            Some(signer) => satisfied.push(signer),
-            None if why.is_empty() => failures.push(format!("{}: nothing to verify", attestor.describe())),
-            None => failures.push(format!("{}: {}", attestor.describe(), why.join("; "))),
+            None => failures.push(format!("{}: {}", attestor.describe(), reasons[index].join("; "))),
         }
     }
     AttestorsOutcome { required: attestors.count, satisfied, failures }
+}
+
+/// One augmenting-path step of the matching: gives `attestor` a signer, moving others along if needed.
+fn assign(
+    attestor: usize,
+    edges: &[Vec<(usize, SignerMatch)>],
+    owner: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
+    for (signer, _) in &edges[attestor] {
+        if seen[*signer] {
+            continue;
+        }
+        seen[*signer] = true;
+        if owner[*signer].is_none_or(|other| assign(other, edges, owner, seen)) {
+            owner[*signer] = Some(attestor);
+            return true;
+        }
+    }
+    false
 }
 
 fn signers_reason(what: &str, outcome: &AttestorsOutcome, none_found: bool) -> String {

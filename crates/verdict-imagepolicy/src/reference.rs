@@ -104,13 +104,25 @@ impl fmt::Display for ImageReference {
     }
 }
 
+/// A registry host as the registry client reaches it: host names are case-insensitive and a trailing dot
+/// names the same host, and `:443` is the HTTPS default port. Matching the raw text instead would let
+/// `GHCR.io/acme/app` or `ghcr.io:443/acme/app` escape a `ghcr.io/**` rule while pulling the same image.
+fn normalise_host(registry: &str) -> String {
+    let (host, port) = registry.split_once(':').map_or((registry, None), |(h, p)| (h, Some(p)));
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match port {
+        Some("443") | None => host,
+        Some(port) => format!("{host}:{port}"),
+    }
+}
+
 /// Splits `name` into registry and repository with Docker's defaults.
 fn split_registry(name: &str) -> (String, String) {
     let (first, rest) = name.split_once('/').unwrap_or(("", name));
-    let is_registry =
-        !first.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost");
+    let is_registry = !first.is_empty()
+        && (first.contains('.') || first.contains(':') || first.eq_ignore_ascii_case("localhost"));
     let (registry, repository) = if is_registry {
-        (first.to_owned(), rest.to_owned())
+        (normalise_host(first), rest.to_owned())
     } else {
         ("docker.io".to_owned(), name.to_owned())
     };
@@ -203,6 +215,13 @@ mod tests {
                 Some(D),
             ),
             ("localhost:5000/app", "localhost:5000/app", None, None),
+            // Hosts as the registry client reaches them: case, a trailing dot and :443 do not matter.
+            ("GHCR.io/acme/app", "ghcr.io/acme/app", None, None),
+            ("ghcr.io:443/acme/app:1", "ghcr.io/acme/app", Some("1"), None),
+            ("ghcr.io./acme/app", "ghcr.io/acme/app", None, None),
+            ("Index.Docker.IO/nginx", "docker.io/library/nginx", None, None),
+            ("LOCALHOST:5000/app", "localhost:5000/app", None, None),
+            ("registry.example:8443/app", "registry.example:8443/app", None, None),
             ("127.0.0.1:5000/team/app:dev", "127.0.0.1:5000/team/app", Some("dev"), None),
             (
                 "localhost/app@sha256:0000000000000000000000000000000000000000000000000000000000000001",
@@ -255,6 +274,11 @@ mod tests {
             ("*/acme/*", "ghcr.io/acme/app", true),
             ("ghcr.io/acme/*", "ghcr.io.evil.com/acme/app", false),
             ("localhost:5000/*", "localhost:5000/app", true),
+            ("ghcr.io/acme/**", "GHCR.io/acme/app", true),
+            ("ghcr.io/acme/*", "ghcr.io:443/acme/app", true),
+            ("ghcr.io/acme/*", "ghcr.io./acme/app", true),
+            ("GHCR.IO/acme/*", "ghcr.io/acme/app", true),
+            ("ghcr.io/acme/*", "ghcr.io:8443/acme/app", false),
         ];
         for (pattern, reference, expected) in cases {
             let glob = ImageGlob::new(pattern).unwrap();

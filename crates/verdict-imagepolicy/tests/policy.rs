@@ -304,3 +304,80 @@ mod properties {
         }
     }
 }
+
+/// `count: 2` over overlapping entries (an exact identity and a pattern that also matches it): one
+/// signature satisfies both entries, but it is one signer, so it counts once; two different signers
+/// count twice. The matching also finds the assignment when the first choice would block the second.
+#[test]
+fn count_is_of_distinct_signers_not_of_overlapping_entries() {
+    let policy = r#"apiVersion: verdict.dev/v1
+kind: ImagePolicy
+rules:
+  - name: two-person
+    images: ["ghcr.io/acme/**"]
+    attestors:
+      count: 2
+      entries:
+        - keyless:
+            issuer: https://accounts.google.com
+            subjectRegExp: ^[a-z]+@acme\.example$
+        - keyless:
+            issuer: https://accounts.google.com
+            subject: alice@acme.example
+"#;
+    let policy = load_image_policy("p.yml", policy).unwrap();
+    let decide_with = |sigs: &[Sig]| {
+        decide(
+            &policy,
+            &ImageReference::parse("ghcr.io/acme/app:1").unwrap(),
+            DIGEST,
+            sigs,
+            &[],
+            check,
+            &Limits::default(),
+        )
+    };
+    let alice = Sig::Keyless { subject: "alice@acme.example", issuer: "https://accounts.google.com" };
+    let bob = Sig::Keyless { subject: "bob@acme.example", issuer: "https://accounts.google.com" };
+    let decision = decide_with(std::slice::from_ref(&alice));
+    assert!(!decision.allowed, "one signer met count 2 through two overlapping entries");
+    assert!(decision.reasons[0].contains("needs 2 of its attestors, 1 verified"), "{:?}", decision.reasons);
+    assert!(decision.reasons[0].contains("already counted"), "{:?}", decision.reasons);
+    // Alice signing twice is still one signer.
+    assert!(!decide_with(&[alice.clone(), alice.clone()]).allowed);
+    // Alice and Bob: Alice must go to the exact entry and Bob to the pattern, whatever the order.
+    assert!(decide_with(&[alice.clone(), bob.clone()]).allowed);
+    assert!(decide_with(&[bob, alice]).allowed);
+}
+
+/// Under `noMatch: allow`, a registry host spelled differently (case, :443, a trailing dot) must still
+/// meet the rule for that registry, not slip through as unmatched.
+#[test]
+fn registry_spellings_do_not_escape_their_rule() {
+    let policy = POLICY.replace("kind: ImagePolicy\n", "kind: ImagePolicy\nnoMatch: allow\n");
+    let policy = load_image_policy("p.yml", &policy).unwrap();
+    for image in ["GHCR.io/acme/app:1", "ghcr.io:443/acme/app:1", "ghcr.io./acme/app:1", "Ghcr.IO/acme/app"] {
+        let decision = decide(
+            &policy,
+            &ImageReference::parse(image).unwrap(),
+            DIGEST,
+            &[],
+            &[],
+            check,
+            &Limits::default(),
+        );
+        assert!(!decision.allowed, "{image} was admitted unsigned");
+        assert_eq!(decision.rules.len(), 1, "{image}");
+    }
+    // An image of another registry is allowed unsigned by noMatch: allow (the control).
+    let other = decide(
+        &policy,
+        &ImageReference::parse("quay.io/acme/app:1").unwrap(),
+        DIGEST,
+        &[],
+        &[],
+        check,
+        &Limits::default(),
+    );
+    assert!(other.allowed);
+}

@@ -29,3 +29,35 @@ async fn postgres_chain_is_linear_and_tamper_evident() {
     a.close().await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_verify_never_cries_wolf_while_written() {
+    let Some(cluster) = PostgresCluster::start() else { return };
+    let a = SqlLedger::open(&cluster.url()).await.unwrap();
+    let b = SqlLedger::open(&cluster.url()).await.unwrap();
+    common::verify_while_writing(&a, &b).await;
+    a.close().await;
+    b.close().await;
+}
+
+/// One writer's record that the database refuses (here a trigger stands in for any refusal) fails only
+/// that writer, not the others committed in the same group; an invalid org never joins a batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_one_refused_row_fails_only_its_writer() {
+    let Some(cluster) = PostgresCluster::start() else { return };
+    let ledger = SqlLedger::open(&cluster.url()).await.unwrap();
+    ledger
+        .execute_raw(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.subject = 'poison' THEN RAISE EXCEPTION 'refused by the database'; END IF; RETURN NEW; END; \
+             $$ LANGUAGE plpgsql",
+        )
+        .await
+        .unwrap();
+    ledger
+        .execute_raw("CREATE TRIGGER refuse_poison BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION refuse_poison()")
+        .await
+        .unwrap();
+    common::refused_rows_fail_only_their_writer(&ledger).await;
+    ledger.close().await;
+}

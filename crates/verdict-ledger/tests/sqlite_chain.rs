@@ -99,3 +99,26 @@ async fn a_batch_appends_consecutively_and_reads_back_exactly() {
     let (_dir, ledger) = ledger_with(3).await;
     common::append_many_round_trips(&ledger).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_verify_never_cries_wolf_while_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db").display().to_string();
+    let a = SqlLedger::open(&path).await.unwrap();
+    let b = SqlLedger::open(&path).await.unwrap();
+    common::verify_while_writing(&a, &b).await;
+}
+
+/// One writer's record that the database refuses fails only that writer (see the PostgreSQL twin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_one_refused_row_fails_only_its_writer() {
+    let (_dir, ledger) = ledger_with(0).await;
+    ledger
+        .execute_raw(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON entries WHEN NEW.subject = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the database'); END",
+        )
+        .await
+        .unwrap();
+    common::refused_rows_fail_only_their_writer(&ledger).await;
+}

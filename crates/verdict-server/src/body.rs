@@ -1,6 +1,6 @@
 //! Request bodies, read only after the caller was authorised: JSON decoded with the path of the offending
-//! field in the error, and size-limited by
-//! the router's body limit, both answered as [`ApiError`]s with stable codes.
+//! field in the error, and size-limited by the router's body limit, both answered as [`ApiError`]s with
+//! stable codes.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
