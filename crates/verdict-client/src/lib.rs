@@ -164,6 +164,10 @@ impl Ledger for HttpLedger {
         self.get(&self.org_url(org, "/flows")).await
     }
 
+    async fn flow_versions(&self, org: &str, name: &str) -> Result<Vec<Recorded<Flow>>, LedgerError> {
+        self.get(&self.org_url(org, &format!("/flows/{}/versions", segment(name)))).await
+    }
+
     async fn begin_trail(&self, org: &str, trail: Trail) -> Result<Recorded<Trail>, LedgerError> {
         let url = self.org_url(org, &format!("/flows/{}/trails", segment(&trail.flow)));
         self.post(&url, &trail).await

@@ -31,7 +31,7 @@ pub async fn require_environment(
 ) -> Result<Recorded<Environment>, LedgerError> {
     environment(ledger, org, name).await?.ok_or_else(|| {
         LedgerError::NotFound(format!(
-            "environment {name:?} does not exist: create it with `verdict create environment {name} --type …`"
+            "environment {name:?} does not exist in org {org:?}: create it with `verdict create environment {name} --type …`"
         ))
     })
 }
@@ -68,7 +68,7 @@ pub async fn create_environment(
     for included in &environment.included_environments {
         let Some(found) = self::environment(ledger, org, included).await? else {
             return Err(LedgerError::NotFound(format!(
-                "included environment {included:?} does not exist: create it first"
+                "included environment {included:?} does not exist in org {org:?}: create it first"
             )));
         };
         if found.record.kind == "logical" {

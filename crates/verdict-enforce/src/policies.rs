@@ -82,12 +82,12 @@ pub async fn policy(
     };
     found.ok_or_else(|| match (count, version) {
         (0, _) => LedgerError::NotFound(format!(
-            "policy {name:?} does not exist: create it with `verdict create policy {name} FILE.yml`"
+            "policy {name:?} does not exist in org {org:?}: create it with `verdict create policy {name} FILE.yml`"
         )),
         (_, Some(v)) => {
             LedgerError::NotFound(format!("policy {name:?} has no version {v} (latest: {count})"))
         }
-        (_, None) => LedgerError::NotFound(format!("policy {name:?} does not exist")),
+        (_, None) => LedgerError::NotFound(format!("policy {name:?} does not exist in org {org:?}")),
     })
 }
 

@@ -108,10 +108,16 @@ impl fmt::Display for ImageReference {
 /// names the same host, and `:443` is the HTTPS default port. Matching the raw text instead would let
 /// `GHCR.io/acme/app` or `ghcr.io:443/acme/app` escape a `ghcr.io/**` rule while pulling the same image.
 fn normalise_host(registry: &str) -> String {
-    let (host, port) = registry.split_once(':').map_or((registry, None), |(h, p)| (h, Some(p)));
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let lower = registry.to_ascii_lowercase();
+    let (host, port) = lower.split_once(':').map_or((lower.as_str(), None), |(h, p)| (h, Some(p)));
+    let trimmed = host.trim_end_matches('.');
+    // Shortened only while it still reads as a registry (a dotted name or localhost): `a.` or `a:443`
+    // shortened to `a` would read back as a Docker Hub namespace.
+    let still_a_registry = trimmed.contains('.') || trimmed == "localhost";
+    let host = if still_a_registry { trimmed } else { host };
     match port {
-        Some("443") | None => host,
+        Some("443") if still_a_registry => host.to_owned(),
+        None => host.to_owned(),
         Some(port) => format!("{host}:{port}"),
     }
 }

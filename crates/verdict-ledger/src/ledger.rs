@@ -21,6 +21,8 @@ pub trait Ledger {
     async fn flow(&self, org: &str, name: &str) -> Result<Option<Recorded<Flow>>, LedgerError>;
     /// Every flow, by name.
     async fn flows(&self, org: &str) -> Result<Vec<Recorded<Flow>>, LedgerError>;
+    /// Every version of a flow, oldest first (its history: tag changes, descriptions, templates).
+    async fn flow_versions(&self, org: &str, name: &str) -> Result<Vec<Recorded<Flow>>, LedgerError>;
     /// Records a trail of an existing flow.
     async fn begin_trail(&self, org: &str, trail: Trail) -> Result<Recorded<Trail>, LedgerError>;
     /// The latest record of a trail.
@@ -198,11 +200,11 @@ impl SqlLedger {
         }
         if self.flow(org, flow).await?.is_none() {
             return Err(LedgerError::NotFound(format!(
-                "flow {flow:?} does not exist: create it with `verdict create flow {flow}`"
+                "flow {flow:?} does not exist in org {org:?}: create it with `verdict create flow {flow}`"
             )));
         }
         Err(LedgerError::NotFound(format!(
-            "trail {trail:?} does not exist in flow {flow:?}: begin it with `verdict begin trail {trail} --flow {flow}`"
+            "trail {trail:?} does not exist in flow {flow:?} of org {org:?}: begin it with `verdict begin trail {trail} --flow {flow}`"
         )))
     }
 }
@@ -276,6 +278,10 @@ impl Ledger for SqlLedger {
         latest_per_subject(self.entries_of_kind(org, "flow", None).await?)
     }
 
+    async fn flow_versions(&self, org: &str, name: &str) -> Result<Vec<Recorded<Flow>>, LedgerError> {
+        self.entries(org, "flow", name).await?.into_iter().map(recorded).collect()
+    }
+
     async fn begin_trail(&self, org: &str, trail: Trail) -> Result<Recorded<Trail>, LedgerError> {
         invalid(validate_name("trail", &trail.name))?;
         invalid(validate_name("flow", &trail.flow))?;
@@ -284,7 +290,7 @@ impl Ledger for SqlLedger {
         }
         if self.flow(org, &trail.flow).await?.is_none() {
             return Err(LedgerError::NotFound(format!(
-                "flow {:?} does not exist: create it with `verdict create flow {}`",
+                "flow {:?} does not exist in org {org:?}: create it with `verdict create flow {}`",
                 trail.flow, trail.flow
             )));
         }
@@ -587,10 +593,12 @@ pub async fn load_trail_document<L: Ledger + ?Sized>(
     trail: &str,
 ) -> Result<serde_json::Value, LedgerError> {
     let Some(flow_record) = ledger.flow(org, flow).await? else {
-        return Err(LedgerError::NotFound(format!("flow {flow:?} does not exist")));
+        return Err(LedgerError::NotFound(format!("flow {flow:?} does not exist in org {org:?}")));
     };
     let Some(trail_record) = ledger.trail(org, flow, trail).await? else {
-        return Err(LedgerError::NotFound(format!("trail {trail:?} does not exist in flow {flow:?}")));
+        return Err(LedgerError::NotFound(format!(
+            "trail {trail:?} does not exist in flow {flow:?} of org {org:?}"
+        )));
     };
     let artifacts = ledger.artifacts(org, flow, trail).await?;
     let attestations = ledger.attestations(org, flow, trail).await?;

@@ -8,6 +8,7 @@
 mod attachments;
 pub mod chain;
 mod error;
+pub mod flows;
 mod ledger;
 pub mod model;
 pub mod records;
@@ -22,6 +23,6 @@ pub use error::LedgerError;
 pub use ledger::{Ledger, load_trail_document};
 pub use model::{Artifact, AttachmentRef, Attestation, Flow, Recorded, Trail};
 pub use records::RecordKind;
-pub use sql::{Backend, RawEntry, SqlLedger};
+pub use sql::{Backend, RawEntry, SqlLedger, embedded_file};
 pub use tokens::{Role, SERVER_ADMIN_ORG, TokenGrant, TokenInfo};
 pub use trail_document::trail_document;

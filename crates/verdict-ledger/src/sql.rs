@@ -176,6 +176,44 @@ fn connection_url(location: &str) -> Result<(String, Backend), LedgerError> {
     Ok((format!("sqlite://{location}?mode=rwc"), Backend::Sqlite))
 }
 
+/// The file an embedded (SQLite) ledger location names, or `None` for a PostgreSQL URL and in-memory
+/// SQLite: what a caller checks before opening, since opening creates a missing file.
+pub fn embedded_file(location: &str) -> Option<std::path::PathBuf> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return None;
+    }
+    let path = match location.strip_prefix("sqlite:") {
+        Some(rest) => {
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+            if path.is_empty() || path == ":memory:" || location.contains("mode=memory") {
+                return None;
+            }
+            path
+        }
+        None if location.contains("://") => return None,
+        None => location,
+    };
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Refuses a file that is not an SQLite database before SQLite is asked to open it (it would fail
+/// later, noisily, as if the database were unavailable). An empty file is a new database.
+fn check_sqlite_file(location: &str) -> Result<(), LedgerError> {
+    use std::io::Read;
+    let Some(path) = embedded_file(location) else { return Ok(()) };
+    let Ok(mut file) = std::fs::File::open(&path) else { return Ok(()) };
+    let mut header = [0u8; 16];
+    let read = file.read(&mut header).unwrap_or(0);
+    if read == 0 || header == *b"SQLite format 3\0" {
+        return Ok(());
+    }
+    Err(LedgerError::InvalidLocation {
+        location: location.to_owned(),
+        message: format!("{} is not a verdict ledger (not an SQLite database)", path.display()),
+    })
+}
+
 pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -187,6 +225,7 @@ impl SqlLedger {
     pub async fn open(location: &str) -> Result<Self, LedgerError> {
         install_default_drivers();
         let (url, backend) = connection_url(location)?;
+        check_sqlite_file(location)?;
         // A database that cannot be reached within a few seconds is reported unavailable (exit 3) rather
         // than retried for sqlx's default 30 s.
         let mut options = AnyPoolOptions::new()
@@ -681,5 +720,30 @@ mod tests {
         assert!(connection_url("mysql://x").is_err());
         assert!(connection_url("").is_err());
         assert!(connection_url("/no/such/dir/ledger.db").is_err());
+    }
+
+    #[test]
+    fn embedded_files_are_found_in_every_spelling() {
+        use std::path::PathBuf;
+        assert_eq!(embedded_file("ledger.db"), Some(PathBuf::from("ledger.db")));
+        assert_eq!(embedded_file("sqlite:///tmp/l.db?mode=rwc"), Some(PathBuf::from("/tmp/l.db")));
+        assert_eq!(embedded_file("sqlite:l.db"), Some(PathBuf::from("l.db")));
+        assert_eq!(embedded_file("sqlite::memory:"), None);
+        assert_eq!(embedded_file("postgres://u@h/db"), None);
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_invalid_not_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "these are my notes, not a ledger").unwrap();
+        let error = SqlLedger::open(&path.display().to_string()).await.unwrap_err();
+        assert!(matches!(error, LedgerError::InvalidLocation { .. }), "{error}");
+        assert!(error.to_string().contains("not a verdict ledger"));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "these are my notes, not a ledger",
+            "left untouched"
+        );
     }
 }

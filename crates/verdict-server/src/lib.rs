@@ -47,6 +47,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     let api = Router::new()
         .route("/api/v1/orgs/{org}/flows", get(list_flows).post(put_flow))
         .route("/api/v1/orgs/{org}/flows/{flow}", get(get_flow))
+        .route("/api/v1/orgs/{org}/flows/{flow}/versions", get(flow_versions))
         .route("/api/v1/orgs/{org}/flows/{flow}/trails", get(list_trails).post(begin_trail))
         .route(trail, get(get_trail))
         .route(&format!("{trail}/document"), get(trail_document))

@@ -60,8 +60,22 @@ pub async fn get_flow(
     caller.allow(&org, Role::Read)?;
     match state.ledger.flow(&org, &flow).await? {
         Some(record) => Ok(Json(record)),
-        None => Err(ApiError::not_found(format!("flow {flow:?} does not exist"))),
+        None => Err(ApiError::not_found(format!("flow {flow:?} does not exist in org {org:?}"))),
     }
+}
+
+/// `GET /api/v1/orgs/{org}/flows/{flow}/versions`: every version of the flow, oldest first.
+pub async fn flow_versions(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, flow)): Path<(String, String)>,
+) -> Result<Json<Vec<Recorded<Flow>>>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    let versions = state.ledger.flow_versions(&org, &flow).await?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("flow {flow:?} does not exist in org {org:?}")));
+    }
+    Ok(Json(versions))
 }
 
 /// `GET /api/v1/orgs/{org}/flows/{flow}/trails`
@@ -96,7 +110,9 @@ pub async fn get_trail(
     caller.allow(&org, Role::Read)?;
     match state.ledger.trail(&org, &flow, &trail).await? {
         Some(record) => Ok(Json(record)),
-        None => Err(ApiError::not_found(format!("trail {trail:?} does not exist in flow {flow:?}"))),
+        None => Err(ApiError::not_found(format!(
+            "trail {trail:?} does not exist in flow {flow:?} of org {org:?}"
+        ))),
     }
 }
 

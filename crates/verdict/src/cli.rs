@@ -44,6 +44,11 @@ pub struct LedgerOptions {
     /// Print what a write would record and send nothing.
     #[arg(long, global = true, env = "VERDICT_DRY_RUN")]
     pub dry_run: bool,
+
+    /// Whether this command records something, and so may create a missing embedded ledger (set from
+    /// the command, not a flag): a read on a mistyped `--db` must not silently create an empty ledger.
+    #[arg(skip)]
+    pub may_create: bool,
 }
 
 /// Top-level commands.
@@ -73,6 +78,9 @@ pub enum Command {
     /// Show a trail with its compliance.
     #[command(subcommand)]
     Get(GetCommand),
+    /// Change a flow's tags (each change is a ledger entry, shown by `get flow`).
+    #[command(subcommand)]
+    Tag(TagCommand),
     /// Record a realistic flow in a ledger (a temporary one unless --db is given), evaluate a Rego policy
     /// over its trails, and explain every step.
     Demo,
@@ -105,6 +113,36 @@ pub enum Command {
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+impl Command {
+    /// Whether the command records something in the ledger (and so may create a missing embedded one).
+    pub fn records(&self) -> bool {
+        match self {
+            Command::Create(_)
+            | Command::Begin(_)
+            | Command::Attest(_)
+            | Command::Snapshot(_)
+            | Command::AttachPolicy(_)
+            | Command::DetachPolicy(_)
+            | Command::Allow(_)
+            | Command::Tag(_)
+            | Command::Demo
+            | Command::Server(_)
+            | Command::Bench(_) => true,
+            Command::Assert(crate::cli_env::AssertCommand::Artifact(args)) => args.record,
+            Command::Policy(_)
+            | Command::Evaluate(_)
+            | Command::Ledger(_)
+            | Command::List(_)
+            | Command::Get(_)
+            | Command::Diff(_)
+            | Command::Log(_)
+            | Command::Assert(_)
+            | Command::Verify(_)
+            | Command::Fingerprint(_) => false,
+        }
+    }
 }
 
 /// Arguments of `verdict bench bundle`.
@@ -506,10 +544,11 @@ pub enum CreateCommand {
 pub struct CreateFlowArgs {
     /// The flow's name.
     pub name: String,
-    /// Free text.
-    #[arg(long, default_value = "")]
-    pub description: String,
-    /// A tag `key=value` (repeatable); environment policies read it as `flow.tags.<key>`.
+    /// Free text (kept as it is when not given again).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A tag `key=value` (repeatable); environment policies read it as `flow.tags.<key>`. Re-running
+    /// `create flow` adds or updates these and keeps every other tag; remove tags with `verdict tag flow`.
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub tags: Vec<(String, String)>,
     /// The flow's trail template (Kosli's YAML format).
@@ -792,12 +831,44 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
 pub enum GetCommand {
     /// A trail: its attestations, artifacts and compliance (docs/trail-document.md).
     Trail(GetTrailArgs),
+    /// A flow: its description, tags, template and every tag change.
+    Flow(GetFlowArgs),
     /// An environment, with its attached policies.
     Environment(crate::cli_env::GetEnvironmentArgs),
     /// An environment policy (a version of it).
     Policy(crate::cli_env::GetPolicyArgs),
     /// A snapshot with its evaluation: `ENV`, `ENV#N` or `ENV~N`.
     Snapshot(crate::cli_env::GetSnapshotArgs),
+}
+
+/// Arguments of `verdict get flow`.
+#[derive(Debug, Args)]
+pub struct GetFlowArgs {
+    /// The flow.
+    pub name: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// `verdict tag …`
+#[derive(Debug, Subcommand)]
+pub enum TagCommand {
+    /// Set or remove tags of a flow (policies read them as `flow.tags.<key>`).
+    Flow(TagFlowArgs),
+}
+
+/// Arguments of `verdict tag flow`.
+#[derive(Debug, Args)]
+pub struct TagFlowArgs {
+    /// The flow.
+    pub name: String,
+    /// A tag to add or change, `key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+    /// A tag to remove (repeatable or comma-separated).
+    #[arg(long = "unset", value_name = "KEY", value_delimiter = ',')]
+    pub unset: Vec<String>,
 }
 
 /// Arguments of `verdict get trail`.

@@ -36,6 +36,9 @@ impl Ledger for CliLedger {
     async fn flows(&self, org: &str) -> Result<Vec<Recorded<Flow>>, LedgerError> {
         forward!(self, flows(org))
     }
+    async fn flow_versions(&self, org: &str, name: &str) -> Result<Vec<Recorded<Flow>>, LedgerError> {
+        forward!(self, flow_versions(org, name))
+    }
     async fn begin_trail(&self, org: &str, trail: Trail) -> Result<Recorded<Trail>, LedgerError> {
         forward!(self, begin_trail(org, trail))
     }

@@ -11,7 +11,7 @@ mod render;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 
@@ -20,7 +20,8 @@ fn main() -> ExitCode {
     // before any of them starts: with none or two installed, rustls panics at first use.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     install_panic_hook();
-    let cli = Cli::parse();
+    let mut cli = parse_arguments();
+    cli.ledger.may_create = cli.command.records() && !cli.ledger.dry_run;
     let json_logs = matches!(&cli.command, Command::Server(args) if args.log_format == cli::LogFormat::Json);
     init_logging(cli.verbose, json_logs, matches!(cli.command, Command::Server(_)));
     let outcome = match cli.command {
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::Attest(command) => commands::evidence::attest(command, &cli.ledger),
         Command::List(command) => commands::evidence::list(command, &cli.ledger),
         Command::Get(command) => commands::evidence::get(command, &cli.ledger),
+        Command::Tag(command) => commands::evidence::tag(command, &cli.ledger),
         Command::Demo => commands::demo::run(&cli.ledger),
         Command::Server(args) => commands::server::run(args, &cli.ledger),
         Command::Snapshot(command) => commands::environments::snapshot(command, &cli.ledger),
@@ -53,6 +55,24 @@ fn main() -> ExitCode {
             ExitCode::from(err.status.code())
         }
     }
+}
+
+/// Parses the command line. An environment variable set to the empty string counts as unset, as in
+/// Kosli's CLI: CI systems set undefined variables to "" (`VERDICT_HOST=` must not mean a server at "").
+fn parse_arguments() -> Cli {
+    let command = ignore_empty_env(Cli::command());
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// Drops the environment fallback of every argument whose variable is set but empty.
+fn ignore_empty_env(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let empty = arg.get_env().and_then(std::env::var_os).is_some_and(|value| value.is_empty());
+            if empty { arg.env(None) } else { arg }
+        })
+        .mut_subcommands(ignore_empty_env)
 }
 
 /// Logs go to stderr so stdout stays machine-readable; `VERDICT_LOG` (e.g. `debug`) or `-v` raise the level.

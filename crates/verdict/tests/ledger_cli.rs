@@ -9,7 +9,11 @@ use verdict_ledger::SqlLedger;
 
 fn verdict() -> Command {
     let mut command = Command::cargo_bin("verdict").unwrap();
-    command.env("NO_COLOR", "1").env_remove("VERDICT_DB");
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("VERDICT_DB")
+        .env_remove("VERDICT_HOST")
+        .env_remove("VERDICT_ORG");
     command
 }
 
@@ -50,15 +54,92 @@ fn verify_reports_the_head_or_the_first_tampered_entry() {
 }
 
 #[test]
-fn a_new_ledger_verifies_empty_and_bad_locations_are_rejected() {
+fn only_writes_create_a_ledger_and_bad_locations_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
+    let default = dir.path().join("verdict/ledger.db");
+    // A read on a ledger that does not exist names the path and creates nothing.
+    for args in [
+        &["ledger", "verify"][..],
+        &["list", "flows"],
+        &["get", "trail", "t", "--flow", "f"],
+        &["server", "token", "list"],
+    ] {
+        verdict()
+            .args(args)
+            .env("XDG_DATA_HOME", dir.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("no ledger at {}", default.display())));
+    }
+    assert!(!default.exists(), "a read created the ledger");
+    let typo = dir.path().join("ledgr.db");
+    verdict()
+        .args(["assert", "snapshot", "prod", "--db"])
+        .arg(&typo)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no ledger at"));
+    assert!(!typo.exists());
+    // A write creates it, and says so once.
+    verdict()
+        .args(["create", "flow", "backend"])
+        .env("XDG_DATA_HOME", dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(format!("created a new ledger at {}", default.display())));
+    verdict()
+        .args(["create", "flow", "frontend"])
+        .env("XDG_DATA_HOME", dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("created a new ledger").not());
     verdict()
         .args(["ledger", "verify"])
         .env("XDG_DATA_HOME", dir.path())
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("verified 0 entries"));
-    assert!(dir.path().join("verdict/ledger.db").exists());
+        .stdout(predicate::str::contains("verified 2 entries"));
+    // A file that is not a database: one line, exit 2, the file untouched.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "not a ledger").unwrap();
+    let output = verdict().args(["list", "flows", "--db"]).arg(&notes).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is not a verdict ledger"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "not a ledger");
+    // --host and --db together are an error, not a silent choice.
+    verdict()
+        .args(["list", "flows", "--host", "http://127.0.0.1:9", "--db"])
+        .arg(&default)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("both --host"));
+    // Empty variables are unset (CI systems set undefined ones to ""), and org names are checked.
+    verdict()
+        .args(["list", "flows"])
+        .env("XDG_DATA_HOME", dir.path())
+        .env("VERDICT_HOST", "")
+        .env("VERDICT_ORG", "")
+        .env("VERDICT_API_TOKEN", "")
+        .env("VERDICT_DRY_RUN", "")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("backend"));
+    for org in ["", "Acme Corp"] {
+        verdict()
+            .args(["list", "flows", "--org", org])
+            .env("XDG_DATA_HOME", dir.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("invalid org name"));
+    }
+    verdict()
+        .args(["get", "trail", "t", "--flow", "nope", "--org", "acme"])
+        .env("XDG_DATA_HOME", dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("flow \"nope\" does not exist in org \"acme\""));
     verdict()
         .args(["ledger", "verify", "--db", "mysql://x"])
         .assert()
@@ -68,7 +149,12 @@ fn a_new_ledger_verifies_empty_and_bad_locations_are_rejected() {
         .args(["ledger", "verify", "--db", "/no/such/dir/l.db"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("does not exist"));
+        .stderr(predicate::str::contains("no ledger at /no/such/dir/l.db"));
+    verdict()
+        .args(["create", "flow", "f", "--db", "/no/such/dir/l.db"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the directory /no/such/dir does not exist"));
     // Nothing listens on port 1: the database is unavailable, exit 3.
     verdict()
         .args(["ledger", "verify", "--db", "postgres://verdict@127.0.0.1:1/postgres"])

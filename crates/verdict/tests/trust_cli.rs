@@ -243,7 +243,58 @@ fn assert_takes_stored_policy_names(env: &Env) {
         .stderr(predicate::str::contains("neither an existing file nor a policy name"));
 }
 
+/// Re-running `create flow` without `--tag` keeps the tags (a `risk-level == "high"` rule keeps
+/// applying); tags change only through `tag flow`, and every change is an entry `get flow` shows.
+fn tags_change_only_when_asked(env: &Env) {
+    let x = fp(5);
+    ok(env, &["create", "flow", "backend", "--tag", "risk-level=high", "--description", "Backend CI"]);
+    ok(env, &["begin", "trail", "t", "--flow", "backend"]);
+    ok(
+        env,
+        &["attest", "artifact", "--fingerprint", &x, "--name", "app", "--flow", "backend", "--trail", "t"],
+    );
+    let policy = env.write(
+        "pr.yml",
+        b"_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n  attestations:\n    - name: pull-request\n      type: pull_request\n      if: ${{ flow.tags.risk-level == \"high\" }}\n",
+    );
+    let assert_pr =
+        || code(env, &["assert", "artifact", "--fingerprint", &x, "--policy", policy.to_str().unwrap()]);
+    assert_eq!(assert_pr(), 1, "the high-risk flow needs a pull request");
+    let before = env.entries();
+    env.verdict()
+        .args(["create", "flow", "backend"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("unchanged"));
+    assert_eq!(env.entries(), before, "restating the same flow records nothing");
+    assert_eq!(assert_pr(), 1, "re-running create flow must not erase risk-level");
+    ok(env, &["create", "flow", "backend", "--tag", "team=payments"]);
+    let flow = json(env, &["get", "flow", "backend"]);
+    assert_eq!(flow["tags"], serde_json::json!({"risk-level": "high", "team": "payments"}));
+    assert_eq!(flow["description"], "Backend CI");
+    // An explicit change, recorded and shown.
+    ok(env, &["tag", "flow", "backend", "--set", "risk-level=low", "--unset", "team"]);
+    assert_eq!(assert_pr(), 0, "risk-level low: the rule no longer applies");
+    let flow = json(env, &["get", "flow", "backend"]);
+    assert_eq!(flow["tags"], serde_json::json!({"risk-level": "low"}));
+    let history = flow["tag_history"].as_array().unwrap();
+    assert_eq!(history.len(), 3, "{flow}");
+    assert_eq!(history[2]["set"], serde_json::json!({"risk-level": "low"}));
+    assert_eq!(history[2]["unset"], serde_json::json!(["team"]));
+    let before = env.entries();
+    for (args, message) in [
+        (&["tag", "flow", "backend"][..], "nothing to change"),
+        (&["tag", "flow", "backend", "--set", "a=1", "--unset", "a"], "both set and unset"),
+        (&["tag", "flow", "nope", "--set", "a=1"], "does not exist"),
+        (&["get", "flow", "nope"], "does not exist"),
+    ] {
+        env.verdict().args(args).assert().code(2).stderr(predicate::str::contains(message));
+    }
+    assert_eq!(env.entries(), before);
+}
+
 on_every_backend!(
+    tags_change_only_when_asked,
     a_rebuilt_artifact_starts_without_evidence,
     assert_and_snapshot_agree_on_the_name,
     assert_takes_stored_policy_names

@@ -38,7 +38,7 @@ struct LedgerStats {
 fn ledger(args: &BenchLedgerArgs, options: &LedgerOptions) -> CliResult {
     let concurrency = args.concurrency.max(1);
     let location = database_location(options)?;
-    let stats = with_sql_ledger(&location, async |ledger| {
+    let stats = with_sql_ledger(&location, true, async |ledger| {
         let started = Instant::now();
         let mut tasks = Vec::with_capacity(concurrency);
         for writer in 0..concurrency {

@@ -181,6 +181,7 @@ pub fn run(options: &LedgerOptions) -> CliResult {
             host: None,
             api_token: None,
             dry_run: false,
+            may_create: true,
         },
         None => LedgerOptions { host: None, dry_run: false, ..options.clone() },
     };

@@ -1,5 +1,5 @@
-//! `create flow`, `begin trail`, `attest artifact|generic`, `list flows|trails`: Kosli's evidence commands
-//! against the ledger.
+//! `create flow`, `tag flow`, `begin trail`, `attest artifact|generic`, `list …`, `get trail|flow`: Kosli's
+//! evidence commands against the ledger.
 
 use std::path::Path;
 
@@ -7,12 +7,13 @@ use anyhow::anyhow;
 use comfy_table::{Table, presets};
 use serde::Serialize;
 use verdict_core::ExitStatus;
+use verdict_ledger::flows::{FlowStatement, restate, retag, tag_history};
 use verdict_ledger::{Artifact, AttachmentRef, Attestation, Flow, Ledger, Recorded, Trail, content_hash};
 
 use super::ledger::with_ledger;
 use crate::cli::{
-    AttestCommand, AttestCommon, BeginCommand, CreateCommand, EvalOutput, GetCommand, LedgerOptions,
-    ListCommand, TrailOutput,
+    AttestCommand, AttestCommon, BeginCommand, CreateCommand, EvalOutput, GetCommand, GetFlowArgs,
+    LedgerOptions, ListCommand, TagCommand, TrailOutput,
 };
 use crate::error::{CliError, CliResult};
 
@@ -139,17 +140,126 @@ pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
         CreateCommand::AttestationType(args) => return super::typed_attestations::create_type(args, options),
     };
     let template = args.template_file.as_deref().map(read_template).transpose()?;
-    let flow = Flow {
+    let statement = FlowStatement {
         name: args.name.clone(),
         description: args.description,
         tags: args.tags.into_iter().collect(),
         template,
     };
-    if dry_run(options, "flow", &flow)? {
+    if options.dry_run {
+        let flow = with_ledger(options, async |ledger| ledger.flow(&options.org, &args.name).await)
+            .ok()
+            .flatten()
+            .map(|existing| existing.record);
+        dry_run(options, "flow", &restate(flow.as_ref(), statement))?;
         return Ok(ExitStatus::Ok);
     }
-    let recorded = with_ledger(options, async |ledger| ledger.put_flow(&options.org, flow).await)?;
-    recorded_line("flow", &args.name, &recorded);
+    // Re-running `create flow` keeps what it does not mention (DESIGN.md rule 13).
+    let recorded = with_ledger(options, async |ledger| {
+        let existing = ledger.flow(&options.org, &args.name).await?;
+        let flow = restate(existing.as_ref().map(|e| &e.record), statement);
+        if let Some(existing) = existing
+            && existing.record == flow
+        {
+            return Ok((existing, false));
+        }
+        Ok((ledger.put_flow(&options.org, flow).await?, true))
+    })?;
+    match recorded {
+        (recorded, true) => recorded_line("flow", &args.name, &recorded),
+        (recorded, false) => anstream::println!(
+            "flow {} unchanged (ledger entry {}): nothing recorded",
+            args.name,
+            recorded.seq
+        ),
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `tag flow`.
+pub fn tag(command: TagCommand, options: &LedgerOptions) -> CliResult {
+    let TagCommand::Flow(args) = command;
+    let set: std::collections::BTreeMap<String, String> = args.set.into_iter().collect();
+    let recorded = with_ledger(options, async |ledger| {
+        let Some(existing) = ledger.flow(&options.org, &args.name).await? else {
+            return Err(verdict_ledger::LedgerError::NotFound(format!(
+                "flow {:?} does not exist in org {:?}: create it with `verdict create flow {}`",
+                args.name, options.org, args.name
+            )));
+        };
+        let flow =
+            retag(&existing.record, &set, &args.unset).map_err(verdict_ledger::LedgerError::Invalid)?;
+        if flow == existing.record {
+            return Ok(None);
+        }
+        if options.dry_run {
+            dry_run(options, "flow", &flow)
+                .map_err(|err| verdict_ledger::LedgerError::Invalid(err.to_string()))?;
+            return Ok(None);
+        }
+        Ok(Some(ledger.put_flow(&options.org, flow).await?))
+    })?;
+    match recorded {
+        Some(recorded) => recorded_line("flow", &args.name, &recorded),
+        None if !options.dry_run => {
+            anstream::println!("flow {}: tags unchanged, nothing recorded", args.name)
+        }
+        None => {}
+    }
+    Ok(ExitStatus::Ok)
+}
+
+#[derive(Serialize)]
+struct FlowView {
+    #[serde(flatten)]
+    flow: Recorded<Flow>,
+    versions: usize,
+    tag_history: Vec<verdict_ledger::flows::TagChange>,
+}
+
+/// Runs `get flow`.
+fn get_flow(args: &GetFlowArgs, options: &LedgerOptions) -> CliResult {
+    let view = with_ledger(options, async |ledger| {
+        let versions = ledger.flow_versions(&options.org, &args.name).await?;
+        let Some(latest) = versions.last().cloned() else {
+            return Err(verdict_ledger::LedgerError::NotFound(format!(
+                "flow {:?} does not exist in org {:?}",
+                args.name, options.org
+            )));
+        };
+        Ok(FlowView { flow: latest, versions: versions.len(), tag_history: tag_history(&versions) })
+    })?;
+    match args.output {
+        crate::cli::EvalOutput::Json => crate::render::print_json(&view)?,
+        crate::cli::EvalOutput::Table => {
+            let flow = &view.flow.record;
+            anstream::println!(
+                "flow {} (ledger entry {}, {} versions)",
+                flow.name,
+                view.flow.seq,
+                view.versions
+            );
+            if !flow.description.is_empty() {
+                anstream::println!("  description: {}", flow.description);
+            }
+            let tags: Vec<String> = flow.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            anstream::println!(
+                "  tags: {}",
+                if tags.is_empty() { "none".to_owned() } else { tags.join(", ") }
+            );
+            anstream::println!("  template: {}", if flow.template.is_some() { "yes" } else { "none" });
+            for change in &view.tag_history {
+                let mut parts: Vec<String> = change.set.iter().map(|(k, v)| format!("set {k}={v}")).collect();
+                parts.extend(change.unset.iter().map(|k| format!("unset {k}")));
+                anstream::println!(
+                    "  tags changed at ledger entry {} ({}): {}",
+                    change.ledger_entry,
+                    change.recorded_at,
+                    parts.join(", ")
+                );
+            }
+        }
+    }
     Ok(ExitStatus::Ok)
 }
 
@@ -257,8 +367,8 @@ pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
             let trails = with_ledger(options, async |ledger| {
                 if ledger.flow(&options.org, &args.flow).await?.is_none() {
                     return Err(verdict_ledger::LedgerError::NotFound(format!(
-                        "flow {:?} does not exist",
-                        args.flow
+                        "flow {:?} does not exist in org {:?}",
+                        args.flow, options.org
                     )));
                 }
                 ledger.trails(&options.org, &args.flow).await
@@ -271,8 +381,8 @@ pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
             let artifacts = with_ledger(options, async |ledger| {
                 if ledger.trail(&options.org, &args.flow, &args.trail).await?.is_none() {
                     return Err(verdict_ledger::LedgerError::NotFound(format!(
-                        "trail {:?} does not exist in flow {:?}",
-                        args.trail, args.flow
+                        "trail {:?} does not exist in flow {:?} of org {:?}",
+                        args.trail, args.flow, options.org
                     )));
                 }
                 ledger.artifacts(&options.org, &args.flow, &args.trail).await
@@ -313,6 +423,7 @@ fn trail_rows(document: &serde_json::Value) -> Vec<[String; 4]> {
 pub fn get(command: GetCommand, options: &LedgerOptions) -> CliResult {
     let args = match command {
         GetCommand::Trail(args) => args,
+        GetCommand::Flow(args) => return get_flow(&args, options),
         GetCommand::Environment(args) => return super::environments::get_environment(&args, options),
         GetCommand::Policy(args) => return super::environments::get_policy(&args, options),
         GetCommand::Snapshot(args) => return super::environments::get_snapshot(&args, options),

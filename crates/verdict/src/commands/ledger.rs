@@ -25,13 +25,20 @@ pub fn with_ledger<T>(
     options: &LedgerOptions,
     work: impl AsyncFnOnce(&CliLedger) -> Result<T, LedgerError>,
 ) -> Result<T, CliError> {
-    let ledger = match &options.host {
-        Some(host) => {
+    verdict_ledger::model::validate_name("org", &options.org)
+        .map_err(|message| CliError::invalid(anyhow!("--org / VERDICT_ORG: {message}")))?;
+    let ledger = match (&options.host, &options.db) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::invalid(anyhow!(
+                "both --host (VERDICT_HOST) and --db (VERDICT_DB) are set: use a server or a database, not both"
+            )));
+        }
+        (Some(host), None) => {
             CliLedger::Remote(HttpLedger::new(host, options.api_token.clone()).map_err(ledger_error)?)
         }
-        None => {
+        (None, _) => {
             let location = database_location(options)?;
-            return with_sql_ledger(&location, async |ledger| {
+            return with_sql_ledger(&location, options.may_create, async |ledger| {
                 let ledger = CliLedger::Local(ledger.clone());
                 work(&ledger).await
             });
@@ -49,18 +56,41 @@ pub fn database_location(options: &LedgerOptions) -> Result<String, CliError> {
 }
 
 /// Opens the SQL ledger at `location` and runs `work` against it, closing the connections afterwards.
+/// A missing embedded ledger is created only when `may_create` (the command records something), and
+/// then said once; otherwise it is an error naming the path (a mistyped `--db` must not look empty).
 pub fn with_sql_ledger<T>(
     location: &str,
+    may_create: bool,
     work: impl AsyncFnOnce(&SqlLedger) -> Result<T, LedgerError>,
 ) -> Result<T, CliError> {
+    let created = require_ledger(location, may_create)?;
     runtime()?
         .block_on(async {
             let ledger = SqlLedger::open(location).await?;
+            if let Some(path) = &created {
+                anstream::eprintln!("created a new ledger at {}", path.display());
+            }
             let result = work(&ledger).await;
             ledger.close().await;
             result
         })
         .map_err(ledger_error)
+}
+
+/// Checks that the embedded ledger `location` names exists, or may be created: the path of a ledger
+/// about to be created, if any.
+pub fn require_ledger(location: &str, may_create: bool) -> Result<Option<PathBuf>, CliError> {
+    let Some(path) = verdict_ledger::embedded_file(location) else { return Ok(None) };
+    if path.exists() {
+        return Ok(None);
+    }
+    if may_create {
+        return Ok(Some(path));
+    }
+    Err(CliError::invalid(anyhow!(
+        "no ledger at {}: check --db / VERDICT_DB (a command that records evidence creates it)",
+        path.display()
+    )))
 }
 
 /// The embedded ledger's default location, created if missing.

@@ -54,14 +54,14 @@ fn redact(location: &str) -> String {
 fn token(command: TokenCommand, location: &str, options: &LedgerOptions) -> CliResult {
     match command {
         TokenCommand::Create(args) => {
-            let (_, token) = with_sql_ledger(location, async |ledger| {
+            let (_, token) = with_sql_ledger(location, true, async |ledger| {
                 ledger.create_token(&options.org, args.role, &args.description).await
             })?;
             // The token alone, so `TOKEN=$(verdict server token create …)` works.
             anstream::println!("{token}");
         }
         TokenCommand::List(args) => {
-            let tokens = with_sql_ledger(location, async |ledger| ledger.tokens().await)?;
+            let tokens = with_sql_ledger(location, false, async |ledger| ledger.tokens().await)?;
             match args.output {
                 EvalOutput::Json => crate::render::print_json(&tokens)?,
                 EvalOutput::Table => {
@@ -91,7 +91,8 @@ fn token(command: TokenCommand, location: &str, options: &LedgerOptions) -> CliR
             }
         }
         TokenCommand::Revoke(args) => {
-            let revoked = with_sql_ledger(location, async |ledger| ledger.revoke_token(&args.id).await)?;
+            let revoked =
+                with_sql_ledger(location, false, async |ledger| ledger.revoke_token(&args.id).await)?;
             anstream::println!("revoked token {} (org {}, role {})", revoked.id, revoked.org, revoked.role);
         }
     }

@@ -171,8 +171,8 @@ fn custom(args: crate::cli_env::AttestCustomArgs, options: &LedgerOptions) -> Cl
         let count = versions.len();
         versions.into_iter().last().map(|(kind, _)| (kind, count)).ok_or_else(|| {
             LedgerError::NotFound(format!(
-                "attestation type {:?} does not exist: create it with `verdict create attestation-type {} --schema FILE`",
-                args.type_name, args.type_name
+                "attestation type {:?} does not exist in org {:?}: create it with `verdict create attestation-type {} --schema FILE`",
+                args.type_name, options.org, args.type_name
             ))
         })
     })?;
