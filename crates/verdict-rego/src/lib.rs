@@ -14,6 +14,7 @@ pub mod lint;
 mod policy;
 pub mod testing;
 mod unsupported;
+pub mod watchdog;
 
 pub use error::{Location, RegoError};
 pub use policy::{Decision, Limits, RegoPolicy, set_memory_limit};

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::engine::{add_policy, new_engine};
 use crate::error::{EngineMessage, RegoError};
 use crate::unsupported::unsupported_calls;
+use crate::watchdog::{Evaluating, Watch};
 
 /// Limits on one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,10 +153,34 @@ impl RegoPolicy {
         self.engine.eval_query("true".to_owned(), false).map(|_| ()).map_err(|err| compile_error(&err))
     }
 
-    /// Evaluates the policy on `input` within `limits` (parameters are bound with [`RegoPolicy::with_params`]). The evaluation runs
-    /// on its own thread so the budget holds even inside a long builtin call, and under `catch_unwind` so a
-    /// panic in the engine is an error.
+    /// Evaluates the policy on `input` within `limits` (parameters are bound with
+    /// [`RegoPolicy::with_params`]). It runs on the calling thread — a hand-off to another thread cost
+    /// more than a small policy's whole evaluation — under regorus's execution timer, which stops an
+    /// evaluation that keeps interpreting past the budget, and under `catch_unwind`, so a panic in the
+    /// engine is an error. A result that arrives after the budget is a timeout all the same, and the
+    /// [`crate::watchdog`] reports an evaluation stuck in one long builtin call.
     pub fn evaluate(&self, input: Value, limits: &Limits) -> Result<Decision, RegoError> {
+        let mut engine = self.engine.clone();
+        let timeout = limits.timeout;
+        let watch = Watch::start(timeout);
+        let outcome = {
+            let _evaluating = Evaluating::enter();
+            catch_unwind(AssertUnwindSafe(|| run(&mut engine, input, timeout)))
+        };
+        let overran = watch.overran();
+        drop(watch);
+        match outcome {
+            Ok(Err(RegoError::Timeout { .. })) => Err(RegoError::Timeout { limit: timeout }),
+            _ if overran => Err(RegoError::Timeout { limit: timeout }),
+            Ok(result) => result,
+            Err(panic) => Err(RegoError::Panic { message: panic_message(panic.as_ref()) }),
+        }
+    }
+
+    /// [`RegoPolicy::evaluate`] on a thread of its own: the budget then holds as a hard limit even inside
+    /// one long builtin call, at the price of a thread hand-off (tens of microseconds). For callers that
+    /// must get an answer within the budget whatever the policy does, with no deadline of their own.
+    pub fn evaluate_isolated(&self, input: Value, limits: &Limits) -> Result<Decision, RegoError> {
         let mut engine = self.engine.clone();
         let timeout = limits.timeout;
         with_budget(timeout, move || run(&mut engine, input, timeout))

@@ -78,15 +78,39 @@ fn params_become_data_params() {
     assert!(!policy.evaluate(input(), &Limits::default()).unwrap().allow);
 }
 
+/// One builtin call (`numbers.range` building 10^8 numbers) runs without checking regorus's timer.
+const RUNAWAY: &str = "package policy\nallow if { count([x | some x in numbers.range(1, 100000000)]) > 0 }\n";
+
 #[test]
-fn a_runaway_policy_stops_inside_its_budget() {
-    let policy =
-        load("package policy\nallow if { count([x | some x in numbers.range(1, 100000000)]) > 0 }\n")
-            .unwrap();
+fn a_runaway_policy_stops_inside_its_budget_when_isolated() {
+    let policy = load(RUNAWAY).unwrap();
+    let started = Instant::now();
+    let err = policy
+        .evaluate_isolated(Value::new_object(), &Limits { timeout: Duration::from_millis(200) })
+        .unwrap_err();
+    assert_eq!(err, RegoError::Timeout { limit: Duration::from_millis(200) });
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+}
+
+static OVERRUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// On the calling thread the same policy cannot be preempted: its late result is still a timeout (never
+/// an allow), and the watchdog reports the overrun while it runs (the CLI's handler exits; see
+/// `evaluate_input_cli.rs`). A policy that keeps interpreting is stopped by regorus's timer in time.
+#[test]
+fn a_runaway_policy_on_the_calling_thread_is_a_timeout_and_reported() {
+    verdict_rego::watchdog::set_overrun_handler(|_| {
+        OVERRUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let limits = Limits { timeout: Duration::from_millis(200) };
+    let err = load(RUNAWAY).unwrap().evaluate(Value::new_object(), &limits).unwrap_err();
+    assert_eq!(err, RegoError::Timeout { limit: Duration::from_millis(200) });
+    assert!(OVERRUNS.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the watchdog did not report it");
+    let looping = load("package policy\nallow if { count([x | some x in numbers.range(1, 200000); y := x * 2; y > 0]) > 0 }\n").unwrap();
     let started = Instant::now();
     let err =
-        policy.evaluate(Value::new_object(), &Limits { timeout: Duration::from_millis(200) }).unwrap_err();
-    assert_eq!(err, RegoError::Timeout { limit: Duration::from_millis(200) });
+        looping.evaluate(Value::new_object(), &Limits { timeout: Duration::from_millis(100) }).unwrap_err();
+    assert_eq!(err, RegoError::Timeout { limit: Duration::from_millis(100) });
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
 

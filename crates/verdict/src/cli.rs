@@ -240,6 +240,11 @@ pub struct BenchRegoArgs {
     /// Untimed iterations first.
     #[arg(long, default_value_t = 50)]
     pub warmup: usize,
+
+    /// Also time stock regorus on the same policy and input (prepared engine cloned, input set,
+    /// `allow` then `violations`), interleaved with verdict's iterations, and print both.
+    #[arg(long)]
+    pub compare_stock: bool,
 }
 
 /// `verdict evaluate …`

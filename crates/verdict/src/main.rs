@@ -9,17 +9,37 @@ mod input;
 mod ledger_backend;
 mod render;
 
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 
+/// The process's stderr as it was at start-up (see the Rego watchdog's handler).
+static REAL_STDERR: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
     // One TLS crypto provider for every rustls user (reqwest now; the webhook server later), chosen
     // before any of them starts: with none or two installed, rustls panics at first use.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     install_panic_hook();
+    // A Rego evaluation stuck in one long builtin call past its budget cannot be preempted on the
+    // calling thread: the command fails with the timeout rather than hang (never an allow).
+    // Written to a copy of stderr taken now: `evaluate` silences fd 2 while the engine runs.
+    let _ = REAL_STDERR.set(std::io::stderr().as_fd().try_clone_to_owned().ok().map(std::fs::File::from));
+    verdict_rego::watchdog::set_overrun_handler(|budget| {
+        let message = format!(
+            "Error: the policy evaluation exceeded its time budget of {budget:?} (inside one builtin call)\n"
+        );
+        match REAL_STDERR.get() {
+            Some(Some(stderr)) => {
+                let _ = std::io::Write::write_all(&mut &*stderr, message.as_bytes());
+            }
+            _ => anstream::eprint!("{message}"),
+        }
+        std::process::exit(i32::from(verdict_core::ExitStatus::Invalid.code()));
+    });
     let mut cli = parse_arguments();
     cli.ledger.may_create = cli.command.records() && !cli.ledger.dry_run;
     let json_logs = matches!(&cli.command, Command::Server(args) if args.log_format == cli::LogFormat::Json);
@@ -104,7 +124,7 @@ fn init_logging(verbose: u8, json: bool, server: bool) {
 fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() == Some("rego-eval") {
+        if verdict_rego::watchdog::evaluating() {
             tracing::debug!("panic inside the Rego engine: {info}");
             return;
         }

@@ -180,6 +180,24 @@ fn runaway_policies_stop_within_their_time_and_memory_budgets() {
     assert_eq!(time.code, 2, "{}", time.combined);
     assert!(time.combined.contains("exceeded its time budget of 50ms"), "{}", time.combined);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // One long builtin call does not check the engine's timer; the watchdog ends the command with the
+    // timeout error shortly after the budget instead of letting it run on (never an allow).
+    let started = std::time::Instant::now();
+    let stuck = run(
+        dir.path(),
+        &[
+            "--policy".into(),
+            policy.clone(),
+            "--timeout".into(),
+            "300ms".into(),
+            "--max-memory".into(),
+            "16GiB".into(),
+        ],
+        Some("{}"),
+    );
+    assert_eq!(stuck.code, 2, "{}", stuck.combined);
+    assert!(stuck.combined.contains("exceeded its time budget of 300ms"), "{}", stuck.combined);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
     let bad = run(dir.path(), &["--policy".into(), policy, "--max-memory".into(), "lots".into()], Some("{}"));
     assert_eq!(bad.code, 2);
 }

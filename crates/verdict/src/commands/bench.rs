@@ -88,6 +88,63 @@ struct Stats {
     mean_us: f64,
     allow: bool,
     violations: usize,
+    /// Stock regorus on the same policy and input, timed in the same run (with `--compare-stock`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stock: Option<Box<Stats>>,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<f64>, allow: bool, violations: usize) -> Stats {
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Stats {
+            iterations: samples.len(),
+            min_us: samples[0],
+            median_us: at(0.5),
+            p99_us: at(0.99),
+            mean_us: samples.iter().sum::<f64>() / samples.len() as f64,
+            allow,
+            violations,
+            stock: None,
+        }
+    }
+}
+
+/// Stock regorus, prepared as verdict prepares it (policy and `data.params` added, analysis run once),
+/// evaluated as a plain embedder would: clone, parse the input, `allow`, then `violations` when denied.
+struct Stock {
+    engine: regorus::Engine,
+}
+
+impl Stock {
+    fn new(source: &str, params: Option<&serde_json::Value>) -> Result<Stock, CliError> {
+        let fail = |err: anyhow::Error| CliError::invalid(anyhow!("stock regorus: {err:#}"));
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(false);
+        engine.add_policy("policy.rego".to_owned(), source.to_owned()).map_err(fail)?;
+        if let Some(params) = params {
+            let mut data = regorus::Value::new_object();
+            if let Ok(map) = data.as_object_mut() {
+                map.insert(regorus::Value::from("params"), regorus::Value::from(params.clone()));
+            }
+            engine.add_data(data).map_err(fail)?;
+        }
+        engine.eval_query("true".to_owned(), false).map_err(fail)?;
+        Ok(Stock { engine })
+    }
+
+    fn evaluate(&self, text: &str) -> Result<(bool, usize), CliError> {
+        let fail = |err: anyhow::Error| CliError::invalid(anyhow!("stock regorus: {err:#}"));
+        let mut engine = self.engine.clone();
+        engine.set_input(regorus::Value::from_json_str(text).map_err(fail)?);
+        let allow =
+            engine.eval_rule("data.policy.allow".to_owned()).map_err(fail)? == regorus::Value::from(true);
+        if allow {
+            return Ok((true, 0));
+        }
+        let violations = engine.eval_rule("data.policy.violations".to_owned()).map_err(fail)?;
+        Ok((false, violations.as_set().map(|set| set.len()).unwrap_or(0)))
+    }
 }
 
 fn rego(args: &BenchRegoArgs) -> CliResult {
@@ -95,11 +152,19 @@ fn rego(args: &BenchRegoArgs) -> CliResult {
     let text = std::fs::read_to_string(&args.input_file).map_err(|err| {
         CliError::invalid(anyhow!("failed to read input file: {}: {err}", args.input_file.display()))
     })?;
-    if let Some(params) = args.params.as_deref().map(params).transpose()? {
+    let parameters = args.params.as_deref().map(params).transpose()?;
+    if let Some(parameters) = &parameters {
         policy = policy
-            .with_params(regorus::Value::from(params))
+            .with_params(regorus::Value::from(parameters.clone()))
             .map_err(|err| CliError::invalid(anyhow!("{err}")))?;
     }
+    let stock = if args.compare_stock {
+        let source = std::fs::read_to_string(&args.policy)
+            .map_err(|err| CliError::invalid(anyhow!("failed to read {}: {err}", args.policy.display())))?;
+        Some(Stock::new(&source, parameters.as_ref())?)
+    } else {
+        None
+    };
     let limits = Limits::default();
     let once = || -> Result<verdict_rego::Decision, CliError> {
         let input = regorus::Value::from_json_str(&text)
@@ -108,26 +173,37 @@ fn rego(args: &BenchRegoArgs) -> CliResult {
     };
     for _ in 0..args.warmup {
         once()?;
+        if let Some(stock) = &stock {
+            stock.evaluate(&text)?;
+        }
     }
     let mut samples = Vec::with_capacity(args.iterations);
+    let mut stock_samples = Vec::with_capacity(args.iterations);
     let mut last = None;
+    let mut stock_last = (false, 0);
     for _ in 0..args.iterations.max(1) {
         let started = Instant::now();
         last = Some(once()?);
         samples.push(started.elapsed().as_secs_f64() * 1e6);
+        if let Some(stock) = &stock {
+            let started = Instant::now();
+            stock_last = stock.evaluate(&text)?;
+            stock_samples.push(started.elapsed().as_secs_f64() * 1e6);
+        }
     }
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
     let decision = last.ok_or_else(|| CliError::invalid(anyhow!("no iteration ran")))?;
-    let stats = Stats {
-        iterations: samples.len(),
-        min_us: samples[0],
-        median_us: at(0.5),
-        p99_us: at(0.99),
-        mean_us: samples.iter().sum::<f64>() / samples.len() as f64,
-        allow: decision.allow,
-        violations: decision.violations.map_or(0, |v| v.len()),
-    };
+    let violations = decision.violations.map_or(0, |v| v.len());
+    let mut stats = Stats::of(samples, decision.allow, violations);
+    if stock.is_some() {
+        if stock_last != (decision.allow, violations) {
+            return Err(CliError::invalid(anyhow!(
+                "stock regorus decided differently: allow {} with {} violations",
+                stock_last.0,
+                stock_last.1
+            )));
+        }
+        stats.stock = Some(Box::new(Stats::of(stock_samples, stock_last.0, stock_last.1)));
+    }
     crate::render::print_json(&stats)?;
     Ok(ExitStatus::Ok)
 }
