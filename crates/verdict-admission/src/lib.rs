@@ -1,0 +1,10 @@
+//! Kubernetes admission for verdict: an `admission.k8s.io/v1` AdmissionReview in, the images the workload
+//! would run out, and the AdmissionReview answer back. Pure and synchronous: the webhook server, the CLI
+//! and tests call the same functions, and the decision about each image is made elsewhere (the image
+//! policy, the ledger's environment policies) and handed back here as reasons.
+
+pub mod images;
+pub mod review;
+
+pub use images::{ImageRef, WorkloadError, changed_images, request_images, workload_images};
+pub use review::{ReviewError, allow, deny, parse_review};
