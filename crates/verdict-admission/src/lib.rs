@@ -3,8 +3,10 @@
 //! and tests call the same functions, and the decision about each image is made elsewhere (the image
 //! policy, the ledger's environment policies) and handed back here as reasons.
 
+pub mod decision;
 pub mod images;
 pub mod review;
 
+pub use decision::{AdmissionDecision, ImageJudge, ImageOutcome, Judgement, Mode, Settings, answer, decide};
 pub use images::{ImageRef, WorkloadError, changed_images, request_images, workload_images};
 pub use review::{ReviewError, allow, deny, parse_review};

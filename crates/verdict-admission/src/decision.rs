@@ -1,0 +1,230 @@
+//! The admission decision: every image a request would run is judged (by an [`ImageJudge`]: the image
+//! policy against the registry, in the webhook), within one time budget, and the outcome is turned into
+//! an answer according to the mode. Deny by default and fail closed (DESIGN.md rule 10): an image that
+//! cannot be judged — unreadable object, registry error, budget exhausted — fails, with the reason; the
+//! modes run the same evaluation and differ only in what they do with a failure.
+
+use std::time::Duration;
+
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionReview, Operation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::images::{changed_images, request_images};
+use crate::review::{Request, allow, deny};
+
+/// What the webhook does with a failed evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Allow silently (the decision is still recorded).
+    Audit,
+    /// Allow with the reasons as AdmissionResponse warnings (kubectl prints them).
+    Warn,
+    /// Deny with every reason.
+    #[default]
+    Enforce,
+}
+
+/// How one image fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageOutcome {
+    /// The reference as written in the object.
+    pub image: String,
+    /// Where it was found (`object.spec.containers[0].image`).
+    pub path: String,
+    /// Whether it satisfies the policies.
+    pub allowed: bool,
+    /// The digest it resolved to, when it was resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Why it fails (empty when allowed).
+    pub reasons: Vec<String>,
+}
+
+/// What a judge says about one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    /// Whether it satisfies the policies.
+    pub allowed: bool,
+    /// The digest it resolved to, if it was resolved.
+    pub digest: Option<String>,
+    /// Why it fails. An error (registry down, policy error) is a failure with its reason.
+    pub reasons: Vec<String>,
+}
+
+/// Judges one image. The webhook's judge verifies signatures and attestations with the image policies;
+/// tests use stand-ins.
+#[allow(async_fn_in_trait)]
+pub trait ImageJudge {
+    /// The judgement of `image` (a reference as written in the object).
+    async fn judge(&self, image: &str) -> Judgement;
+}
+
+/// Settings of one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// What to do with a failure.
+    pub mode: Mode,
+    /// The time within which every image must be judged.
+    pub budget: Duration,
+    /// Namespaces whose requests are admitted without evaluation (the cluster's own).
+    pub exempt_namespaces: Vec<String>,
+}
+
+/// The namespaces exempt by default: the control plane's and verdict's own, so the cluster cannot lock
+/// itself out.
+pub const DEFAULT_EXEMPT_NAMESPACES: [&str; 4] =
+    ["kube-system", "kube-public", "kube-node-lease", "verdict-system"];
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mode: Mode::Enforce,
+            budget: Duration::from_secs(8),
+            exempt_namespaces: DEFAULT_EXEMPT_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
+        }
+    }
+}
+
+/// The decision about one request: what was checked, the outcome and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdmissionDecision {
+    /// The request's uid.
+    pub uid: String,
+    /// Its namespace, if any.
+    pub namespace: Option<String>,
+    /// The kind of the object (`Deployment`).
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+    /// `CREATE`, `UPDATE`, ….
+    pub operation: String,
+    /// Whether the request was a dry run (evaluated, no side effects).
+    pub dry_run: bool,
+    /// The mode the answer was given in.
+    pub mode: Mode,
+    /// Whether the evaluation passed (every image allowed). The answer also depends on the mode.
+    pub passed: bool,
+    /// Whether the request was admitted.
+    pub admitted: bool,
+    /// The images checked, each with its outcome.
+    pub images: Vec<ImageOutcome>,
+    /// Every reason the evaluation failed, or why nothing was evaluated.
+    pub reasons: Vec<String>,
+}
+
+fn operation_name(operation: &Operation) -> &'static str {
+    match operation {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Connect => "CONNECT",
+    }
+}
+
+/// Decides `request`: its images judged by `judge` within `settings.budget`.
+pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Settings) -> AdmissionDecision {
+    let mut decision = AdmissionDecision {
+        uid: request.uid.clone(),
+        namespace: request.namespace.clone(),
+        kind: request.kind.kind.clone(),
+        name: request.name.clone(),
+        operation: operation_name(&request.operation).to_owned(),
+        dry_run: request.dry_run,
+        mode: settings.mode,
+        passed: true,
+        admitted: true,
+        images: Vec::new(),
+        reasons: Vec::new(),
+    };
+    if let Some(namespace) = &request.namespace
+        && settings.exempt_namespaces.iter().any(|n| n == namespace)
+    {
+        decision.reasons.push(format!("namespace {namespace} is exempt: not evaluated"));
+        return decision;
+    }
+    let object = request.object.as_ref().map(to_json).unwrap_or(Value::Null);
+    let old_object = request.old_object.as_ref().map(to_json).unwrap_or(Value::Null);
+    let images = match request.operation {
+        Operation::Create => request_images(&request.kind.kind, &object, &Value::Null),
+        // An unchanged image was admitted when it was introduced; only new ones are checked.
+        Operation::Update => changed_images(&request.kind.kind, &object, &old_object),
+        Operation::Delete | Operation::Connect => {
+            decision.reasons.push("nothing runs because of this operation: not evaluated".to_owned());
+            return decision;
+        }
+    };
+    let images = match images {
+        Ok(images) => images,
+        Err(err) => {
+            decision.passed = false;
+            decision.reasons.push(format!("the object cannot be checked: {err}"));
+            return finish(decision);
+        }
+    };
+    let judged = tokio::time::timeout(
+        settings.budget,
+        futures_util::future::join_all(images.iter().map(|image| judge.judge(&image.image))),
+    )
+    .await;
+    match judged {
+        Ok(judgements) => {
+            for (image, judgement) in images.into_iter().zip(judgements) {
+                for reason in &judgement.reasons {
+                    decision.reasons.push(format!("{} ({}): {reason}", image.image, image.path));
+                }
+                if !judgement.allowed && judgement.reasons.is_empty() {
+                    decision.reasons.push(format!("{} ({}): denied", image.image, image.path));
+                }
+                decision.passed &= judgement.allowed;
+                decision.images.push(ImageOutcome {
+                    image: image.image,
+                    path: image.path,
+                    allowed: judgement.allowed,
+                    digest: judgement.digest,
+                    reasons: judgement.reasons,
+                });
+            }
+        }
+        Err(_) => {
+            decision.passed = false;
+            let reason = format!("the images were not verified within the budget of {:?}", settings.budget);
+            for image in images {
+                decision.reasons.push(format!("{} ({}): {reason}", image.image, image.path));
+                decision.images.push(ImageOutcome {
+                    image: image.image,
+                    path: image.path,
+                    allowed: false,
+                    digest: None,
+                    reasons: vec![reason.clone()],
+                });
+            }
+        }
+    }
+    finish(decision)
+}
+
+/// Sets whether the request is admitted: a failed evaluation is denied only in enforce mode.
+fn finish(mut decision: AdmissionDecision) -> AdmissionDecision {
+    decision.admitted = decision.passed || decision.mode != Mode::Enforce;
+    decision
+}
+
+fn to_json(object: &DynamicObject) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+/// The AdmissionReview answer for `decision`: a denial with every reason in enforce mode, an admission
+/// with the reasons as warnings in warn mode, a silent admission in audit mode.
+pub fn answer(request: &Request, decision: &AdmissionDecision) -> AdmissionReview<DynamicObject> {
+    if decision.passed {
+        return allow(request, Vec::new());
+    }
+    match decision.mode {
+        Mode::Enforce => deny(request, &format!("verdict: {}", decision.reasons.join("; "))),
+        Mode::Warn => allow(request, decision.reasons.iter().map(|r| format!("verdict: {r}")).collect()),
+        Mode::Audit => allow(request, Vec::new()),
+    }
+}

@@ -1,0 +1,203 @@
+//! The admission decision over real reviews, with a stand-in judge (the image policy against a registry
+//! is tested in verdict-images and, end to end, through the webhook): every workload kind of the oracle's
+//! verify-image-signatures fixtures admitted when signed and denied when not; the three modes; fail closed
+//! on errors, malformed objects and an exhausted budget; exempt namespaces; UPDATE and DELETE.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use verdict_admission::{ImageJudge, Judgement, Mode, Settings, answer, decide, parse_review};
+
+/// Admits images whose reference contains `:signed`; `down` images are a registry error; `slow` ones
+/// take a second. Counts the images judged.
+#[derive(Default)]
+struct StandIn {
+    judged: AtomicUsize,
+}
+
+impl ImageJudge for StandIn {
+    async fn judge(&self, image: &str) -> Judgement {
+        self.judged.fetch_add(1, Ordering::SeqCst);
+        if image.contains("slow") {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        if image.contains("down") {
+            return Judgement {
+                allowed: false,
+                digest: None,
+                reasons: vec!["registry unavailable: connection refused".into()],
+            };
+        }
+        if image.contains(":signed") {
+            Judgement {
+                allowed: true,
+                digest: Some(format!("sha256:{}", "1".repeat(64))),
+                reasons: Vec::new(),
+            }
+        } else {
+            Judgement {
+                allowed: false,
+                digest: None,
+                reasons: vec!["the image is not signed (no signature was found)".into()],
+            }
+        }
+    }
+}
+
+fn oracle(file: &str) -> Vec<u8> {
+    std::fs::read(verdict_testkit::oracles().join("admission/reviews/verify-image-signatures").join(file))
+        .unwrap()
+}
+
+fn settings(mode: Mode) -> Settings {
+    Settings { mode, ..Settings::default() }
+}
+
+#[tokio::test]
+async fn every_workload_kind_signed_is_admitted_unsigned_is_denied() {
+    for kind in [
+        "pod",
+        "deployment",
+        "replicaset",
+        "statefulset",
+        "daemonset",
+        "job",
+        "cronjob",
+        "replicationcontroller",
+    ] {
+        for (variant, admitted) in [("signed", true), ("unsigned", false)] {
+            let request = parse_review(&oracle(&format!("{kind}_creation_{variant}.json"))).unwrap();
+            let judge = StandIn::default();
+            let decision = decide(&request, &judge, &settings(Mode::Enforce)).await;
+            assert_eq!(
+                (decision.passed, decision.admitted),
+                (admitted, admitted),
+                "{kind} {variant}: {decision:?}"
+            );
+            assert_eq!(judge.judged.load(Ordering::SeqCst), 1, "{kind} {variant}");
+            let review = serde_json::to_value(answer(&request, &decision)).unwrap();
+            assert_eq!(review["response"]["uid"], request.uid.as_str());
+            assert_eq!(review["response"]["allowed"], admitted);
+            if !admitted {
+                let message = review["response"]["status"]["message"].as_str().unwrap();
+                assert!(message.contains("test-verify-image-signatures:unsigned"), "{message}");
+                assert!(message.contains(".image)"), "the path is named: {message}");
+                assert!(message.contains("not signed"), "{message}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_modes_run_the_same_evaluation_and_differ_in_the_answer() {
+    let request = parse_review(&oracle("deployment_creation_unsigned.json")).unwrap();
+    for (mode, admitted, warnings) in
+        [(Mode::Enforce, false, 0), (Mode::Warn, true, 1), (Mode::Audit, true, 0)]
+    {
+        let decision = decide(&request, &StandIn::default(), &settings(mode)).await;
+        assert!(!decision.passed, "{mode:?}: the evaluation fails in every mode");
+        assert_eq!(decision.admitted, admitted, "{mode:?}");
+        let review = serde_json::to_value(answer(&request, &decision)).unwrap();
+        assert_eq!(review["response"]["allowed"], admitted, "{mode:?}");
+        let found = review["response"]["warnings"].as_array().map_or(0, Vec::len);
+        assert_eq!(found, warnings, "{mode:?}: {review}");
+    }
+}
+
+/// A review of `kind` with these images in a pod spec, in `namespace`, with `operation`.
+fn review(operation: &str, namespace: &str, images: &[&str], old_images: Option<&[&str]>) -> Vec<u8> {
+    let pod = |images: &[&str]| {
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": namespace}, "spec": {"containers": containers}})
+    };
+    let object = if operation == "DELETE" { Value::Null } else { pod(images) };
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"}, "operation": operation,
+        "namespace": namespace, "name": "p", "userInfo": {"username": "dev"},
+        "object": object, "oldObject": old_images.map(pod)}})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn errors_and_exhausted_budgets_fail_closed() {
+    let down = parse_review(&review("CREATE", "shop", &["ghcr.io/acme/down:signed"], None)).unwrap();
+    let decision = decide(&down, &StandIn::default(), &settings(Mode::Enforce)).await;
+    assert!(!decision.admitted);
+    assert!(decision.reasons[0].contains("registry unavailable"), "{:?}", decision.reasons);
+
+    let slow = parse_review(&review(
+        "CREATE",
+        "shop",
+        &["ghcr.io/acme/slow:signed", "ghcr.io/acme/app:signed"],
+        None,
+    ))
+    .unwrap();
+    let budget = Settings { budget: Duration::from_millis(100), ..settings(Mode::Enforce) };
+    let started = std::time::Instant::now();
+    let decision = decide(&slow, &StandIn::default(), &budget).await;
+    assert!(started.elapsed() < Duration::from_millis(900), "answered within the budget");
+    assert!(!decision.admitted);
+    assert!(
+        decision.reasons.iter().all(|r| r.contains("within the budget of 100ms")),
+        "{:?}",
+        decision.reasons
+    );
+    assert_eq!(decision.images.len(), 2);
+
+    let mut broken: Value = serde_json::from_slice(&review("CREATE", "shop", &["x"], None)).unwrap();
+    broken["request"]["object"]["spec"]["containers"][0] = json!({"name": "no-image"});
+    let broken = parse_review(broken.to_string().as_bytes()).unwrap();
+    let judge = StandIn::default();
+    let decision = decide(&broken, &judge, &settings(Mode::Enforce)).await;
+    assert!(!decision.admitted);
+    assert!(decision.reasons[0].contains("object.spec.containers[0]"), "{:?}", decision.reasons);
+    assert_eq!(judge.judged.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn exempt_namespaces_updates_and_deletes() {
+    let judge = StandIn::default();
+    let system =
+        parse_review(&review("CREATE", "kube-system", &["registry.k8s.io/coredns:1"], None)).unwrap();
+    let decision = decide(&system, &judge, &settings(Mode::Enforce)).await;
+    assert!(decision.admitted && decision.images.is_empty());
+    assert!(decision.reasons[0].contains("exempt"));
+    assert_eq!(judge.judged.load(Ordering::SeqCst), 0);
+
+    // UPDATE: the unchanged unsigned sidecar is not judged again; the new app image is.
+    let update = parse_review(&review(
+        "UPDATE",
+        "shop",
+        &["ghcr.io/acme/app:signed", "ghcr.io/acme/sidecar:1"],
+        Some(&["ghcr.io/acme/app:old", "ghcr.io/acme/sidecar:1"]),
+    ))
+    .unwrap();
+    let decision = decide(&update, &judge, &settings(Mode::Enforce)).await;
+    assert!(decision.admitted, "{decision:?}");
+    assert_eq!(
+        decision.images.iter().map(|i| i.image.as_str()).collect::<Vec<_>>(),
+        ["ghcr.io/acme/app:signed"]
+    );
+    let update = parse_review(&review(
+        "UPDATE",
+        "shop",
+        &["ghcr.io/acme/app:unsigned"],
+        Some(&["ghcr.io/acme/app:signed"]),
+    ))
+    .unwrap();
+    assert!(!decide(&update, &judge, &settings(Mode::Enforce)).await.admitted);
+
+    let delete = parse_review(&review("DELETE", "shop", &[], Some(&["ghcr.io/acme/app:unsigned"]))).unwrap();
+    let before = judge.judged.load(Ordering::SeqCst);
+    assert!(decide(&delete, &judge, &settings(Mode::Enforce)).await.admitted);
+    assert_eq!(judge.judged.load(Ordering::SeqCst), before);
+}
