@@ -55,11 +55,11 @@ pub struct Judgement {
 }
 
 /// Judges one image. The webhook's judge verifies signatures and attestations with the image policies;
-/// tests use stand-ins.
-#[allow(async_fn_in_trait)]
-pub trait ImageJudge {
+/// tests use stand-ins. Shared by every request the webhook serves, so it is `Send + Sync` and its
+/// futures are `Send`.
+pub trait ImageJudge: Send + Sync {
     /// The judgement of `image` (a reference as written in the object).
-    async fn judge(&self, image: &str) -> Judgement;
+    fn judge(&self, image: &str) -> impl std::future::Future<Output = Judgement> + Send;
 }
 
 /// Settings of one evaluation.

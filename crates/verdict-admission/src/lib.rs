@@ -5,8 +5,14 @@
 
 pub mod decision;
 pub mod images;
+pub mod judge;
 pub mod review;
+pub mod server;
+pub mod tls;
 
 pub use decision::{AdmissionDecision, ImageJudge, ImageOutcome, Judgement, Mode, Settings, answer, decide};
 pub use images::{ImageRef, WorkloadError, changed_images, request_images, workload_images};
+pub use judge::{PolicyJudge, RegistryAccess};
 pub use review::{ReviewError, allow, deny, parse_review};
+pub use server::{WebhookConfig, serve};
+pub use tls::ReloadingCertificate;

@@ -110,6 +110,9 @@ pub enum Command {
     Server(ServerArgs),
     /// Print an artifact's SHA-256 fingerprint (Kosli's algorithm), alone on stdout.
     Fingerprint(FingerprintArgs),
+    /// The Kubernetes admission webhook: serve it, or decide one AdmissionReview offline.
+    #[command(subcommand)]
+    Admission(crate::cli_admission::AdmissionCommand),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -140,6 +143,7 @@ impl Command {
             | Command::Log(_)
             | Command::Assert(_)
             | Command::Verify(_)
+            | Command::Admission(_)
             | Command::Fingerprint(_) => false,
         }
     }

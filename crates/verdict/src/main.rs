@@ -2,6 +2,7 @@
 //! output and exits with the documented code (0 ok, 1 denied, 2 invalid input, 3 unavailable).
 
 mod cli;
+mod cli_admission;
 mod cli_env;
 mod commands;
 mod error;
@@ -24,26 +25,31 @@ fn main() -> ExitCode {
     // before any of them starts: with none or two installed, rustls panics at first use.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     install_panic_hook();
+    let mut cli = parse_arguments();
+    cli.ledger.may_create = cli.command.records() && !cli.ledger.dry_run;
     // A Rego evaluation stuck in one long builtin call past its budget cannot be preempted on the
     // calling thread: the command fails with the timeout rather than hang (never an allow).
     // Written to a copy of stderr taken now: `evaluate` silences fd 2 while the engine runs.
     let _ = REAL_STDERR.set(std::io::stderr().as_fd().try_clone_to_owned().ok().map(std::fs::File::from));
-    verdict_rego::watchdog::set_overrun_handler(|budget| {
-        let message = format!(
-            "Error: the policy evaluation exceeded its time budget of {budget:?} (inside one builtin call)\n"
-        );
-        match REAL_STDERR.get() {
-            Some(Some(stderr)) => {
-                let _ = std::io::Write::write_all(&mut &*stderr, message.as_bytes());
+    // A long-running server keeps serving: its requests have their own deadline, the overrun is logged.
+    let serving = matches!(&cli.command, Command::Server(_))
+        || matches!(&cli.command, Command::Admission(cli_admission::AdmissionCommand::Serve(_)));
+    if !serving {
+        verdict_rego::watchdog::set_overrun_handler(|budget| {
+            let message = format!(
+                "Error: the policy evaluation exceeded its time budget of {budget:?} (inside one builtin call)\n"
+            );
+            match REAL_STDERR.get() {
+                Some(Some(stderr)) => {
+                    let _ = std::io::Write::write_all(&mut &*stderr, message.as_bytes());
+                }
+                _ => anstream::eprint!("{message}"),
             }
-            _ => anstream::eprint!("{message}"),
-        }
-        std::process::exit(i32::from(verdict_core::ExitStatus::Invalid.code()));
-    });
-    let mut cli = parse_arguments();
-    cli.ledger.may_create = cli.command.records() && !cli.ledger.dry_run;
+            std::process::exit(i32::from(verdict_core::ExitStatus::Invalid.code()));
+        });
+    }
     let json_logs = matches!(&cli.command, Command::Server(args) if args.log_format == cli::LogFormat::Json);
-    init_logging(cli.verbose, json_logs, matches!(cli.command, Command::Server(_)));
+    init_logging(cli.verbose, json_logs, serving);
     let outcome = match cli.command {
         Command::Policy(command) => commands::policy::run(command),
         Command::Evaluate(command) => commands::evaluate::run(command, &cli.ledger),
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
         Command::Assert(command) => commands::assert::run(command, &cli.ledger),
         Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
         Command::Verify(command) => commands::verify::run(command),
+        Command::Admission(command) => commands::admission::run(command),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

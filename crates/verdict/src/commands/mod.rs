@@ -1,5 +1,6 @@
 //! One module per command group; each turns parsed arguments into library calls and output.
 
+pub mod admission;
 pub mod assert;
 pub mod bench;
 pub mod bench_server;

@@ -1,0 +1,134 @@
+//! `verdict admission serve`: the validating webhook over HTTPS. `POST /validate` takes an
+//! AdmissionReview and answers with one for the same uid; `/healthz` says the process is up and
+//! `/readyz` that it can decide (the policy and trust root were loaded before it listened). A body that is
+//! not a v1 AdmissionReview, or too large, is a 400 naming the problem — never an allow.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use serde_json::json;
+
+use crate::decision::{ImageJudge, Settings, answer, decide};
+use crate::review::parse_review;
+use crate::tls::ReloadingCertificate;
+
+/// How the webhook listens.
+pub struct WebhookConfig {
+    /// Where to listen (`0.0.0.0:8443`; port 0 picks one).
+    pub listen: SocketAddr,
+    /// The serving certificate; `None` serves plain HTTP (for tests and local use only).
+    pub tls: Option<Arc<ReloadingCertificate>>,
+    /// The largest review accepted.
+    pub max_body_bytes: usize,
+    /// Mode, budget, exempt namespaces.
+    pub settings: Settings,
+}
+
+struct AppState<J> {
+    judge: Arc<J>,
+    settings: Settings,
+    max_body_bytes: usize,
+}
+
+fn bad_review(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": {"code": "invalid_review", "message": message}})))
+        .into_response()
+}
+
+async fn validate<J: ImageJudge + 'static>(
+    State(state): State<Arc<AppState<J>>>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return bad_review(format!("the review is larger than {} bytes", state.max_body_bytes));
+        }
+        Err(rejection) => return bad_review(rejection.body_text()),
+    };
+    let request = match parse_review(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            tracing::warn!("refused a review: {err}");
+            return bad_review(err.to_string());
+        }
+    };
+    let decision = decide(&request, state.judge.as_ref(), &state.settings).await;
+    // One structured line per decision: what was checked, the outcome, why.
+    let record = serde_json::to_string(&decision).unwrap_or_default();
+    tracing::info!(
+        uid = %decision.uid,
+        admitted = decision.admitted,
+        passed = decision.passed,
+        decision = %record,
+        "admission decision"
+    );
+    axum::Json(answer(&request, &decision)).into_response()
+}
+
+/// The webhook's routes.
+pub fn router<J: ImageJudge + 'static>(judge: Arc<J>, settings: Settings, max_body_bytes: usize) -> Router {
+    let state = Arc::new(AppState { judge, settings, max_body_bytes });
+    Router::new()
+        .route("/validate", post(validate::<J>))
+        .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(|| async { axum::Json(json!({"status": "ready"})) }))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// Serves the webhook until the process ends; `ready` is told the bound address first.
+pub async fn serve<J: ImageJudge + 'static>(
+    config: WebhookConfig,
+    judge: Arc<J>,
+    ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    ready(listener.local_addr()?);
+    let app = router(judge, config.settings, config.max_body_bytes);
+    let Some(certificate) = config.tls else {
+        return axum::serve(listener, app).await;
+    };
+    let server_config = certificate.server_config().map_err(std::io::Error::other)?;
+    certificate.watch(Duration::from_secs(2));
+    let acceptor = tokio_rustls::TlsAcceptor::from(server_config);
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of file descriptors and the like: keep serving the connections that exist.
+                tracing::warn!("accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            // A client that never finishes its handshake holds only its own task.
+            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(err)) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {err}");
+                    return;
+                }
+                Err(_) => return,
+            };
+            if let Err(err) =
+                Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await
+            {
+                tracing::debug!(%peer, "connection ended: {err}");
+            }
+        });
+    }
+}

@@ -1,0 +1,95 @@
+//! Command-line arguments of `verdict admission`, kept apart from `commands::admission`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::cli::{EvalOutput, parse_duration, parse_size};
+
+/// `verdict admission …`
+#[derive(Debug, Subcommand)]
+pub enum AdmissionCommand {
+    /// Serve the validating admission webhook (POST /validate; /healthz, /readyz) over HTTPS.
+    Serve(AdmissionServeArgs),
+    /// Decide one AdmissionReview file offline, exactly as the webhook would, and print the answer.
+    /// Exit 0 admitted, 1 denied, 2 not a valid review or bad flags.
+    Review(AdmissionReviewArgs),
+}
+
+/// What the webhook does with a failed evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Allow silently (the decision is still logged).
+    Audit,
+    /// Allow, with the reasons as warnings kubectl prints.
+    Warn,
+    /// Deny with every reason.
+    Enforce,
+}
+
+/// How images are judged: the policy, the trust root, the registries, the budget.
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// The image policy (YAML; see docs/image-policy.md). An image no rule matches is denied unless the
+    /// policy says `noMatch: allow`.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Sigstore's trusted_root.json (default: the production root embedded in verdict).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Docker's config.json with registry credentials (default: $DOCKER_CONFIG/config.json, else
+    /// ~/.docker/config.json; anonymous without one).
+    #[arg(long, value_name = "FILE")]
+    pub docker_config: Option<PathBuf>,
+    /// audit, warn or enforce.
+    #[arg(long, value_enum, default_value_t = ModeArg::Enforce)]
+    pub mode: ModeArg,
+    /// Answer within this, below the API server's timeoutSeconds: images not verified by then fail.
+    #[arg(long, value_parser = parse_duration, default_value = "8s")]
+    pub budget: std::time::Duration,
+    /// Time limit of each registry request.
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    pub registry_timeout: std::time::Duration,
+    /// Namespaces admitted without evaluation (comma-separated or repeated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "kube-system,kube-public,kube-node-lease,verdict-system"
+    )]
+    pub exempt_namespaces: Vec<String>,
+}
+
+/// Arguments of `verdict admission serve`.
+#[derive(Debug, Args)]
+pub struct AdmissionServeArgs {
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Address to listen on (port 0 picks a free port; the first stdout line says which).
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
+    /// The serving certificate (PEM chain); reloaded when the file changes.
+    #[arg(long, value_name = "FILE", requires = "tls_key", required_unless_present = "insecure_http")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (local testing only: the API server calls webhooks over HTTPS).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub insecure_http: bool,
+    /// The largest AdmissionReview accepted.
+    #[arg(long, value_parser = parse_size, default_value = "3MiB")]
+    pub max_body_bytes: u64,
+}
+
+/// Arguments of `verdict admission review`.
+#[derive(Debug, Args)]
+pub struct AdmissionReviewArgs {
+    /// The AdmissionReview (JSON); `-` reads stdin.
+    pub review: PathBuf,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// table: the outcome per image; json: the decision and the AdmissionReview answer.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}

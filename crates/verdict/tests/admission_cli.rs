@@ -1,0 +1,327 @@
+//! The admission webhook end to end: `verdict admission serve` over HTTPS (a certificate made here,
+//! trusted by the test's client), an image signed and attested by the test-only Sigstore and an unsigned
+//! one in the in-process fake registry, and AdmissionReviews for a Deployment with each — admitted and
+//! denied in enforce, admitted with a warning in warn, admitted silently in audit; bad reviews refused
+//! with 400; a registry that is down fails the image; the certificate reloaded while serving; and
+//! `verdict admission review` deciding the same offline.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use verdict_testkit::cosign::{push_bundles, push_image};
+use verdict_testkit::registry::FakeRegistry;
+use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore, statement};
+
+const ID: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+const SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
+const SLSA: &str = "https://slsa.dev/provenance/v1";
+
+const POLICY: &str = r#"apiVersion: verdict.dev/v1
+kind: ImagePolicy
+rules:
+  - name: acme
+    images: ["HOST/acme/*", "127.0.0.1:9/**"]
+    attestors:
+      entries:
+        - keyless:
+            issuer: https://token.actions.githubusercontent.com
+            subject: https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main
+    attestations:
+      - name: provenance
+        predicateType: https://slsa.dev/provenance/v1
+"#;
+
+struct World {
+    dir: tempfile::TempDir,
+    registry: FakeRegistry,
+    signed: String,
+    unsigned: String,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let sigstore = TestSigstore::new();
+        std::fs::write(dir.path().join("root.json"), sigstore.trusted_root()).unwrap();
+        let registry = FakeRegistry::empty(None, true);
+        let host = registry.host();
+        let key = SigningKey::generate();
+        let (digest, size) = push_image(&registry, "acme/app", "v1", b"app");
+        let name = format!("{host}/acme/app");
+        let who = Some((ID, ISSUER));
+        let bundles = [
+            (
+                sigstore.attest(&key, &statement(&name, &digest, SIGN, json!({})), who, &Options::default()),
+                SIGN,
+            ),
+            (
+                sigstore.attest(&key, &statement(&name, &digest, SLSA, json!({})), who, &Options::default()),
+                SLSA,
+            ),
+        ];
+        push_bundles(&registry, "acme/app", &digest, size, &bundles, false);
+        push_image(&registry, "acme/unsigned", "v1", b"unsigned");
+        std::fs::write(dir.path().join("policy.yml"), POLICY.replace("HOST", &host)).unwrap();
+        World {
+            signed: format!("{host}/acme/app:v1"),
+            unsigned: format!("{host}/acme/unsigned:v1"),
+            dir,
+            registry,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a self-signed certificate for 127.0.0.1 with `name` as its common name; returns its PEM.
+    fn certificate(&self, name: &str) -> String {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.subject_alt_names.push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        // Key first, then the certificate: a reload never pairs a new certificate with an old key.
+        std::fs::write(self.path("tls.key"), key.serialize_pem()).unwrap();
+        std::fs::write(self.path("tls.crt"), cert.pem()).unwrap();
+        cert.pem()
+    }
+
+    fn judge_args(&self) -> Vec<String> {
+        vec![
+            "--policy".into(),
+            self.path("policy.yml").display().to_string(),
+            "--trusted-root".into(),
+            self.path("root.json").display().to_string(),
+            "--docker-config".into(),
+            self.path("no-docker-config.json").display().to_string(),
+        ]
+    }
+}
+
+/// A running webhook, killed when dropped.
+struct Webhook {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(world: &World, extra: &[&str]) -> Webhook {
+    let log = std::fs::File::create(world.path(&format!("webhook-{}.log", extra.join("_").replace('/', ""))))
+        .unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args(["admission", "serve", "--listen", "127.0.0.1:0"])
+        .args(world.judge_args())
+        .args(extra)
+        .env("VERDICT_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = sender.send(line);
+        let _ = reader.read_to_end(&mut Vec::new());
+    });
+    let line = receiver.recv_timeout(Duration::from_secs(30)).expect("the webhook did not start");
+    let url = line.trim().strip_prefix("verdict admission webhook listening on ").expect(&line).to_owned();
+    Webhook { child, url }
+}
+
+fn client(trusted_pem: Option<&str>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(20)).pool_max_idle_per_host(0);
+    if let Some(pem) = trusted_pem {
+        builder = builder.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()]);
+    }
+    builder.build().unwrap()
+}
+
+fn deployment_review(uid: &str, namespace: &str, image: &str) -> Value {
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": uid, "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+        "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+        "operation": "CREATE", "namespace": namespace, "name": "web", "userInfo": {"username": "dev"},
+        "object": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": namespace},
+                   "spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}}}})
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = client
+        .post(format!("{url}/validate"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn review(client: &reqwest::Client, url: &str, uid: &str, image: &str) -> Value {
+    let (status, answer) =
+        post(client, url, deployment_review(uid, "shop", image).to_string().into_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["response"]["uid"], uid, "{answer}");
+    answer["response"].clone()
+}
+
+#[test]
+fn the_webhook_admits_signed_and_denies_unsigned_in_every_mode() {
+    // The fake registry runs its own runtime: the world is built outside the test's.
+    let world = World::new();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(webhook_scenario(&world));
+}
+
+async fn webhook_scenario(world: &World) {
+    let pem = world.certificate("first");
+    let (cert, key) =
+        (world.path("tls.crt").display().to_string(), world.path("tls.key").display().to_string());
+    let tls = ["--tls-cert", cert.as_str(), "--tls-key", key.as_str()];
+    let enforce = start(world, &tls);
+    assert!(enforce.url.starts_with("https://127.0.0.1:"), "{}", enforce.url);
+    let https = client(Some(&pem));
+
+    let signed = review(&https, &enforce.url, "u-signed", &world.signed).await;
+    assert_eq!(signed["allowed"], true, "{signed}");
+    let unsigned = review(&https, &enforce.url, "u-unsigned", &world.unsigned).await;
+    assert_eq!(unsigned["allowed"], false);
+    let message = unsigned["status"]["message"].as_str().unwrap();
+    assert!(message.contains(&world.unsigned) && message.contains("not signed"), "{message}");
+    assert!(message.contains("object.spec.template.spec.containers[0].image"), "{message}");
+    // A registry that is down fails the image (fail closed), with the reason.
+    let down = review(&https, &enforce.url, "u-down", "127.0.0.1:9/acme/app:v1").await;
+    assert_eq!(down["allowed"], false);
+    assert!(down["status"]["message"].as_str().unwrap().contains("unavailable"), "{down}");
+    // Exempt namespace: admitted without evaluation.
+    let (_, system) = post(
+        &https,
+        &enforce.url,
+        deployment_review("u-sys", "kube-system", &world.unsigned).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(system["response"]["allowed"], true);
+    // Health and readiness.
+    assert_eq!(https.get(format!("{}/healthz", enforce.url)).send().await.unwrap().status(), 200);
+    assert_eq!(https.get(format!("{}/readyz", enforce.url)).send().await.unwrap().status(), 200);
+    // Bad reviews: 400 with what is wrong, never an allow.
+    for (body, expected) in [
+        (b"{not json".to_vec(), "not JSON"),
+        (
+            json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {}})
+                .to_string()
+                .into_bytes(),
+            "admission.k8s.io/v1beta1",
+        ),
+        (
+            json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}).to_string().into_bytes(),
+            "no request",
+        ),
+    ] {
+        let (status, answer) = post(&https, &enforce.url, body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains(expected), "{answer}");
+    }
+    // A client that does not trust the certificate cannot talk to it.
+    let untrusting = client(Some(&world.certificate_pem_other()));
+    assert!(untrusting.get(format!("{}/healthz", enforce.url)).send().await.is_err());
+
+    // The certificate is rotated in place: new handshakes use the new one, without a restart.
+    let rotated = world.certificate("second");
+    let fresh = client(Some(&rotated));
+    let mut reloaded = false;
+    for _ in 0..50 {
+        if fresh.get(format!("{}/healthz", enforce.url)).send().await.is_ok() {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(reloaded, "the rotated certificate was not picked up");
+    assert_eq!(review(&fresh, &enforce.url, "u-after", &world.signed).await["allowed"], true);
+    drop(enforce);
+
+    // warn: admitted with the reasons as warnings; audit: admitted silently. Same evaluation.
+    let warn = start(world, &["--insecure-http", "--mode", "warn"]);
+    let http = client(None);
+    let warned = review(&http, &warn.url, "u-warn", &world.unsigned).await;
+    assert_eq!(warned["allowed"], true);
+    assert!(warned["warnings"][0].as_str().unwrap().contains("not signed"), "{warned}");
+    let audit = start(world, &["--insecure-http", "--mode", "audit"]);
+    let audited = review(&http, &audit.url, "u-audit", &world.unsigned).await;
+    assert_eq!(audited["allowed"], true);
+    assert!(audited.get("warnings").is_none(), "{audited}");
+
+    // An oversized review is refused with 400.
+    let small = start(world, &["--insecure-http", "--max-body-bytes", "2KiB"]);
+    let mut big = deployment_review("u-big", "shop", &world.signed);
+    big["request"]["object"]["metadata"]["annotations"] = json!({"padding": "x".repeat(4096)});
+    let (status, answer) = post(&http, &small.url, big.to_string().into_bytes()).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("larger than 2048 bytes"), "{answer}");
+    let _ = &world.registry;
+}
+
+#[test]
+fn admission_review_decides_a_file_offline_like_the_webhook() {
+    let world = World::new();
+    let run = |image: &str| {
+        let file = world.path("review.json");
+        std::fs::write(&file, deployment_review("u-1", "shop", image).to_string()).unwrap();
+        let output = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+            .args(["admission", "review"])
+            .arg(&file)
+            .args(world.judge_args())
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            serde_json::from_slice::<Value>(&output.stdout).unwrap_or(Value::Null),
+        )
+    };
+    let (code, signed) = run(&world.signed);
+    assert_eq!((code, &signed["review"]["response"]["allowed"]), (0, &json!(true)), "{signed}");
+    assert_eq!(signed["decision"]["images"][0]["allowed"], true);
+    let (code, unsigned) = run(&world.unsigned);
+    assert_eq!((code, &unsigned["review"]["response"]["allowed"]), (1, &json!(false)), "{unsigned}");
+    let bad = world.path("bad.json");
+    std::fs::write(&bad, "{}").unwrap();
+    let output = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args(["admission", "review"])
+        .arg(&bad)
+        .args(world.judge_args())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("AdmissionReview"));
+}
+
+impl World {
+    /// A certificate nobody serves.
+    fn certificate_pem_other(&self) -> String {
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem()
+    }
+}
