@@ -22,6 +22,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--verdict", default=os.path.join(HERE, "..", "target", "release", "verdict"))
     parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--isolated", action="store_true", help="time verdict's worker-thread path instead")
     args = parser.parse_args()
     print("| policy | n | verdict median / p99 µs | stock regorus median / p99 µs | verdict ÷ stock (median) |")
     print("|---|---|---|---|---|")
@@ -38,7 +39,7 @@ def main():
                 out = subprocess.run(
                     [args.verdict, "bench", "rego", "--policy", os.path.join(HERE, "rego", name),
                      "--input-file", input_file, "--params", "@" + params_file,
-                     "--iterations", str(args.iterations), "--compare-stock"],
+                     "--iterations", str(args.iterations), "--compare-stock"] + (["--isolated"] if args.isolated else []),
                     check=True, capture_output=True, text=True,
                 )
                 stats = json.loads(out.stdout)

@@ -249,6 +249,11 @@ pub struct BenchRegoArgs {
     /// `allow` then `violations`), interleaved with verdict's iterations, and print both.
     #[arg(long)]
     pub compare_stock: bool,
+
+    /// Time the isolated path (evaluation handed to a worker thread, a hard in-process bound) instead
+    /// of the calling-thread path every command uses.
+    #[arg(long)]
+    pub isolated: bool,
 }
 
 /// `verdict evaluate …`

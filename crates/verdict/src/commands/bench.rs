@@ -169,7 +169,9 @@ fn rego(args: &BenchRegoArgs) -> CliResult {
     let once = || -> Result<verdict_rego::Decision, CliError> {
         let input = regorus::Value::from_json_str(&text)
             .map_err(|err| CliError::invalid(anyhow!("failed to parse input: {err}")))?;
-        policy.evaluate(input, &limits).map_err(|err| CliError::invalid(anyhow!("{err}")))
+        let decision =
+            if args.isolated { policy.evaluate_isolated(input, &limits) } else { policy.evaluate(input, &limits) };
+        decision.map_err(|err| CliError::invalid(anyhow!("{err}")))
     };
     for _ in 0..args.warmup {
         once()?;
