@@ -60,6 +60,11 @@ pub struct Judgement {
 pub trait ImageJudge: Send + Sync {
     /// The judgement of `image` (a reference as written in the object).
     fn judge(&self, image: &str) -> impl std::future::Future<Output = Judgement> + Send;
+
+    /// Cache hits and misses so far, for a judge that caches (for `/metrics`).
+    fn cache_stats(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }
 
 /// Settings of one evaluation.

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use verdict_imagepolicy::{ImagePolicy, ImageReference};
-use verdict_images::{FetchOptions, credentials_for, verify_image};
+use verdict_images::{FetchOptions, credentials_for, resolve_digest, verify_image};
 use verdict_rego::Limits;
 use verdict_sigstore::BundleVerifier;
 
+use crate::cache::{CacheKey, Lookup, VerificationCache};
 use crate::decision::{ImageJudge, Judgement};
 
 /// How the judge reaches registries.
@@ -32,6 +33,13 @@ pub struct PolicyJudge {
     verifier: Arc<BundleVerifier>,
     access: RegistryAccess,
     limits: Limits,
+    cache: Option<(VerificationCache, String)>,
+    hits: std::sync::atomic::AtomicU64,
+    misses: std::sync::atomic::AtomicU64,
+}
+
+fn failed(reason: String) -> Judgement {
+    Judgement { allowed: false, digest: None, reasons: vec![reason] }
 }
 
 impl PolicyJudge {
@@ -42,13 +50,38 @@ impl PolicyJudge {
         access: RegistryAccess,
         limits: Limits,
     ) -> Self {
-        PolicyJudge { policy: Arc::new(policy), verifier: Arc::new(verifier), access, limits }
+        PolicyJudge {
+            policy: Arc::new(policy),
+            verifier: Arc::new(verifier),
+            access,
+            limits,
+            cache: None,
+            hits: Default::default(),
+            misses: Default::default(),
+        }
+    }
+
+    /// Remembers results in `cache`; `configuration` is the digest of the policies and trust root, part
+    /// of every key, so results are never reused across configurations.
+    pub fn with_cache(mut self, cache: VerificationCache, configuration: String) -> Self {
+        self.cache = Some((cache, configuration));
+        self
+    }
+
+    async fn verify(&self, reference: &ImageReference, options: &FetchOptions) -> Judgement {
+        match verify_image(reference, &self.policy, &self.verifier, options, &self.limits).await {
+            Ok((decision, _)) => Judgement {
+                allowed: decision.allowed,
+                digest: Some(decision.digest),
+                reasons: decision.reasons,
+            },
+            Err(err) => failed(err.to_string()),
+        }
     }
 }
 
 impl ImageJudge for PolicyJudge {
     async fn judge(&self, image: &str) -> Judgement {
-        let failed = |reason: String| Judgement { allowed: false, digest: None, reasons: vec![reason] };
         let reference = match ImageReference::parse(image) {
             Ok(reference) => reference,
             Err(err) => return failed(err.to_string()),
@@ -62,13 +95,36 @@ impl ImageJudge for PolicyJudge {
             request_timeout: self.access.request_timeout,
             budget: self.access.budget,
         };
-        match verify_image(&reference, &self.policy, &self.verifier, &options, &self.limits).await {
-            Ok((decision, _)) => Judgement {
-                allowed: decision.allowed,
-                digest: Some(decision.digest),
-                reasons: decision.reasons,
-            },
-            Err(err) => failed(err.to_string()),
-        }
+        let Some((cache, configuration)) = &self.cache else {
+            return self.verify(&reference, &options).await;
+        };
+        // Keyed by the digest served now: a tag that moved is verified again.
+        let digest = match resolve_digest(&reference, &options).await {
+            Ok(digest) => digest,
+            Err(err) => return failed(err.to_string()),
+        };
+        let key = CacheKey {
+            repository: reference.name(),
+            pinned: reference.digest.is_some(),
+            digest: digest.clone(),
+            configuration: configuration.clone(),
+        };
+        let verification = async {
+            let judgement = self.verify(&reference, &options).await;
+            if judgement.digest.as_ref().is_some_and(|verified| *verified != digest) {
+                // The tag moved between resolving and verifying: this result is not about `digest`.
+                return failed(format!("{image} moved to another digest while it was verified; try again"));
+            }
+            judgement
+        };
+        let (judgement, lookup) = cache.get_or_verify(key, verification).await;
+        let counter = if lookup == Lookup::Hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        judgement
+    }
+
+    fn cache_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.hits.load(Relaxed), self.misses.load(Relaxed))
     }
 }

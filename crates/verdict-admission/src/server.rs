@@ -1,6 +1,6 @@
 //! `verdict admission serve`: the validating webhook over HTTPS. `POST /validate` takes an
-//! AdmissionReview and answers with one for the same uid; `/healthz` says the process is up and
-//! `/readyz` that it can decide (the policy and trust root were loaded before it listened). A body that is
+//! AdmissionReview and answers with one for the same uid; `/healthz` says the process is up,
+//! `/metrics` reports in Prometheus' format, and `/readyz` that it can decide (the policy and trust root were loaded before it listened). A body that is
 //! not a v1 AdmissionReview, or too large, is a 400 naming the problem — never an allow.
 
 use std::net::SocketAddr;
@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
 use crate::decision::{ImageJudge, Settings, answer, decide};
@@ -38,6 +39,64 @@ struct AppState<J> {
     judge: Arc<J>,
     settings: Settings,
     max_body_bytes: usize,
+    metrics: PrometheusHandle,
+}
+
+/// The process's Prometheus recorder, installed once; every webhook in the process reports to it.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("verdict_admission_request_seconds".to_owned()),
+                    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                )
+                .map(PrometheusBuilder::build_recorder)
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            // Another recorder already installed (a library user's): ours still renders its own series.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// What kind of failure a reason is, for the failure counter's label.
+fn failure_kind(reason: &str) -> &'static str {
+    if reason.contains("within the budget") || reason.contains("longer than") {
+        "timeout"
+    } else if reason.contains("unavailable") || reason.contains("no such image") {
+        "registry"
+    } else if reason.contains("cannot be checked") {
+        "invalid_object"
+    } else {
+        "policy"
+    }
+}
+
+fn record_metrics(decision: &crate::decision::AdmissionDecision, started: std::time::Instant) {
+    let outcome = if decision.admitted { "admitted" } else { "denied" };
+    let mode = match decision.mode {
+        crate::decision::Mode::Audit => "audit",
+        crate::decision::Mode::Warn => "warn",
+        crate::decision::Mode::Enforce => "enforce",
+    };
+    let namespace = decision.namespace.clone().unwrap_or_default();
+    metrics::counter!("verdict_admission_requests_total").increment(1);
+    metrics::counter!(
+        "verdict_admission_decisions_total",
+        "outcome" => outcome,
+        "passed" => if decision.passed { "true" } else { "false" },
+        "mode" => mode,
+        "namespace" => namespace
+    )
+    .increment(1);
+    metrics::histogram!("verdict_admission_request_seconds").record(started.elapsed().as_secs_f64());
+    for image in decision.images.iter().filter(|image| !image.allowed) {
+        let kind = image.reasons.first().map_or("policy", |reason| failure_kind(reason));
+        metrics::counter!("verdict_admission_image_failures_total", "reason" => kind).increment(1);
+    }
 }
 
 fn bad_review(message: String) -> Response {
@@ -52,18 +111,22 @@ async fn validate<J: ImageJudge + 'static>(
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            metrics::counter!("verdict_admission_invalid_reviews_total").increment(1);
             return bad_review(format!("the review is larger than {} bytes", state.max_body_bytes));
         }
         Err(rejection) => return bad_review(rejection.body_text()),
     };
+    let started = std::time::Instant::now();
     let request = match parse_review(&body) {
         Ok(request) => request,
         Err(err) => {
             tracing::warn!("refused a review: {err}");
+            metrics::counter!("verdict_admission_invalid_reviews_total").increment(1);
             return bad_review(err.to_string());
         }
     };
     let decision = decide(&request, state.judge.as_ref(), &state.settings).await;
+    record_metrics(&decision, started);
     // One structured line per decision: what was checked, the outcome, why.
     let record = serde_json::to_string(&decision).unwrap_or_default();
     tracing::info!(
@@ -76,11 +139,22 @@ async fn validate<J: ImageJudge + 'static>(
     axum::Json(answer(&request, &decision)).into_response()
 }
 
+/// `GET /metrics`: Prometheus text — requests, decisions by outcome, mode and namespace, the latency
+/// histogram, cache hits and misses, image failures by kind, invalid reviews.
+async fn metrics_text<J: ImageJudge + 'static>(State(state): State<Arc<AppState<J>>>) -> Response {
+    let (hits, misses) = state.judge.cache_stats();
+    metrics::gauge!("verdict_admission_cache_hits").set(hits as f64);
+    metrics::gauge!("verdict_admission_cache_misses").set(misses as f64);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+        .into_response()
+}
+
 /// The webhook's routes.
 pub fn router<J: ImageJudge + 'static>(judge: Arc<J>, settings: Settings, max_body_bytes: usize) -> Router {
-    let state = Arc::new(AppState { judge, settings, max_body_bytes });
+    let state = Arc::new(AppState { judge, settings, max_body_bytes, metrics: metrics_handle() });
     Router::new()
         .route("/validate", post(validate::<J>))
+        .route("/metrics", get(metrics_text::<J>))
         .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
         .route("/readyz", get(|| async { axum::Json(json!({"status": "ready"})) }))
         .layer(DefaultBodyLimit::max(max_body_bytes))

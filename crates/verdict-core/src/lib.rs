@@ -5,6 +5,7 @@
 //! no I/O, so the same types serve the local CLI, CI and (later) the admission webhook.
 
 pub mod decision;
+pub mod duration;
 pub mod evidence;
 pub mod exit;
 pub mod fingerprint;

@@ -6,8 +6,7 @@ use std::sync::OnceLock;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use verdict_policy::diagnostic::Diagnostic;
-use verdict_policy::schema::describe;
-use verdict_policy::suggest::closest;
+use verdict_policy::schema::{SchemaWording, describe, diagnose};
 use verdict_policy::yaml::{self, Node};
 use verdict_rego::RegoPolicy;
 use verdict_sigstore::Matcher;
@@ -47,59 +46,32 @@ fn allowed_keys(pointer: &str) -> &'static [&'static str] {
     }
 }
 
+fn required_hint(property: &str) -> String {
+    match property {
+        "apiVersion" => "start the file with `apiVersion: verdict.dev/v1` and `kind: ImagePolicy`".to_owned(),
+        "kind" => "add `kind: ImagePolicy`".to_owned(),
+        _ => format!("add `{property}`"),
+    }
+}
+
+fn special(kind: &ValidationErrorKind, pointer: &str) -> Option<(String, String)> {
+    match kind {
+        ValidationErrorKind::MinProperties { .. } | ValidationErrorKind::MaxProperties { .. } => Some((
+            format!("{} must name exactly one of `keyless` or `key`", describe(pointer)),
+            "write one attestor per list entry: `- keyless: {…}` or `- key: {publicKey: …}`".to_owned(),
+        )),
+        _ => None,
+    }
+}
+
 fn schema_diagnostics(file: &str, root: &Node, document: &Value) -> Vec<Diagnostic> {
-    let validator = match validator() {
-        Ok(validator) => validator,
-        Err(err) => {
-            return vec![Diagnostic::error(file, 1, 1, format!("internal error: embedded schema: {err}"))];
+    match validator() {
+        Ok(validator) => {
+            let wording = SchemaWording { allowed_keys, required_hint, special };
+            diagnose(validator, file, root, document, &wording)
         }
-    };
-    let mut diagnostics: Vec<Diagnostic> = validator
-        .iter_errors(document)
-        .flat_map(|error| {
-            let pointer = error.instance_path().as_str().to_owned();
-            let node = root.pointer(&pointer).unwrap_or(root);
-            let at = |message: String| Diagnostic::error(file, node.start.line, node.start.column, message);
-            match error.kind() {
-                ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
-                    .iter()
-                    .map(|key| {
-                        let (key_node, _) = node.entry(key).unwrap_or((node, node));
-                        let allowed = allowed_keys(&pointer);
-                        let hint = match closest(key, allowed) {
-                            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                            None => format!("the keys allowed here are: {}", allowed.join(", ")),
-                        };
-                        Diagnostic::error(
-                            file,
-                            key_node.start.line,
-                            key_node.start.column,
-                            format!("unknown key `{key}` in {}", describe(&pointer)),
-                        )
-                        .with_width(key.chars().count())
-                        .with_hint(hint)
-                    })
-                    .collect(),
-                ValidationErrorKind::Required { property } => {
-                    let property = property.as_str().unwrap_or_default().to_owned();
-                    let hint = match property.as_str() {
-                        "apiVersion" => "start the file with `apiVersion: verdict.dev/v1` and `kind: ImagePolicy`".to_owned(),
-                        "kind" => "add `kind: ImagePolicy`".to_owned(),
-                        _ => format!("add `{property}`"),
-                    };
-                    vec![at(format!("missing required key `{property}` in {}", describe(&pointer))).with_hint(hint)]
-                }
-                ValidationErrorKind::MinProperties { .. } | ValidationErrorKind::MaxProperties { .. } => {
-                    vec![at(format!("{} must name exactly one of `keyless` or `key`", describe(&pointer)))
-                        .with_hint("write one attestor per list entry: `- keyless: {…}` or `- key: {publicKey: …}`")]
-                }
-                _ => vec![at(format!("{} is invalid: {error}", describe(&pointer)))],
-            }
-        })
-        .collect();
-    diagnostics.sort_by_key(|d| (d.line, d.column));
-    diagnostics.dedup();
-    diagnostics
+        Err(err) => vec![Diagnostic::error(file, 1, 1, format!("internal error: embedded schema: {err}"))],
+    }
 }
 
 /// Loads an image policy from `source`; `file` is how diagnostics name it. Every problem found is

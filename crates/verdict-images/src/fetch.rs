@@ -203,14 +203,32 @@ pub async fn fetch(image: &ImageReference, options: &FetchOptions) -> Result<Fet
     }
 }
 
-async fn fetch_within(image: &ImageReference, options: &FetchOptions) -> Result<Fetched, ImageError> {
+/// Resolves `image` to the digest of the manifest its registry serves (checked against the bytes, and
+/// against the reference's own digest when it has one), within `options`' time limits: what a cache of
+/// verification results is keyed by, since a tag can move.
+pub async fn resolve_digest(image: &ImageReference, options: &FetchOptions) -> Result<String, ImageError> {
     let text = image.to_string();
-    let parse = |reference: &str| {
-        reference
-            .parse::<Reference>()
-            .map_err(|err| ImageError::InvalidReference(format!("{reference}: {err}")))
+    let resolve = async {
+        let (registry, reference) = registry_for(image, options)?;
+        registry.manifest(&reference, image.digest.as_deref()).await.map(|(_, digest)| digest)
     };
-    let reference = parse(&text)?;
+    match tokio::time::timeout(options.budget, resolve).await {
+        Ok(result) => result,
+        Err(_) => Err(ImageError::Unavailable {
+            reference: text,
+            message: format!(
+                "resolving the digest took longer than the {} s budget",
+                options.budget.as_secs_f64()
+            ),
+        }),
+    }
+}
+
+/// The registry client for `image` and its parsed reference.
+fn registry_for(image: &ImageReference, options: &FetchOptions) -> Result<(Registry, Reference), ImageError> {
+    let text = image.to_string();
+    let reference =
+        text.parse::<Reference>().map_err(|err| ImageError::InvalidReference(format!("{text}: {err}")))?;
     let protocol = if verdict_core::net::is_loopback_registry(&image.registry) {
         ClientProtocol::Http
     } else {
@@ -227,7 +245,16 @@ async fn fetch_within(image: &ImageReference, options: &FetchOptions) -> Result<
         Credentials::Basic { username, password } => RegistryAuth::Basic(username.clone(), password.clone()),
         Credentials::Bearer(token) => RegistryAuth::Bearer(token.clone()),
     };
-    let registry = Registry { client, auth, reference: text.clone() };
+    Ok((Registry { client, auth, reference: text }, reference))
+}
+
+async fn fetch_within(image: &ImageReference, options: &FetchOptions) -> Result<Fetched, ImageError> {
+    let parse = |reference: &str| {
+        reference
+            .parse::<Reference>()
+            .map_err(|err| ImageError::InvalidReference(format!("{reference}: {err}")))
+    };
+    let (registry, reference) = registry_for(image, options)?;
     let (_, digest) = registry.manifest(&reference, image.digest.as_deref()).await?;
     let hex = digest.trim_start_matches("sha256:").to_owned();
     let name = image.name();

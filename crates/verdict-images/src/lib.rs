@@ -10,5 +10,5 @@ pub mod fetch;
 pub mod verify;
 
 pub use auth::{Credentials, credentials_for};
-pub use fetch::{Candidate, FetchOptions, Fetched, ImageError, fetch};
+pub use fetch::{Candidate, FetchOptions, Fetched, ImageError, fetch, resolve_digest};
 pub use verify::{check, verify_image};

@@ -51,6 +51,71 @@ pub fn validate(file: &str, root: &Node, document: &Value) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// How a schema-validated format explains itself: the keys allowed at a pointer (for "did you mean"),
+/// the hint for a missing key, and a message for error kinds the format words its own way.
+pub struct SchemaWording {
+    /// The keys allowed at a JSON pointer.
+    pub allowed_keys: fn(&str) -> &'static [&'static str],
+    /// The hint for a missing required key (the key's name).
+    pub required_hint: fn(&str) -> String,
+    /// A (message, hint) for an error kind at a pointer, or `None` for the generic wording.
+    pub special: fn(&ValidationErrorKind, &str) -> Option<(String, String)>,
+}
+
+/// Validates `document` (parsed from `root`) against `validator`: one diagnostic per problem, with the
+/// line and column of the offending node — shared by every YAML format verdict loads with a schema.
+pub fn diagnose(
+    validator: &jsonschema::Validator,
+    file: &str,
+    root: &Node,
+    document: &Value,
+    wording: &SchemaWording,
+) -> Vec<Diagnostic> {
+    let mut diagnostics: Vec<Diagnostic> = validator
+        .iter_errors(document)
+        .flat_map(|error| {
+            let pointer = error.instance_path().as_str().to_owned();
+            let node = root.pointer(&pointer).unwrap_or(root);
+            let at = |message: String| Diagnostic::error(file, node.start.line, node.start.column, message);
+            if let Some((message, hint)) = (wording.special)(error.kind(), &pointer) {
+                return vec![at(message).with_hint(hint)];
+            }
+            match error.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+                    .iter()
+                    .map(|key| {
+                        let (key_node, _) = node.entry(key).unwrap_or((node, node));
+                        let allowed = (wording.allowed_keys)(&pointer);
+                        let hint = match closest(key, allowed) {
+                            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                            None => format!("the keys allowed here are: {}", allowed.join(", ")),
+                        };
+                        Diagnostic::error(
+                            file,
+                            key_node.start.line,
+                            key_node.start.column,
+                            format!("unknown key `{key}` in {}", describe(&pointer)),
+                        )
+                        .with_width(key.chars().count())
+                        .with_hint(hint)
+                    })
+                    .collect(),
+                ValidationErrorKind::Required { property } => {
+                    let property = property.as_str().unwrap_or_default().to_owned();
+                    vec![
+                        at(format!("missing required key `{property}` in {}", describe(&pointer)))
+                            .with_hint((wording.required_hint)(&property)),
+                    ]
+                }
+                _ => vec![at(format!("{} is invalid: {error}", describe(&pointer)))],
+            }
+        })
+        .collect();
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    diagnostics.dedup();
+    diagnostics
+}
+
 /// `artifacts.attestations[0].type` from `/artifacts/attestations/0/type`: a JSON pointer as a user
 /// would write the path (shared by every schema-validated policy format).
 pub fn describe(pointer: &str) -> String {

@@ -360,25 +360,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     }
 }
 
-/// Parses `500ms`, `5s`, `2m` or a plain number of seconds.
+/// Parses `500ms`, `5s`, `2m` or a plain number of seconds (see [`verdict_core::duration`]).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(index) => text.split_at(index),
-        None => (text, "s"),
-    };
-    let value: f64 =
-        number.parse().map_err(|_| format!("`{text}` is not a duration (write e.g. 500ms, 5s, 1m)"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s or m")),
-    };
-    if !(seconds > 0.0 && seconds.is_finite()) {
-        return Err(format!("the duration must be positive, got `{text}`"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
+    verdict_core::duration::parse_duration(text)
 }
 
 /// `verdict policy …`

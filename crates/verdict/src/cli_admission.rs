@@ -12,6 +12,8 @@ use crate::cli::{EvalOutput, parse_duration, parse_size};
 pub enum AdmissionCommand {
     /// Serve the validating admission webhook (POST /validate; /healthz, /readyz) over HTTPS.
     Serve(AdmissionServeArgs),
+    /// Check an AdmissionConfig file (every problem with file:line:column); exit 0 valid, 2 not.
+    Validate(AdmissionValidateArgs),
     /// Decide one AdmissionReview file offline, exactly as the webhook would, and print the answer.
     /// Exit 0 admitted, 1 denied, 2 not a valid review or bad flags.
     Review(AdmissionReviewArgs),
@@ -28,13 +30,24 @@ pub enum ModeArg {
     Enforce,
 }
 
-/// How images are judged: the policy, the trust root, the registries, the budget.
+/// Arguments of `verdict admission validate`.
+#[derive(Debug, Args)]
+pub struct AdmissionValidateArgs {
+    /// The AdmissionConfig file.
+    pub config: PathBuf,
+}
+
+/// How images are judged: an AdmissionConfig file, or the same settings as flags.
 #[derive(Debug, Args)]
 pub struct JudgeArgs {
+    /// The AdmissionConfig file (docs/admission.md): policies, trust root, mode, budget, exempt
+    /// namespaces, registry access, cache. Instead of the flags below.
+    #[arg(long, value_name = "FILE", required_unless_present = "policy", conflicts_with_all = ["policy", "trusted_root", "docker_config", "mode", "budget", "registry_timeout", "exempt_namespaces"])]
+    pub config: Option<PathBuf>,
     /// The image policy (YAML; see docs/image-policy.md). An image no rule matches is denied unless the
     /// policy says `noMatch: allow`.
     #[arg(long, value_name = "FILE")]
-    pub policy: PathBuf,
+    pub policy: Option<PathBuf>,
     /// Sigstore's trusted_root.json (default: the production root embedded in verdict).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
@@ -80,6 +93,9 @@ pub struct AdmissionServeArgs {
     /// The largest AdmissionReview accepted.
     #[arg(long, value_parser = parse_size, default_value = "3MiB")]
     pub max_body_bytes: u64,
+    /// Print the effective configuration (JSON) and exit without serving.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 /// Arguments of `verdict admission review`.

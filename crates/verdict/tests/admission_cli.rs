@@ -68,6 +68,12 @@ impl World {
         push_bundles(&registry, "acme/app", &digest, size, &bundles, false);
         push_image(&registry, "acme/unsigned", "v1", b"unsigned");
         std::fs::write(dir.path().join("policy.yml"), POLICY.replace("HOST", &host)).unwrap();
+        std::fs::write(dir.path().join("docker.json"), "{}").unwrap();
+        std::fs::write(
+            dir.path().join("admission.yaml"),
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [policy.yml]\ntrustedRoot: root.json\nmode: enforce\nbudget: 8s\nregistry:\n  dockerConfig: docker.json\n  requestTimeout: 2s\ncache:\n  positiveTtl: 10m\n  negativeTtl: 30s\n",
+        )
+        .unwrap();
         World {
             signed: format!("{host}/acme/app:v1"),
             unsigned: format!("{host}/acme/unsigned:v1"),
@@ -119,11 +125,15 @@ impl Drop for Webhook {
 }
 
 fn start(world: &World, extra: &[&str]) -> Webhook {
+    start_with(world, extra, true)
+}
+
+fn start_with(world: &World, extra: &[&str], judge_flags: bool) -> Webhook {
     let log = std::fs::File::create(world.path(&format!("webhook-{}.log", extra.join("_").replace('/', ""))))
         .unwrap();
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
         .args(["admission", "serve", "--listen", "127.0.0.1:0"])
-        .args(world.judge_args())
+        .args(if judge_flags { world.judge_args() } else { Vec::new() })
         .args(extra)
         .env("VERDICT_LOG", "info")
         .stdin(Stdio::null())
@@ -198,8 +208,9 @@ async fn webhook_scenario(world: &World) {
     let pem = world.certificate("first");
     let (cert, key) =
         (world.path("tls.crt").display().to_string(), world.path("tls.key").display().to_string());
-    let tls = ["--tls-cert", cert.as_str(), "--tls-key", key.as_str()];
-    let enforce = start(world, &tls);
+    let config = world.path("admission.yaml").display().to_string();
+    let tls = ["--tls-cert", cert.as_str(), "--tls-key", key.as_str(), "--config", config.as_str()];
+    let enforce = start_with(world, &tls, false);
     assert!(enforce.url.starts_with("https://127.0.0.1:"), "{}", enforce.url);
     let https = client(Some(&pem));
 
@@ -222,6 +233,20 @@ async fn webhook_scenario(world: &World) {
     )
     .await;
     assert_eq!(system["response"]["allowed"], true);
+    // The same signed image again: answered from the cache (keyed by the digest the registry serves).
+    assert_eq!(review(&https, &enforce.url, "u-signed-2", &world.signed).await["allowed"], true);
+    let metrics = https.get(format!("{}/metrics", enforce.url)).send().await.unwrap().text().await.unwrap();
+    for series in [
+        "verdict_admission_requests_total 5",
+        "verdict_admission_decisions_total{outcome=\"admitted\",passed=\"true\",mode=\"enforce\",namespace=\"shop\"} 2",
+        "verdict_admission_decisions_total{outcome=\"denied\",passed=\"false\",mode=\"enforce\",namespace=\"shop\"} 2",
+        "verdict_admission_image_failures_total{reason=\"registry\"} 1",
+        "verdict_admission_image_failures_total{reason=\"policy\"} 1",
+        "verdict_admission_cache_hits 1",
+        "verdict_admission_request_seconds_bucket",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from:\n{metrics}");
+    }
     // Health and readiness.
     assert_eq!(https.get(format!("{}/healthz", enforce.url)).send().await.unwrap().status(), 200);
     assert_eq!(https.get(format!("{}/readyz", enforce.url)).send().await.unwrap().status(), 200);
@@ -281,6 +306,56 @@ async fn webhook_scenario(world: &World) {
     assert_eq!(status, 400, "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains("larger than 2048 bytes"), "{answer}");
     let _ = &world.registry;
+}
+
+#[test]
+fn admission_config_is_validated_and_printed() {
+    let world = World::new();
+    let verdict = || Command::new(assert_cmd::cargo::cargo_bin("verdict"));
+    let output =
+        verdict().args(["admission", "validate"]).arg(world.path("admission.yaml")).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 image policy, mode Enforce"));
+    let printed = verdict()
+        .args(["admission", "serve", "--insecure-http", "--print-config", "--config"])
+        .arg(world.path("admission.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(printed.status.code(), Some(0));
+    let config: Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!((config["mode"].as_str(), config["budget"].as_str()), (Some("enforce"), Some("8s")));
+    assert_eq!(config["cache"]["negativeTtl"], "30s");
+    // A mistake is exit 2 with file:line:column, and a bad policy it names is refused too.
+    std::fs::write(
+        world.path("bad.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [policy.yml]\nmode: block\n",
+    )
+    .unwrap();
+    let bad = verdict().args(["admission", "validate"]).arg(world.path("bad.yaml")).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("bad.yaml:4:7"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    std::fs::write(
+        world.path("broken-policy.yml"),
+        "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules: [{name: x}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        world.path("uses-broken.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [broken-policy.yml]\n",
+    )
+    .unwrap();
+    let broken =
+        verdict().args(["admission", "validate"]).arg(world.path("uses-broken.yaml")).output().unwrap();
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("broken-policy.yml:3:"),
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
 }
 
 #[test]

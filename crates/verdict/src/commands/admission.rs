@@ -1,21 +1,25 @@
-//! `verdict admission serve|review`: the admission webhook and its offline twin, both on
+//! `verdict admission serve|review|validate`: the admission webhook and its offline twin, both on
 //! `verdict-admission`'s decision, so a review decided here is decided the same at the cluster.
 
 use std::sync::Arc;
 
 use anyhow::anyhow;
+use sha2::{Digest, Sha256};
+use verdict_admission::cache::VerificationCache;
 use verdict_admission::{
-    Mode, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings, WebhookConfig, answer, decide,
-    parse_review,
+    AdmissionConfig, Mode, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings, WebhookConfig,
+    answer, decide, load_admission_config, parse_review,
 };
 use verdict_core::ExitStatus;
-use verdict_imagepolicy::load_image_policy;
+use verdict_imagepolicy::{ImagePolicy, NoMatch, load_image_policy};
 use verdict_rego::Limits;
 use verdict_sigstore::BundleVerifier;
 
 use super::ledger::runtime;
 use crate::cli::EvalOutput;
-use crate::cli_admission::{AdmissionCommand, AdmissionReviewArgs, AdmissionServeArgs, JudgeArgs, ModeArg};
+use crate::cli_admission::{
+    AdmissionCommand, AdmissionReviewArgs, AdmissionServeArgs, AdmissionValidateArgs, JudgeArgs, ModeArg,
+};
 use crate::error::{CliError, CliResult};
 
 /// Runs `admission serve` or `admission review`.
@@ -23,36 +27,115 @@ pub fn run(command: AdmissionCommand) -> CliResult {
     match command {
         AdmissionCommand::Serve(args) => serve(&args),
         AdmissionCommand::Review(args) => review(&args),
+        AdmissionCommand::Validate(args) => validate(&args),
     }
 }
 
-/// The judge and settings the flags describe; the policy and trust root are loaded (and refused with
-/// file:line:column) before anything is served.
-fn judge(args: &JudgeArgs) -> Result<(PolicyJudge, Settings), CliError> {
-    let file = args.policy.display().to_string();
-    let source = std::fs::read_to_string(&args.policy)
-        .map_err(|err| CliError::invalid(anyhow!("cannot read --policy {file}: {err}")))?;
-    let policy = load_image_policy(&file, &source).map_err(|diagnostics| {
-        let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
-        CliError::invalid(anyhow!("the image policy does not load:\n{}", rendered.join("\n")))
-    })?;
-    let verifier = BundleVerifier::new(args.trusted_root.as_deref()).map_err(CliError::invalid)?;
-    let access = RegistryAccess {
-        docker_config: args.docker_config.clone(),
-        request_timeout: args.registry_timeout,
-        budget: args.budget,
-    };
+/// The effective configuration: the AdmissionConfig file, or the flags.
+fn effective_config(args: &JudgeArgs) -> Result<AdmissionConfig, CliError> {
+    if let Some(file) = &args.config {
+        let source = std::fs::read_to_string(file)
+            .map_err(|err| CliError::invalid(anyhow!("cannot read --config {}: {err}", file.display())))?;
+        return load_admission_config(file, &source).map_err(|diagnostics| {
+            let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
+            CliError::invalid(anyhow!("the admission configuration does not load:\n{}", rendered.join("\n")))
+        });
+    }
     let mode = match args.mode {
         ModeArg::Audit => Mode::Audit,
         ModeArg::Warn => Mode::Warn,
         ModeArg::Enforce => Mode::Enforce,
     };
-    let settings = Settings { mode, budget: args.budget, exempt_namespaces: args.exempt_namespaces.clone() };
-    Ok((PolicyJudge::new(policy, verifier, access, Limits::default()), settings))
+    Ok(AdmissionConfig {
+        policies: args.policy.iter().cloned().collect(),
+        trusted_root: args.trusted_root.clone(),
+        mode,
+        budget: args.budget,
+        exempt_namespaces: args.exempt_namespaces.clone(),
+        docker_config: args.docker_config.clone(),
+        registry_timeout: args.registry_timeout,
+        ..AdmissionConfig::default()
+    })
+}
+
+/// The judge and settings `config` describes: every policy and the trust root loaded (and refused with
+/// file:line:column) before anything is served; several policies are one policy whose rules all apply.
+fn judge(config: &AdmissionConfig) -> Result<(PolicyJudge, Settings), CliError> {
+    let mut merged = ImagePolicy { no_match: NoMatch::Deny, rules: Vec::new() };
+    let mut digest = Sha256::new();
+    for path in &config.policies {
+        let file = path.display().to_string();
+        let source = std::fs::read_to_string(path)
+            .map_err(|err| CliError::invalid(anyhow!("cannot read the image policy {file}: {err}")))?;
+        let policy = load_image_policy(&file, &source).map_err(|diagnostics| {
+            let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
+            CliError::invalid(anyhow!("the image policy does not load:\n{}", rendered.join("\n")))
+        })?;
+        // An image no rule matches is denied unless a policy says otherwise, explicitly.
+        if policy.no_match == NoMatch::Allow {
+            merged.no_match = NoMatch::Allow;
+        }
+        merged.rules.extend(policy.rules);
+        digest.update(source.as_bytes());
+    }
+    match &config.trusted_root {
+        Some(root) => digest.update(std::fs::read(root).map_err(|err| {
+            CliError::invalid(anyhow!("cannot read the trusted root {}: {err}", root.display()))
+        })?),
+        None => digest.update(b"embedded production trusted root"),
+    }
+    let verifier = BundleVerifier::new(config.trusted_root.as_deref()).map_err(CliError::invalid)?;
+    tracing::info!(
+        no_match = if merged.no_match == NoMatch::Allow { "allow" } else { "deny" },
+        rules = merged.rules.len(),
+        "image policies loaded: images no rule matches are {}",
+        if merged.no_match == NoMatch::Allow { "ALLOWED (a policy says noMatch: allow)" } else { "denied" }
+    );
+    let access = RegistryAccess {
+        docker_config: config.docker_config.clone(),
+        request_timeout: config.registry_timeout,
+        budget: config.budget,
+    };
+    let settings = Settings {
+        mode: config.mode,
+        budget: config.budget,
+        exempt_namespaces: config.exempt_namespaces.clone(),
+    };
+    let judge = PolicyJudge::new(merged, verifier, access, Limits::default())
+        .with_cache(VerificationCache::new(config.cache.clone()), hex::encode(digest.finalize()));
+    Ok((judge, settings))
+}
+
+fn validate(args: &AdmissionValidateArgs) -> CliResult {
+    let config = effective_config(&JudgeArgs {
+        config: Some(args.config.clone()),
+        policy: None,
+        trusted_root: None,
+        docker_config: None,
+        mode: ModeArg::Enforce,
+        budget: std::time::Duration::from_secs(8),
+        registry_timeout: std::time::Duration::from_secs(5),
+        exempt_namespaces: Vec::new(),
+    })?;
+    // The policies and trust root it names must load too.
+    judge(&config)?;
+    anstream::println!(
+        "ok: {} ({} image {}, mode {:?})",
+        args.config.display(),
+        config.policies.len(),
+        if config.policies.len() == 1 { "policy" } else { "policies" },
+        config.mode
+    );
+    Ok(ExitStatus::Ok)
 }
 
 fn serve(args: &AdmissionServeArgs) -> CliResult {
-    let (judge, settings) = judge(&args.judge)?;
+    let config = effective_config(&args.judge)?;
+    if args.print_config {
+        crate::render::print_json(&config)?;
+        return Ok(ExitStatus::Ok);
+    }
+    let (judge, settings) = judge(&config)?;
     let max_body_bytes = usize::try_from(args.max_body_bytes)
         .map_err(|_| CliError::invalid(anyhow!("--max-body-bytes is too large for this machine")))?;
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -88,7 +171,7 @@ fn review(args: &AdmissionReviewArgs) -> CliResult {
     };
     let request =
         parse_review(&body).map_err(|err| CliError::invalid(anyhow!("{}: {err}", args.review.display())))?;
-    let (judge, settings) = judge(&args.judge)?;
+    let (judge, settings) = judge(&effective_config(&args.judge)?)?;
     let decision = runtime()?.block_on(decide(&request, &judge, &settings));
     match args.output {
         EvalOutput::Json => crate::render::print_json(&serde_json::json!({

@@ -169,8 +169,11 @@ fn rego(args: &BenchRegoArgs) -> CliResult {
     let once = || -> Result<verdict_rego::Decision, CliError> {
         let input = regorus::Value::from_json_str(&text)
             .map_err(|err| CliError::invalid(anyhow!("failed to parse input: {err}")))?;
-        let decision =
-            if args.isolated { policy.evaluate_isolated(input, &limits) } else { policy.evaluate(input, &limits) };
+        let decision = if args.isolated {
+            policy.evaluate_isolated(input, &limits)
+        } else {
+            policy.evaluate(input, &limits)
+        };
         decision.map_err(|err| CliError::invalid(anyhow!("{err}")))
     };
     for _ in 0..args.warmup {

@@ -1,0 +1,278 @@
+//! The webhook's configuration file (`kind: AdmissionConfig`): YAML, checked against its JSON Schema,
+//! every problem reported with file, line and column (`verdict admission validate`), and the effective
+//! configuration printable (`--print-config`). Paths are relative to the file. A key verdict does not
+//! support is an error, never ignored.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use jsonschema::error::ValidationErrorKind;
+use serde::Serialize;
+use serde_json::Value;
+use verdict_core::duration::parse_duration;
+use verdict_policy::diagnostic::Diagnostic;
+use verdict_policy::schema::{SchemaWording, diagnose};
+use verdict_policy::yaml::{self, Node};
+
+use crate::decision::{DEFAULT_EXEMPT_NAMESPACES, Mode};
+
+/// The schema text (also served to editors from `docs/`).
+pub const ADMISSION_CONFIG_V1_SCHEMA: &str = include_str!("../schemas/admission-config-v1.schema.json");
+
+/// The cache of verification results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheConfig {
+    /// How long an image that satisfied the policies is remembered.
+    #[serde(with = "as_text")]
+    pub positive_ttl: Duration,
+    /// How long an image that failed is remembered (short: a fix should take effect soon).
+    #[serde(with = "as_text")]
+    pub negative_ttl: Duration,
+    /// How many results are kept at most (0 turns the cache off).
+    pub max_entries: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            positive_ttl: Duration::from_secs(600),
+            negative_ttl: Duration::from_secs(30),
+            max_entries: 10_000,
+        }
+    }
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionConfig {
+    /// Image policy files.
+    pub policies: Vec<PathBuf>,
+    /// Sigstore trusted root; `None`: the embedded production root.
+    pub trusted_root: Option<PathBuf>,
+    /// audit, warn or enforce.
+    pub mode: Mode,
+    /// The time within which every image must be judged.
+    #[serde(with = "as_text")]
+    pub budget: Duration,
+    /// Namespaces admitted without evaluation.
+    pub exempt_namespaces: Vec<String>,
+    /// Docker's config.json with registry credentials.
+    pub docker_config: Option<PathBuf>,
+    /// Each registry request's time limit.
+    #[serde(with = "as_text")]
+    pub registry_timeout: Duration,
+    /// The verification cache.
+    pub cache: CacheConfig,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        AdmissionConfig {
+            policies: Vec::new(),
+            trusted_root: None,
+            mode: Mode::Enforce,
+            budget: Duration::from_secs(8),
+            exempt_namespaces: DEFAULT_EXEMPT_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
+            docker_config: None,
+            registry_timeout: Duration::from_secs(5),
+            cache: CacheConfig::default(),
+        }
+    }
+}
+
+mod as_text {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        let millis = duration.as_millis();
+        if millis.is_multiple_of(1000) {
+            serializer.serialize_str(&format!("{}s", millis / 1000))
+        } else {
+            serializer.serialize_str(&format!("{millis}ms"))
+        }
+    }
+}
+
+fn validator() -> Result<&'static jsonschema::Validator, String> {
+    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| {
+            let schema: Value =
+                serde_json::from_str(ADMISSION_CONFIG_V1_SCHEMA).map_err(|e| e.to_string())?;
+            jsonschema::draft202012::new(&schema).map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn allowed_keys(pointer: &str) -> &'static [&'static str] {
+    match pointer {
+        "" => &[
+            "apiVersion",
+            "kind",
+            "policies",
+            "trustedRoot",
+            "mode",
+            "budget",
+            "exemptNamespaces",
+            "registry",
+            "cache",
+            "ledger",
+        ],
+        "/registry" => &["dockerConfig", "requestTimeout"],
+        "/cache" => &["positiveTtl", "negativeTtl", "maxEntries"],
+        _ => &[],
+    }
+}
+
+fn required_hint(property: &str) -> String {
+    match property {
+        "apiVersion" | "kind" => {
+            "start the file with `apiVersion: verdict.dev/v1` and `kind: AdmissionConfig`".to_owned()
+        }
+        "policies" => "list the image policy files: `policies: [image-policy.yml]`".to_owned(),
+        _ => format!("add `{property}`"),
+    }
+}
+
+fn special(kind: &ValidationErrorKind, pointer: &str) -> Option<(String, String)> {
+    match (kind, pointer) {
+        (ValidationErrorKind::Constant { .. }, "/apiVersion") => Some((
+            "apiVersion must be verdict.dev/v1".to_owned(),
+            "write `apiVersion: verdict.dev/v1`".to_owned(),
+        )),
+        (ValidationErrorKind::Constant { .. }, "/kind") => {
+            Some(("kind must be AdmissionConfig".to_owned(), "write `kind: AdmissionConfig`".to_owned()))
+        }
+        (ValidationErrorKind::Enum { .. }, "/mode") => Some((
+            "mode must be audit, warn or enforce".to_owned(),
+            "start with `mode: audit`, then warn, then enforce".to_owned(),
+        )),
+        _ => None,
+    }
+}
+
+/// Loads the configuration `source` read from `file`; relative paths are resolved against `file`'s
+/// directory. Every problem is returned, each with its line and column.
+pub fn load_admission_config(file: &Path, source: &str) -> Result<AdmissionConfig, Vec<Diagnostic>> {
+    let name = file.display().to_string();
+    let root = match yaml::parse(source) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            return Err(vec![
+                Diagnostic::error(&name, 1, 1, "the configuration is empty")
+                    .with_hint("start with `apiVersion: verdict.dev/v1` and `kind: AdmissionConfig`"),
+            ]);
+        }
+        Err(err) => {
+            return Err(vec![Diagnostic::error(
+                &name,
+                err.position.line,
+                err.position.column,
+                format!("invalid YAML: {}", err.message),
+            )]);
+        }
+    };
+    let document = root.to_json();
+    let diagnostics = match validator() {
+        Ok(validator) => diagnose(
+            validator,
+            &name,
+            &root,
+            &document,
+            &SchemaWording { allowed_keys, required_hint, special },
+        ),
+        Err(err) => vec![Diagnostic::error(&name, 1, 1, format!("internal error: embedded schema: {err}"))],
+    };
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut builder = Builder { file: &name, root: &root, base, diagnostics: Vec::new() };
+    let config = builder.config(&document);
+    if builder.diagnostics.is_empty() { Ok(config) } else { Err(builder.diagnostics) }
+}
+
+struct Builder<'a> {
+    file: &'a str,
+    root: &'a Node,
+    base: &'a Path,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn error(&mut self, pointer: &str, message: String, hint: &str) {
+        let node = self.root.pointer(pointer).unwrap_or(self.root);
+        self.diagnostics
+            .push(Diagnostic::error(self.file, node.start.line, node.start.column, message).with_hint(hint));
+    }
+
+    fn duration(&mut self, document: &Value, pointer: &str, default: Duration) -> Duration {
+        let Some(text) = document.pointer(pointer).and_then(Value::as_str) else { return default };
+        match parse_duration(text) {
+            Ok(duration) => duration,
+            Err(message) => {
+                self.error(pointer, message, "write a duration such as 500ms, 8s or 10m");
+                default
+            }
+        }
+    }
+
+    fn path(&mut self, document: &Value, pointer: &str) -> Option<PathBuf> {
+        let text = document.pointer(pointer).and_then(Value::as_str)?;
+        let path = self.base.join(text);
+        if !path.is_file() {
+            self.error(
+                pointer,
+                format!("{} does not exist or is not a file", path.display()),
+                "paths are relative to the configuration file",
+            );
+        }
+        Some(path)
+    }
+
+    fn config(&mut self, document: &Value) -> AdmissionConfig {
+        let defaults = AdmissionConfig::default();
+        if document.get("ledger").is_some() {
+            self.error(
+                "/ledger",
+                "`ledger` (environment policies at admission) is not supported by this version".to_owned(),
+                "remove `ledger`; images are judged by the image policies",
+            );
+        }
+        let count = document["policies"].as_array().map_or(0, Vec::len);
+        let policies =
+            (0..count).filter_map(|index| self.path(document, &format!("/policies/{index}"))).collect();
+        let mode = match document.get("mode").and_then(Value::as_str) {
+            Some("audit") => Mode::Audit,
+            Some("warn") => Mode::Warn,
+            _ => Mode::Enforce,
+        };
+        let exempt_namespaces = match document.get("exemptNamespaces").and_then(Value::as_array) {
+            Some(list) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            None => defaults.exempt_namespaces.clone(),
+        };
+        let cache = CacheConfig {
+            positive_ttl: self.duration(document, "/cache/positiveTtl", defaults.cache.positive_ttl),
+            negative_ttl: self.duration(document, "/cache/negativeTtl", defaults.cache.negative_ttl),
+            max_entries: document
+                .pointer("/cache/maxEntries")
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(defaults.cache.max_entries),
+        };
+        AdmissionConfig {
+            policies,
+            trusted_root: self.path(document, "/trustedRoot"),
+            mode,
+            budget: self.duration(document, "/budget", defaults.budget),
+            exempt_namespaces,
+            docker_config: self.path(document, "/registry/dockerConfig"),
+            registry_timeout: self.duration(document, "/registry/requestTimeout", defaults.registry_timeout),
+            cache,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The AdmissionConfig file: the example in docs loads, defaults are the documented ones, and every
+//! mistake is reported with file, line and column (and a hint), all at once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use verdict_admission::{Mode, load_admission_config};
+
+fn dir_with(files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in files {
+        std::fs::write(dir.path().join(file), "x").unwrap();
+    }
+    dir
+}
+
+fn errors(dir: &tempfile::TempDir, source: &str) -> Vec<String> {
+    let file = dir.path().join("admission.yaml");
+    load_admission_config(&file, source).unwrap_err().iter().map(|d| d.short()).collect()
+}
+
+#[test]
+fn a_full_configuration_loads_with_paths_relative_to_it() {
+    let dir = dir_with(&["image-policy.yml", "team.yml", "root.json", "docker.json"]);
+    let source = "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [image-policy.yml, team.yml]\ntrustedRoot: root.json\nmode: warn\nbudget: 5s\nexemptNamespaces: [kube-system]\nregistry:\n  dockerConfig: docker.json\n  requestTimeout: 750ms\ncache:\n  positiveTtl: 5m\n  negativeTtl: 10s\n  maxEntries: 50\n";
+    let config = load_admission_config(&dir.path().join("admission.yaml"), source).unwrap();
+    assert_eq!(config.policies, [dir.path().join("image-policy.yml"), dir.path().join("team.yml")]);
+    assert_eq!(config.trusted_root, Some(dir.path().join("root.json")));
+    assert_eq!((config.mode, config.budget), (Mode::Warn, Duration::from_secs(5)));
+    assert_eq!(config.exempt_namespaces, ["kube-system"]);
+    assert_eq!(config.registry_timeout, Duration::from_millis(750));
+    assert_eq!(
+        (config.cache.positive_ttl, config.cache.negative_ttl, config.cache.max_entries),
+        (Duration::from_secs(300), Duration::from_secs(10), 50)
+    );
+    let printed = serde_json::to_value(&config).unwrap();
+    assert_eq!(
+        (printed["budget"].as_str(), printed["registryTimeout"].as_str()),
+        (Some("5s"), Some("750ms"))
+    );
+}
+
+#[test]
+fn the_minimal_configuration_gets_the_documented_defaults() {
+    let dir = dir_with(&["p.yml"]);
+    let config = load_admission_config(
+        &dir.path().join("a.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (config.mode, config.budget, config.trusted_root.is_none()),
+        (Mode::Enforce, Duration::from_secs(8), true)
+    );
+    assert_eq!(config.exempt_namespaces, ["kube-system", "kube-public", "kube-node-lease", "verdict-system"]);
+    assert_eq!(
+        (config.cache.positive_ttl, config.cache.negative_ttl),
+        (Duration::from_secs(600), Duration::from_secs(30))
+    );
+}
+
+#[test]
+fn every_mistake_names_its_line_and_column() {
+    let dir = dir_with(&["p.yml"]);
+    let cases: Vec<(&str, &str)> = vec![
+        ("", "admission.yaml:1:1: error: the configuration is empty"),
+        ("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml\n", "invalid YAML"),
+        ("kind: AdmissionConfig\npolicies: [p.yml]\n", "missing required key `apiVersion`"),
+        ("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\n", "missing required key `policies`"),
+        (
+            "apiVersion: verdict.dev/v2\nkind: AdmissionConfig\npolicies: [p.yml]\n",
+            "admission.yaml:1:13: error: apiVersion must be verdict.dev/v1",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nmode: block\n",
+            "admission.yaml:4:7: error: mode must be audit, warn or enforce",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nexemptNamespace: [a]\n",
+            "admission.yaml:4:1: error: unknown key `exemptNamespace` in the top level (hint: did you mean `exemptNamespaces`?)",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\ncache:\n  ttl: 5m\n",
+            "admission.yaml:5:3: error: unknown key `ttl` in `cache`",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [missing.yml]\n",
+            "admission.yaml:3:12: error:",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nbudget: soon\n",
+            "admission.yaml:4:9: error: `soon` is not a duration",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nledger: {host: https://v, org: acme}\n",
+            "admission.yaml:4:9: error: `ledger` (environment policies at admission) is not supported",
+        ),
+    ];
+    for (source, expected) in cases {
+        let found = errors(&dir, source);
+        assert!(found.iter().any(|e| e.contains(expected)), "expected {expected:?} in {found:#?}");
+    }
+    // All problems at once.
+    let many = errors(
+        &dir,
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nmode: block\nbudgett: 5s\n",
+    );
+    assert_eq!(many.len(), 2, "{many:#?}");
+}
