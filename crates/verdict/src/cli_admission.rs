@@ -14,6 +14,10 @@ pub enum AdmissionCommand {
     Serve(AdmissionServeArgs),
     /// Check an AdmissionConfig file (every problem with file:line:column); exit 0 valid, 2 not.
     Validate(AdmissionValidateArgs),
+    /// Print the Kubernetes objects that run the webhook (the kustomize base in deploy/kubernetes):
+    /// Namespace, ServiceAccount, ConfigMap, Service, Deployment, PodDisruptionBudget,
+    /// ValidatingWebhookConfiguration.
+    Manifests(AdmissionManifestsArgs),
     /// Decide one AdmissionReview file offline, exactly as the webhook would, and print the answer.
     /// Exit 0 admitted, 1 denied, 2 not a valid review or bad flags.
     Review(AdmissionReviewArgs),
@@ -28,6 +32,14 @@ pub enum ModeArg {
     Warn,
     /// Deny with every reason.
     Enforce,
+}
+
+/// Arguments of `verdict admission manifests`.
+#[derive(Debug, Args)]
+pub struct AdmissionManifestsArgs {
+    /// The namespace the webhook runs in (also exempt from it, so the cluster cannot lock itself out).
+    #[arg(long, default_value = "verdict-system")]
+    pub namespace: String,
 }
 
 /// Arguments of `verdict admission validate`.

@@ -18,7 +18,8 @@ use verdict_sigstore::BundleVerifier;
 use super::ledger::runtime;
 use crate::cli::EvalOutput;
 use crate::cli_admission::{
-    AdmissionCommand, AdmissionReviewArgs, AdmissionServeArgs, AdmissionValidateArgs, JudgeArgs, ModeArg,
+    AdmissionCommand, AdmissionManifestsArgs, AdmissionReviewArgs, AdmissionServeArgs, AdmissionValidateArgs,
+    JudgeArgs, ModeArg,
 };
 use crate::error::{CliError, CliResult};
 
@@ -28,6 +29,7 @@ pub fn run(command: AdmissionCommand) -> CliResult {
         AdmissionCommand::Serve(args) => serve(&args),
         AdmissionCommand::Review(args) => review(&args),
         AdmissionCommand::Validate(args) => validate(&args),
+        AdmissionCommand::Manifests(args) => manifests(&args),
     }
 }
 
@@ -198,4 +200,53 @@ fn review(args: &AdmissionReviewArgs) -> CliResult {
         }
     }
     Ok(if decision.admitted { ExitStatus::Ok } else { ExitStatus::Denied })
+}
+
+/// The kustomize base, file by file: one source for `kubectl apply -k deploy/kubernetes` and
+/// `verdict admission manifests`.
+const BASE: [&str; 6] = [
+    include_str!("../../../../deploy/kubernetes/namespace.yaml"),
+    include_str!("../../../../deploy/kubernetes/serviceaccount.yaml"),
+    include_str!("../../../../deploy/kubernetes/service.yaml"),
+    include_str!("../../../../deploy/kubernetes/deployment.yaml"),
+    include_str!("../../../../deploy/kubernetes/poddisruptionbudget.yaml"),
+    include_str!("../../../../deploy/kubernetes/validatingwebhookconfiguration.yaml"),
+];
+const CONFIG: [(&str, &str); 2] = [
+    ("admission.yaml", include_str!("../../../../deploy/kubernetes/admission.yaml")),
+    ("image-policy.yml", include_str!("../../../../deploy/kubernetes/image-policy.yml")),
+];
+
+fn manifests(args: &AdmissionManifestsArgs) -> CliResult {
+    let namespace = &args.namespace;
+    let label = !namespace.is_empty()
+        && namespace.len() <= 63
+        && namespace.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !namespace.starts_with('-')
+        && !namespace.ends_with('-');
+    if !label {
+        return Err(CliError::invalid(anyhow!(
+            "--namespace {namespace:?} is not a Kubernetes namespace name (up to 63 lower-case letters, digits and '-', not at either end)"
+        )));
+    }
+    let mut documents: Vec<String> = Vec::new();
+    let mut config_map = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: verdict-admission\n  namespace: {}\ndata:\n",
+        namespace
+    );
+    for (name, content) in CONFIG {
+        config_map.push_str(&format!("  {name}: |\n"));
+        for line in content.replace("verdict-system", namespace).lines() {
+            config_map.push_str(&format!("    {line}\n"));
+        }
+    }
+    for document in BASE {
+        documents.push(document.replace("verdict-system", namespace));
+        if document.contains("kind: ServiceAccount") {
+            documents.push(config_map.clone());
+        }
+    }
+    anstream::print!("{}", documents.iter().map(|d| d.trim_end()).collect::<Vec<_>>().join("\n---\n"));
+    anstream::println!();
+    Ok(ExitStatus::Ok)
 }
