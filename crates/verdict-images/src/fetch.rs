@@ -224,6 +224,44 @@ pub async fn resolve_digest(image: &ImageReference, options: &FetchOptions) -> R
     }
 }
 
+/// A registry client shared by every fetch with the same protocol, time limits and credentials, so a
+/// long-running process (the admission webhook) keeps its connections and tokens instead of opening new
+/// ones for each image. Credentials are part of the key: a token obtained with one set is never used
+/// for another.
+fn shared_client(protocol: ClientProtocol, options: &FetchOptions) -> Client {
+    type Key = (bool, Duration, u64);
+    static CLIENTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Key, Client>>> =
+        std::sync::OnceLock::new();
+    let credentials = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        match &options.credentials {
+            Credentials::Anonymous => 0u8.hash(&mut hasher),
+            Credentials::Basic { username, password } => (1u8, username, password).hash(&mut hasher),
+            Credentials::Bearer(token) => (2u8, token).hash(&mut hasher),
+        }
+        hasher.finish()
+    };
+    let key = (matches!(protocol, ClientProtocol::Http), options.request_timeout, credentials);
+    let mut clients =
+        CLIENTS.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Bounded: a process that sees many distinct credentials starts over rather than grow.
+    if clients.len() >= 64 {
+        clients.clear();
+    }
+    clients
+        .entry(key)
+        .or_insert_with(|| {
+            Client::new(ClientConfig {
+                protocol,
+                read_timeout: Some(options.request_timeout),
+                connect_timeout: Some(options.request_timeout),
+                ..ClientConfig::default()
+            })
+        })
+        .clone()
+}
+
 /// The registry client for `image` and its parsed reference.
 fn registry_for(image: &ImageReference, options: &FetchOptions) -> Result<(Registry, Reference), ImageError> {
     let text = image.to_string();
@@ -234,12 +272,7 @@ fn registry_for(image: &ImageReference, options: &FetchOptions) -> Result<(Regis
     } else {
         ClientProtocol::Https
     };
-    let client = Client::new(ClientConfig {
-        protocol,
-        read_timeout: Some(options.request_timeout),
-        connect_timeout: Some(options.request_timeout),
-        ..ClientConfig::default()
-    });
+    let client = shared_client(protocol, options);
     let auth = match &options.credentials {
         Credentials::Anonymous => RegistryAuth::Anonymous,
         Credentials::Basic { username, password } => RegistryAuth::Basic(username.clone(), password.clone()),
