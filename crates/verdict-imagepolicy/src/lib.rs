@@ -8,6 +8,7 @@
 //! the same decision logic runs whatever fetched and verified the signatures.
 
 pub mod decide;
+mod formats;
 pub mod load;
 pub mod model;
 pub mod reference;

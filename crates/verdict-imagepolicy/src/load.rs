@@ -102,12 +102,22 @@ pub fn load_image_policy(file: &str, source: &str) -> Result<ImagePolicy, Vec<Di
             )]);
         }
     };
+    if root.pointer("/kind").map(Node::to_json).as_ref().and_then(Value::as_str) != Some("ImagePolicy")
+        && let Some(translated) = crate::formats::translate(file, &root)
+    {
+        return load_image_policy_node(file, &translated?);
+    }
+    load_image_policy_node(file, &root)
+}
+
+/// Loads a verdict ImagePolicy from its YAML tree (positions point into the file `file`).
+pub(crate) fn load_image_policy_node(file: &str, root: &Node) -> Result<ImagePolicy, Vec<Diagnostic>> {
     let document = root.to_json();
-    let diagnostics = schema_diagnostics(file, &root, &document);
+    let diagnostics = schema_diagnostics(file, root, &document);
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
-    let mut builder = Builder { file, root: &root, diagnostics: Vec::new() };
+    let mut builder = Builder { file, root, diagnostics: Vec::new() };
     let policy = builder.policy(&document);
     if builder.diagnostics.is_empty() { Ok(policy) } else { Err(builder.diagnostics) }
 }

@@ -381,3 +381,212 @@ fn registry_spellings_do_not_escape_their_rule() {
     );
     assert!(other.allowed);
 }
+
+/// The shape platform teams publish for Kyverno (the admission issue's example).
+const KYVERNO: &str = r#"apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata:
+  name: require-signed-myorg
+spec:
+  validationActions: [Deny]
+  webhookConfiguration:
+    failurePolicy: Fail
+  matchImageReferences:
+    - glob: 'ghcr.io/myorg/*'
+  attestors:
+    - name: githubBuilder
+      cosign:
+        keyless:
+          identities:
+            - issuer: 'https://token.actions.githubusercontent.com'
+              subject: 'https://github.com/myorg/myrepo/.github/workflows/build.yml@refs/heads/main'
+  attestations:
+    - name: slsaProvenance
+      intoto:
+        type: https://slsa.dev/provenance/v1
+"#;
+
+/// The same, in Sigstore policy-controller's format.
+const CLUSTER_IMAGE_POLICY: &str = r#"apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: require-signed-myorg
+spec:
+  images:
+    - glob: ghcr.io/myorg/*
+  authorities:
+    - name: github
+      keyless:
+        url: https://fulcio.sigstore.dev
+        identities:
+          - issuer: https://token.actions.githubusercontent.com
+            subject: https://github.com/myorg/myrepo/.github/workflows/build.yml@refs/heads/main
+      ctlog:
+        url: https://rekor.sigstore.dev
+      attestations:
+        - name: provenance
+          predicateType: slsaprovenance1
+"#;
+
+/// And in verdict's own.
+const VERDICT_EQUIVALENT: &str = r#"apiVersion: verdict.dev/v1
+kind: ImagePolicy
+rules:
+  - name: require-signed-myorg
+    images: ["ghcr.io/myorg/*"]
+    attestors:
+      entries:
+        - keyless:
+            issuer: https://token.actions.githubusercontent.com
+            subject: https://github.com/myorg/myrepo/.github/workflows/build.yml@refs/heads/main
+    attestations:
+      - name: provenance
+        predicateType: https://slsa.dev/provenance/v1
+"#;
+
+#[test]
+fn kyverno_and_policy_controller_formats_decide_as_their_verdict_equivalent() {
+    let builder = Sig::Keyless {
+        subject: "https://github.com/myorg/myrepo/.github/workflows/build.yml@refs/heads/main",
+        issuer: "https://token.actions.githubusercontent.com",
+    };
+    let stranger = Sig::Keyless {
+        subject: "https://github.com/evil/x/.github/workflows/b.yml@refs/heads/main",
+        issuer: "https://token.actions.githubusercontent.com",
+    };
+    let slsa = |envelope: Sig, subject: &str| AttestationCandidate {
+        envelope,
+        predicate_type: "https://slsa.dev/provenance/v1".into(),
+        subject_digests: vec![subject.into()],
+        predicate: json!({}),
+    };
+    let cases: Vec<(&str, Vec<Sig>, Vec<AttestationCandidate<Sig>>, bool)> = vec![
+        ("ghcr.io/myorg/app:1", vec![builder.clone()], vec![slsa(builder.clone(), DIGEST)], true),
+        ("ghcr.io/myorg/app:1", vec![], vec![], false),
+        ("ghcr.io/myorg/app:1", vec![builder.clone()], vec![], false),
+        ("ghcr.io/myorg/app:1", vec![stranger.clone()], vec![slsa(stranger, DIGEST)], false),
+        ("ghcr.io/myorg/app:1", vec![builder.clone()], vec![slsa(builder.clone(), OTHER)], false),
+        ("GHCR.io/myorg/app:1", vec![], vec![], false),
+        // No rule matches: denied by default in every format.
+        ("docker.io/library/nginx:1", vec![builder.clone()], vec![], false),
+    ];
+    let verdict = load_image_policy("verdict.yml", VERDICT_EQUIVALENT).unwrap();
+    for (file, source) in [("kyverno.yaml", KYVERNO), ("cip.yaml", CLUSTER_IMAGE_POLICY)] {
+        let policy = load_image_policy(file, source).unwrap_or_else(|d| panic!("{file}: {d:#?}"));
+        for (image, sigs, attestations, allowed) in &cases {
+            let reference = ImageReference::parse(image).unwrap();
+            let theirs = decide(&policy, &reference, DIGEST, sigs, attestations, check, &Limits::default());
+            let ours = decide(&verdict, &reference, DIGEST, sigs, attestations, check, &Limits::default());
+            assert_eq!(
+                (theirs.allowed, ours.allowed),
+                (*allowed, *allowed),
+                "{file} {image}: {:?}",
+                theirs.reasons
+            );
+        }
+    }
+}
+
+#[test]
+fn key_based_policy_controller_authorities_load() {
+    let source = format!(
+        "apiVersion: policy.sigstore.dev/v1alpha1\nkind: ClusterImagePolicy\nmetadata: {{name: vendor}}\nspec:\n  images: [{{glob: 'docker.io/vendor/**'}}]\n  authorities:\n    - key:\n        data: |\n          {}\n",
+        KEY.replace('\n', "\n          ")
+    );
+    let policy = load_image_policy("vendor.yaml", &source).unwrap_or_else(|d| panic!("{d:#?}"));
+    let reference = ImageReference::parse("vendor/agent:2").unwrap();
+    assert!(decide(&policy, &reference, DIGEST, &[Sig::Key(KEY)], &[], check, &Limits::default()).allowed);
+    assert!(!decide(&policy, &reference, DIGEST, &[], &[], check, &Limits::default()).allowed);
+}
+
+#[test]
+fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            KYVERNO
+                .replace("  attestations:\n", "  validations:\n    - expression: 'true'\n  attestations:\n"),
+            "kyverno.yaml:18:3: error: `spec.validations` is not supported by verdict",
+        ),
+        (
+            KYVERNO.replace("validationActions: [Deny]", "validationActions: [Audit]"),
+            "kyverno.yaml:6:23: error: validationActions \"Audit\" is not supported per policy",
+        ),
+        (
+            KYVERNO.replace("failurePolicy: Fail", "failurePolicy: Ignore"),
+            "kyverno.yaml:8:20: error: verdict fails closed",
+        ),
+        (
+            KYVERNO.replace(
+                "      cosign:\n",
+                "      cosign:\n        ctlog:\n          insecureIgnoreTlog: true\n",
+            ),
+            "kyverno.yaml:15:11: error: `spec.attestors[0].cosign.ctlog.insecureIgnoreTlog` is not supported",
+        ),
+        (
+            KYVERNO.replace("    - glob: 'ghcr.io/myorg/*'", "    - expression: \"true\""),
+            "kyverno.yaml:10:7: error: `spec.matchImageReferences[0].expression` is not supported",
+        ),
+        (
+            KYVERNO.replace(
+                "  attestors:\n    - name: githubBuilder\n      cosign:",
+                "  attestors:\n    - name: githubBuilder\n      notary: {}\n      cosign:",
+            ),
+            "`spec.attestors[0].notary` is not supported",
+        ),
+        (
+            KYVERNO.replace(
+                "subject: 'https://github.com/myorg/myrepo/.github/workflows/build.yml@refs/heads/main'",
+                "subjectRegExp: 'https://github.com/myorg/.*'",
+            ),
+            "kyverno.yaml:17:30: error: subjectRegExp \"https://github.com/myorg/.*\" is not anchored",
+        ),
+        (
+            KYVERNO.replace("  webhookConfiguration:", "  sneaky: true\n  webhookConfiguration:"),
+            "kyverno.yaml:7:3: error: unknown key `sneaky` in `spec`",
+        ),
+    ];
+    let mut missing = Vec::new();
+    for (source, expected) in cases {
+        let found: Vec<String> =
+            load_image_policy("kyverno.yaml", &source).unwrap_err().iter().map(|d| d.short()).collect();
+        if !found.iter().any(|e| e.contains(expected)) {
+            missing.push(format!("expected {expected:?} in {found:#?}"));
+        }
+    }
+    let cip: Vec<(String, &str)> = vec![
+        (
+            CLUSTER_IMAGE_POLICY.replace("spec:\n", "spec:\n  mode: warn\n"),
+            "cip.yaml:6:9: error: mode \"warn\" is not supported per policy",
+        ),
+        (
+            CLUSTER_IMAGE_POLICY.replace("spec:\n", "spec:\n  policy:\n    type: cue\n"),
+            "cip.yaml:6:3: error: `spec.policy` is not supported",
+        ),
+        (
+            CLUSTER_IMAGE_POLICY.replace(
+                "          predicateType: slsaprovenance1\n",
+                "          predicateType: slsaprovenance1\n          policy:\n            type: rego\n",
+            ),
+            "`spec.authorities[0].attestations[0].policy` is not supported",
+        ),
+        (
+            CLUSTER_IMAGE_POLICY.replace("url: https://fulcio.sigstore.dev", "url: https://fulcio.internal"),
+            "cip.yaml:11:14: error: only the public Fulcio is known by URL",
+        ),
+        (
+            CLUSTER_IMAGE_POLICY.replace(
+                "    - name: github\n",
+                "    - name: pass\n      static: {action: pass}\n    - name: github\n",
+            ),
+            "`spec.authorities[0].static` is not supported",
+        ),
+    ];
+    for (source, expected) in cip {
+        let found: Vec<String> =
+            load_image_policy("cip.yaml", &source).unwrap_err().iter().map(|d| d.short()).collect();
+        if !found.iter().any(|e| e.contains(expected)) {
+            missing.push(format!("expected {expected:?} in {found:#?}"));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
