@@ -444,6 +444,9 @@ rules:
         predicateType: https://slsa.dev/provenance/v1
 "#;
 
+/// An image, its signatures and attestations, and whether it must be allowed.
+type FormatCase = (&'static str, Vec<Sig>, Vec<AttestationCandidate<Sig>>, bool);
+
 #[test]
 fn kyverno_and_policy_controller_formats_decide_as_their_verdict_equivalent() {
     let builder = Sig::Keyless {
@@ -460,7 +463,7 @@ fn kyverno_and_policy_controller_formats_decide_as_their_verdict_equivalent() {
         subject_digests: vec![subject.into()],
         predicate: json!({}),
     };
-    let cases: Vec<(&str, Vec<Sig>, Vec<AttestationCandidate<Sig>>, bool)> = vec![
+    let cases: Vec<FormatCase> = vec![
         ("ghcr.io/myorg/app:1", vec![builder.clone()], vec![slsa(builder.clone(), DIGEST)], true),
         ("ghcr.io/myorg/app:1", vec![], vec![], false),
         ("ghcr.io/myorg/app:1", vec![builder.clone()], vec![], false),
