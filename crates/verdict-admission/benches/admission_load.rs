@@ -153,6 +153,7 @@ fn main() {
             tls: Some(tls),
             max_body_bytes: 3 << 20,
             settings: Settings::default(),
+            recorder: None,
         };
         let (sender, receiver) = tokio::sync::oneshot::channel();
         tokio::spawn(verdict_admission::serve(config, Arc::new(judge), move |address| {

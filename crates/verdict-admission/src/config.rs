@@ -44,6 +44,28 @@ impl Default for CacheConfig {
     }
 }
 
+/// Where the ledger is, what to check there and whether to record decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerConfig {
+    /// A verdict server URL, or…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// …a ledger database (SQLite path or postgres:// URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<String>,
+    /// The file holding the server's API token (`None`: `$VERDICT_API_TOKEN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_token_file: Option<PathBuf>,
+    /// The organisation.
+    pub org: String,
+    /// The environment whose attached policies every image must also satisfy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Whether every decision is appended to the ledger.
+    pub record_decisions: bool,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +88,9 @@ pub struct AdmissionConfig {
     pub registry_timeout: Duration,
     /// The verification cache.
     pub cache: CacheConfig,
+    /// The evidence ledger, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerConfig>,
 }
 
 impl Default for AdmissionConfig {
@@ -79,6 +104,7 @@ impl Default for AdmissionConfig {
             docker_config: None,
             registry_timeout: Duration::from_secs(5),
             cache: CacheConfig::default(),
+            ledger: None,
         }
     }
 }
@@ -124,6 +150,7 @@ fn allowed_keys(pointer: &str) -> &'static [&'static str] {
         ],
         "/registry" => &["dockerConfig", "requestTimeout"],
         "/cache" => &["positiveTtl", "negativeTtl", "maxEntries"],
+        "/ledger" => &["host", "db", "apiTokenFile", "org", "environment", "recordDecisions"],
         _ => &[],
     }
 }
@@ -236,13 +263,6 @@ impl Builder<'_> {
 
     fn config(&mut self, document: &Value) -> AdmissionConfig {
         let defaults = AdmissionConfig::default();
-        if document.get("ledger").is_some() {
-            self.error(
-                "/ledger",
-                "`ledger` (environment policies at admission) is not supported by this version".to_owned(),
-                "remove `ledger`; images are judged by the image policies",
-            );
-        }
         let count = document["policies"].as_array().map_or(0, Vec::len);
         let policies =
             (0..count).filter_map(|index| self.path(document, &format!("/policies/{index}"))).collect();
@@ -273,6 +293,67 @@ impl Builder<'_> {
             docker_config: self.path(document, "/registry/dockerConfig"),
             registry_timeout: self.duration(document, "/registry/requestTimeout", defaults.registry_timeout),
             cache,
+            ledger: document.get("ledger").map(|ledger| self.ledger(ledger)),
+        }
+    }
+
+    fn ledger(&mut self, ledger: &Value) -> LedgerConfig {
+        let text = |key: &str| ledger.get(key).and_then(Value::as_str).map(str::to_owned);
+        let (host, db) = (text("host"), text("db"));
+        match (&host, &db) {
+            (Some(_), Some(_)) => self.error(
+                "/ledger/db",
+                "give `host` or `db`, not both".to_owned(),
+                "a server (host) or a database (db)",
+            ),
+            (None, None) => self.error(
+                "/ledger",
+                "`ledger` needs `host` (a verdict server) or `db` (a database)".to_owned(),
+                "add `host: https://verdict.internal`",
+            ),
+            _ => {}
+        }
+        if let Some(host) = &host
+            && !(host.starts_with("https://") || host.starts_with("http://"))
+        {
+            self.error(
+                "/ledger/host",
+                format!("{host:?} is not an http:// or https:// URL"),
+                "write the server's URL",
+            );
+        }
+        let org = text("org").unwrap_or_default();
+        if let Err(message) = verdict_ledger::model::validate_name("org", &org) {
+            self.error("/ledger/org", message, "write the org the webhook's token belongs to");
+        }
+        let environment = text("environment");
+        if let Some(environment) = &environment
+            && let Err(message) = verdict_ledger::model::validate_name("environment", environment)
+        {
+            self.error(
+                "/ledger/environment",
+                message,
+                "write an environment created with `verdict create environment`",
+            );
+        }
+        // A database path is relative to this file, like every other path; URLs are kept as they are.
+        let db = db.map(|db| {
+            if db.contains("://") || db.starts_with("sqlite:") {
+                db
+            } else {
+                self.base.join(db).display().to_string()
+            }
+        });
+        LedgerConfig {
+            host,
+            db,
+            api_token_file: ledger.get("apiTokenFile").and_then(|_| {
+                let document = serde_json::json!({"ledger": ledger});
+                self.path(&document, "/ledger/apiTokenFile")
+            }),
+            org,
+            environment,
+            record_decisions: ledger.get("recordDecisions").and_then(Value::as_bool).unwrap_or(true),
         }
     }
 }

@@ -20,6 +20,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
 use crate::decision::{ImageJudge, Settings, answer, decide};
+use crate::ledger::DecisionRecorder;
 use crate::review::parse_review;
 use crate::tls::ReloadingCertificate;
 
@@ -33,6 +34,8 @@ pub struct WebhookConfig {
     pub max_body_bytes: usize,
     /// Mode, budget, exempt namespaces.
     pub settings: Settings,
+    /// Where decisions are recorded as evidence, if anywhere (dry runs are not recorded).
+    pub recorder: Option<DecisionRecorder>,
 }
 
 struct AppState<J> {
@@ -40,6 +43,7 @@ struct AppState<J> {
     settings: Settings,
     max_body_bytes: usize,
     metrics: PrometheusHandle,
+    recorder: Option<DecisionRecorder>,
 }
 
 /// The process's Prometheus recorder, installed once; every webhook in the process reports to it.
@@ -127,6 +131,12 @@ async fn validate<J: ImageJudge + 'static>(
     };
     let decision = decide(&request, state.judge.as_ref(), &state.settings).await;
     record_metrics(&decision, started);
+    // A dry run is evaluated like any request but leaves nothing behind.
+    if let Some(recorder) = &state.recorder
+        && !decision.dry_run
+    {
+        recorder.record(&decision);
+    }
     // One structured line per decision: what was checked, the outcome, why.
     let record = serde_json::to_string(&decision).unwrap_or_default();
     tracing::info!(
@@ -145,13 +155,25 @@ async fn metrics_text<J: ImageJudge + 'static>(State(state): State<Arc<AppState<
     let (hits, misses) = state.judge.cache_stats();
     metrics::gauge!("verdict_admission_cache_hits").set(hits as f64);
     metrics::gauge!("verdict_admission_cache_misses").set(misses as f64);
+    if let Some(recorder) = &state.recorder {
+        use std::sync::atomic::Ordering::Relaxed;
+        let counters = recorder.counters();
+        metrics::gauge!("verdict_admission_decisions_recorded").set(counters.recorded.load(Relaxed) as f64);
+        metrics::gauge!("verdict_admission_decisions_dropped").set(counters.dropped.load(Relaxed) as f64);
+        metrics::gauge!("verdict_admission_decisions_unrecorded").set(counters.failed.load(Relaxed) as f64);
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
         .into_response()
 }
 
 /// The webhook's routes.
-pub fn router<J: ImageJudge + 'static>(judge: Arc<J>, settings: Settings, max_body_bytes: usize) -> Router {
-    let state = Arc::new(AppState { judge, settings, max_body_bytes, metrics: metrics_handle() });
+pub fn router<J: ImageJudge + 'static>(
+    judge: Arc<J>,
+    settings: Settings,
+    max_body_bytes: usize,
+    recorder: Option<DecisionRecorder>,
+) -> Router {
+    let state = Arc::new(AppState { judge, settings, max_body_bytes, metrics: metrics_handle(), recorder });
     Router::new()
         .route("/validate", post(validate::<J>))
         .route("/metrics", get(metrics_text::<J>))
@@ -169,7 +191,7 @@ pub async fn serve<J: ImageJudge + 'static>(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     ready(listener.local_addr()?);
-    let app = router(judge, config.settings, config.max_body_bytes);
+    let app = router(judge, config.settings, config.max_body_bytes, config.recorder);
     let Some(certificate) = config.tls else {
         return axum::serve(listener, app).await;
     };

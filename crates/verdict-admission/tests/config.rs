@@ -93,8 +93,24 @@ fn every_mistake_names_its_line_and_column() {
             "admission.yaml:4:9: error: `soon` is not a duration",
         ),
         (
-            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nledger: {host: https://v, org: acme}\n",
-            "admission.yaml:4:9: error: `ledger` (environment policies at admission) is not supported",
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nledger: {org: acme}\n",
+            "admission.yaml:4:9: error: `ledger` needs `host` (a verdict server) or `db`",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nledger:\n  host: https://v\n  db: l.db\n  org: acme\n",
+            "admission.yaml:6:7: error: give `host` or `db`, not both",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nledger:\n  host: verdict.internal\n  org: acme\n",
+            "admission.yaml:5:9: error: \"verdict.internal\" is not an http:// or https:// URL",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nledger:\n  host: https://v\n  org: Acme Corp\n",
+            "admission.yaml:6:8: error: invalid org name",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml]\nledger:\n  host: https://v\n  org: acme\n  tenant: x\n",
+            "admission.yaml:7:3: error: unknown key `tenant` in `ledger`",
         ),
     ];
     for (source, expected) in cases {

@@ -31,11 +31,14 @@ pub enum RecordKind {
     Decision,
     /// A version of a custom attestation type ([`AttestationType`]), subject: its name.
     AttestationType,
+    /// An admission webhook decision (a JSON object with `uid`, `admitted` and `images`), subject: the
+    /// request's uid.
+    AdmissionDecision,
 }
 
 impl RecordKind {
     /// Every kind, for parsing.
-    pub const ALL: [RecordKind; 9] = [
+    pub const ALL: [RecordKind; 10] = [
         RecordKind::Environment,
         RecordKind::Policy,
         RecordKind::PolicyAttachment,
@@ -45,6 +48,7 @@ impl RecordKind {
         RecordKind::AllowList,
         RecordKind::Decision,
         RecordKind::AttestationType,
+        RecordKind::AdmissionDecision,
     ];
 
     /// The kind's name in the ledger and in URLs.
@@ -59,6 +63,7 @@ impl RecordKind {
             RecordKind::AllowList => "allow_list",
             RecordKind::Decision => "decision",
             RecordKind::AttestationType => "attestation_type",
+            RecordKind::AdmissionDecision => "admission_decision",
         }
     }
 
@@ -75,7 +80,8 @@ impl RecordKind {
             | RecordKind::PolicyAttachment
             | RecordKind::SnapshotEvaluation
             | RecordKind::AllowList
-            | RecordKind::Decision => Role::Policy,
+            | RecordKind::Decision
+            | RecordKind::AdmissionDecision => Role::Policy,
         }
     }
 
@@ -341,6 +347,19 @@ pub fn validate_record(kind: RecordKind, subject: &str, body: &Value) -> Result<
             let kind_record: AttestationType = typed(kind, body)?;
             validate_name("attestation type", &kind_record.name)?;
             same("name", subject, &kind_record.name)?;
+        }
+        RecordKind::AdmissionDecision => {
+            if subject.trim().is_empty() || subject.contains('\0') {
+                return Err("an admission decision's subject is the request's uid".to_owned());
+            }
+            same("uid", subject, body.get("uid").and_then(Value::as_str).unwrap_or_default())?;
+            if !body.get("admitted").is_some_and(Value::is_boolean)
+                || !body.get("images").is_some_and(Value::is_array)
+            {
+                return Err(
+                    "an admission decision needs `admitted` (a boolean) and `images` (a list)".to_owned()
+                );
+            }
         }
         RecordKind::Decision => {
             validate_fingerprint(subject)?;

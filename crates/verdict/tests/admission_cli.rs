@@ -41,6 +41,7 @@ struct World {
     dir: tempfile::TempDir,
     registry: FakeRegistry,
     signed: String,
+    signed_digest: String,
     unsigned: String,
 }
 
@@ -76,6 +77,7 @@ impl World {
         .unwrap();
         World {
             signed: format!("{host}/acme/app:v1"),
+            signed_digest: digest,
             unsigned: format!("{host}/acme/unsigned:v1"),
             dir,
             registry,
@@ -399,4 +401,110 @@ impl World {
         let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
         params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem()
     }
+}
+
+/// With `ledger.environment`, an image that satisfies the image policy must also be compliant with the
+/// environment's attached policies (the same `assert artifact` as the CLI): denied without provenance,
+/// admitted once its fingerprint is reported in a flow. Every decision but a dry run is recorded in the
+/// ledger; a ledger that cannot be reached stops the webhook from starting.
+#[test]
+fn environment_policies_from_the_ledger_apply_at_admission_and_decisions_are_recorded() {
+    let world = World::new();
+    let db = world.path("ledger.db").display().to_string();
+    let verdict = |args: &[&str]| {
+        let output = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+            .args(["--db", &db, "--org", "acme"])
+            .args(args)
+            .env_remove("VERDICT_HOST")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let entries = || -> u64 {
+        let report: Value = serde_json::from_str(&verdict(&["ledger", "verify", "-o", "json"])).unwrap();
+        report["count"].as_u64().unwrap()
+    };
+    std::fs::write(
+        world.path("provenance.yml"),
+        "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n",
+    )
+    .unwrap();
+    verdict(&["create", "environment", "prod", "--type", "K8S"]);
+    verdict(&["create", "policy", "provenance", world.path("provenance.yml").to_str().unwrap()]);
+    verdict(&["attach-policy", "provenance", "--environment", "prod"]);
+    std::fs::write(
+        world.path("with-ledger.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [policy.yml]\ntrustedRoot: root.json\nregistry:\n  dockerConfig: docker.json\nledger:\n  db: ledger.db\n  org: acme\n  environment: prod\n",
+    )
+    .unwrap();
+    let config = world.path("with-ledger.yaml").display().to_string();
+    let webhook = start_with(&world, &["--insecure-http", "--config", &config], false);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let http = client(None);
+    let before = entries();
+    let denied = runtime.block_on(review(&http, &webhook.url, "u-1", &world.signed));
+    assert_eq!(denied["allowed"], false, "{denied}");
+    let message = denied["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("not compliant in environment prod") && message.contains("provenance"),
+        "{message}"
+    );
+
+    // The decision reaches the ledger asynchronously.
+    for _ in 0..50 {
+        if entries() > before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(entries(), before + 1, "u-1 recorded");
+    // Reported in a flow: now it has provenance, and is admitted.
+    let hex = world.signed_digest.trim_start_matches("sha256:").to_owned();
+    verdict(&["create", "flow", "app"]);
+    verdict(&["begin", "trail", "t1", "--flow", "app"]);
+    verdict(&[
+        "attest",
+        "artifact",
+        "--fingerprint",
+        &hex,
+        "--name",
+        "app",
+        "--flow",
+        "app",
+        "--trail",
+        "t1",
+    ]);
+    let after_report = entries();
+    let admitted = runtime.block_on(review(&http, &webhook.url, "u-2", &world.signed));
+    assert_eq!(admitted["allowed"], true, "{admitted}");
+    // A dry run is evaluated but not recorded.
+    let mut dry = deployment_review("u-dry", "shop", &world.signed);
+    dry["request"]["dryRun"] = json!(true);
+    let (_, answer) = runtime.block_on(post(&http, &webhook.url, dry.to_string().into_bytes()));
+    assert_eq!(answer["response"]["allowed"], true);
+    // u-2 is recorded too, and nothing for the dry run.
+    assert_eq!(after_report, before + 4, "u-1 and the flow, trail and artifact");
+    for _ in 0..50 {
+        if entries() > after_report {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(entries(), after_report + 1, "u-2 recorded, the dry run not");
+    drop(webhook);
+
+    // A ledger that cannot be reached: the webhook does not start (exit 3), so it never admits blindly.
+    std::fs::write(
+        world.path("down.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [policy.yml]\ntrustedRoot: root.json\nledger:\n  host: http://127.0.0.1:9\n  org: acme\n  environment: prod\n",
+    )
+    .unwrap();
+    let output = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args(["admission", "serve", "--insecure-http", "--listen", "127.0.0.1:0", "--config"])
+        .arg(world.path("down.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
 }

@@ -264,6 +264,7 @@ async fn roles_separate_evidence_from_enforcement() {
             "policy",
         ),
         ("decision", FP, json!({"status": "COMPLIANT"}), "policy"),
+        ("admission_decision", "u-1", json!({"uid": "u-1", "admitted": false, "images": []}), "policy"),
         (
             "snapshot_evaluation",
             "prod#1",

@@ -6,22 +6,27 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use sha2::{Digest, Sha256};
 use verdict_admission::cache::VerificationCache;
+use verdict_admission::ledger::{AppendDecision, DecisionRecorder, EnvironmentCheck, EnvironmentJudge};
 use verdict_admission::{
-    AdmissionConfig, Mode, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings, WebhookConfig,
-    answer, decide, load_admission_config, parse_review,
+    AdmissionConfig, LedgerConfig, Mode, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings,
+    WebhookConfig, answer, decide, load_admission_config, parse_review,
 };
+use verdict_client::HttpLedger;
 use verdict_core::ExitStatus;
+use verdict_enforce::{AssertRequest, PolicyChoice};
 use verdict_imagepolicy::{ImagePolicy, NoMatch, load_image_policy};
+use verdict_ledger::{Ledger, RecordKind, SqlLedger};
 use verdict_rego::Limits;
 use verdict_sigstore::BundleVerifier;
 
-use super::ledger::runtime;
+use super::ledger::{ledger_error, require_ledger, runtime};
 use crate::cli::EvalOutput;
 use crate::cli_admission::{
     AdmissionCommand, AdmissionManifestsArgs, AdmissionReviewArgs, AdmissionServeArgs, AdmissionValidateArgs,
     JudgeArgs, ModeArg,
 };
 use crate::error::{CliError, CliResult};
+use crate::ledger_backend::CliLedger;
 
 /// Runs `admission serve` or `admission review`.
 pub fn run(command: AdmissionCommand) -> CliResult {
@@ -131,6 +136,80 @@ fn validate(args: &AdmissionValidateArgs) -> CliResult {
     Ok(ExitStatus::Ok)
 }
 
+/// The ledger the configuration names, opened (a database must exist already: the webhook creates no
+/// ledger), with the environment it checks (which must exist).
+async fn open_ledger(config: &LedgerConfig) -> Result<Arc<CliLedger>, CliError> {
+    let ledger = match (&config.host, &config.db) {
+        (Some(host), _) => {
+            let token = match &config.api_token_file {
+                Some(file) => Some(
+                    std::fs::read_to_string(file)
+                        .map_err(|err| CliError::invalid(anyhow!("cannot read {}: {err}", file.display())))?
+                        .trim()
+                        .to_owned(),
+                ),
+                None => std::env::var("VERDICT_API_TOKEN").ok().filter(|token| !token.is_empty()),
+            };
+            CliLedger::Remote(HttpLedger::new(host, token).map_err(ledger_error)?)
+        }
+        (None, Some(db)) => {
+            require_ledger(db, false)?;
+            CliLedger::Local(SqlLedger::open(db).await.map_err(ledger_error)?)
+        }
+        (None, None) => return Err(CliError::invalid(anyhow!("the ledger needs host or db"))),
+    };
+    if let Some(environment) = &config.environment {
+        verdict_enforce::environments::require_environment(&ledger, &config.org, environment)
+            .await
+            .map_err(ledger_error)?;
+    }
+    Ok(Arc::new(ledger))
+}
+
+/// The environment check the webhook runs after the image policies: `assert artifact`, as the CLI.
+fn environment_check(ledger: Arc<CliLedger>, org: String, environment: String) -> EnvironmentCheck {
+    Arc::new(move |digest: String, image: String| {
+        let (ledger, org, environment) = (Arc::clone(&ledger), org.clone(), environment.clone());
+        Box::pin(async move {
+            let request = AssertRequest {
+                fingerprint: digest.trim_start_matches("sha256:").to_owned(),
+                name: None,
+                fallback_name: Some(image),
+                policies: PolicyChoice::Environment(environment),
+                flow: None,
+                record: false,
+            };
+            match verdict_enforce::assert_artifact(ledger.as_ref(), &org, &request).await {
+                Ok(decision) if decision.evaluation.compliant => Ok(None),
+                Ok(decision) => {
+                    let reasons: Vec<String> = decision
+                        .evaluation
+                        .artifacts
+                        .iter()
+                        .flat_map(|a| a.decision.reasons.clone())
+                        .collect();
+                    Ok(Some(format!("{}: {}", decision.evaluation.status, reasons.join("; "))))
+                }
+                Err(err) => Err(err.to_string()),
+            }
+        })
+    })
+}
+
+/// Appends decisions as `admission_decision` records.
+fn decision_appender(ledger: Arc<CliLedger>, org: String) -> AppendDecision {
+    Arc::new(move |uid: String, body: serde_json::Value| {
+        let (ledger, org) = (Arc::clone(&ledger), org.clone());
+        Box::pin(async move {
+            ledger
+                .append_record(&org, RecordKind::AdmissionDecision, &uid, body)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+    })
+}
+
 fn serve(args: &AdmissionServeArgs) -> CliResult {
     let config = effective_config(&args.judge)?;
     if args.print_config {
@@ -148,16 +227,39 @@ fn serve(args: &AdmissionServeArgs) -> CliResult {
         mode = ?settings.mode,
         budget = ?settings.budget,
         exempt = ?settings.exempt_namespaces,
-        "admission webhook configured; images no rule matches are denied unless the policy says noMatch: allow"
+        ledger = config.ledger.is_some(),
+        "admission webhook configured"
     );
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let config = WebhookConfig { listen: args.listen, tls, max_body_bytes, settings };
-    runtime()?
-        .block_on(verdict_admission::serve(config, Arc::new(judge), |address| {
-            // The one line on stdout: scripts (and tests) read the bound address from it.
-            anstream::println!("verdict admission webhook listening on {scheme}://{address}");
-        }))
-        .map_err(|err| CliError::unavailable(anyhow!("cannot serve on {}: {err}", args.listen)))?;
+    let listen = args.listen;
+    let ready = move |address| {
+        // The one line on stdout: scripts (and tests) read the bound address from it.
+        anstream::println!("verdict admission webhook listening on {scheme}://{address}");
+    };
+    runtime()?.block_on(async {
+        let ledger = match &config.ledger {
+            Some(ledger_config) => Some((open_ledger(ledger_config).await?, ledger_config)),
+            None => None,
+        };
+        let recorder = ledger.as_ref().filter(|(_, c)| c.record_decisions).map(|(ledger, c)| {
+            DecisionRecorder::start(decision_appender(Arc::clone(ledger), c.org.clone()), 10_000, 5)
+        });
+        let webhook = WebhookConfig { listen, tls, max_body_bytes, settings, recorder };
+        let served =
+            match ledger.and_then(|(ledger, c)| c.environment.clone().map(|e| (ledger, c.org.clone(), e))) {
+                Some((ledger, org, environment)) => {
+                    let check = environment_check(ledger, org, environment.clone());
+                    verdict_admission::serve(
+                        webhook,
+                        Arc::new(EnvironmentJudge::new(judge, environment, check)),
+                        ready,
+                    )
+                    .await
+                }
+                None => verdict_admission::serve(webhook, Arc::new(judge), ready).await,
+            };
+        served.map_err(|err| CliError::unavailable(anyhow!("cannot serve on {listen}: {err}")))
+    })?;
     Ok(ExitStatus::Ok)
 }
 
@@ -173,8 +275,21 @@ fn review(args: &AdmissionReviewArgs) -> CliResult {
     };
     let request =
         parse_review(&body).map_err(|err| CliError::invalid(anyhow!("{}: {err}", args.review.display())))?;
-    let (judge, settings) = judge(&effective_config(&args.judge)?)?;
-    let decision = runtime()?.block_on(decide(&request, &judge, &settings));
+    let config = effective_config(&args.judge)?;
+    let (judge, settings) = judge(&config)?;
+    let decision = runtime()?.block_on(async {
+        let environment = config.ledger.as_ref().and_then(|c| c.environment.clone().map(|e| (c, e)));
+        match environment {
+            Some((ledger_config, environment)) => {
+                let ledger = open_ledger(ledger_config).await?;
+                let check = environment_check(ledger, ledger_config.org.clone(), environment.clone());
+                Ok::<_, CliError>(
+                    decide(&request, &EnvironmentJudge::new(judge, environment, check), &settings).await,
+                )
+            }
+            None => Ok(decide(&request, &judge, &settings).await),
+        }
+    })?;
     match args.output {
         EvalOutput::Json => crate::render::print_json(&serde_json::json!({
             "decision": decision,
