@@ -222,7 +222,7 @@ mod tests {
 
     impl ImageJudge for Signed {
         async fn judge(&self, image: &str) -> Judgement {
-            let allowed = image.contains("signed");
+            let allowed = image.ends_with(":signed");
             Judgement {
                 allowed,
                 digest: allowed.then(|| format!("sha256:{}", "a".repeat(64))),
