@@ -9,6 +9,7 @@ pub mod decision;
 pub mod images;
 pub mod judge;
 pub mod ledger;
+pub mod replay;
 pub mod review;
 pub mod server;
 pub mod tls;

@@ -1,4 +1,4 @@
-//! Durations as users write them in flags and configuration files: `500ms`, `5s`, `2m`, or a plain
+//! Durations as users write them in flags and configuration files: `500ms`, `5s`, `2m`, `1h`, `7d`, or a plain
 //! number of seconds. One parser, so a flag and a config key accept the same text.
 
 /// Parses `500ms`, `5s`, `2m` or a plain number of seconds; the message says what to write instead.
@@ -14,7 +14,9 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s or m")),
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s, m, h or d")),
     };
     if !(seconds > 0.0 && seconds.is_finite()) {
         return Err(format!("the duration must be positive, got `{text}`"));
@@ -34,7 +36,9 @@ mod tests {
         assert_eq!(parse_duration("8s"), Ok(Duration::from_secs(8)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        for bad in ["", "0s", "-1s", "5h", "soon", "1.2.3s"] {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7_200)));
+        for bad in ["", "0s", "-1s", "5w", "soon", "1.2.3s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -14,6 +14,9 @@ pub enum AdmissionCommand {
     Serve(AdmissionServeArgs),
     /// Check an AdmissionConfig file (every problem with file:line:column); exit 0 valid, 2 not.
     Validate(AdmissionValidateArgs),
+    /// Judge the decisions a webhook recorded in the ledger (--db/--host, --org) again with a candidate
+    /// configuration, and list what enforce would block: exit 0 nothing, 1 something.
+    Replay(AdmissionReplayArgs),
     /// Print the Kubernetes objects that run the webhook (the kustomize base in deploy/kubernetes):
     /// Namespace, ServiceAccount, ConfigMap, Service, Deployment, PodDisruptionBudget,
     /// ValidatingWebhookConfiguration.
@@ -32,6 +35,20 @@ pub enum ModeArg {
     Warn,
     /// Deny with every reason.
     Enforce,
+}
+
+/// Arguments of `verdict admission replay`.
+#[derive(Debug, Args)]
+pub struct AdmissionReplayArgs {
+    /// How far back (e.g. 7d, 12h).
+    #[arg(long, value_parser = parse_duration, default_value = "7d")]
+    pub since: std::time::Duration,
+    /// The candidate configuration (its `ledger` is not used: decisions are read from --db/--host).
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// table: what would be blocked; json: every replayed decision.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
 }
 
 /// Arguments of `verdict admission manifests`.

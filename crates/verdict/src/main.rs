@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         Command::Assert(command) => commands::assert::run(command, &cli.ledger),
         Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
         Command::Verify(command) => commands::verify::run(command),
-        Command::Admission(command) => commands::admission::run(command),
+        Command::Admission(command) => commands::admission::run(command, &cli.ledger),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

@@ -495,6 +495,52 @@ fn environment_policies_from_the_ledger_apply_at_admission_and_decisions_are_rec
     assert_eq!(entries(), after_report + 1, "u-2 recorded, the dry run not");
     drop(webhook);
 
+    // Replay: the recorded decisions judged with a candidate configuration.
+    let replay = |config: &str| {
+        let output = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+            .args([
+                "--db",
+                &db,
+                "--org",
+                "acme",
+                "admission",
+                "replay",
+                "--since",
+                "1h",
+                "--config",
+                config,
+                "-o",
+                "json",
+            ])
+            .env_remove("VERDICT_HOST")
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            serde_json::from_slice::<Value>(&output.stdout).unwrap_or(Value::Null),
+        )
+    };
+    let (code, same) = replay(world.path("admission.yaml").to_str().unwrap());
+    assert_eq!(
+        (code, same["decisions"].as_u64(), same["would_block"].as_u64()),
+        (0, Some(2), Some(0)),
+        "{same}"
+    );
+    std::fs::write(
+        world.path("strict-policy.yml"),
+        POLICY.replace("HOST", &world.registry.host()).replace("acme/app/", "acme/other/"),
+    )
+    .unwrap();
+    std::fs::write(
+        world.path("strict.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [strict-policy.yml]\ntrustedRoot: root.json\nregistry:\n  dockerConfig: docker.json\n",
+    )
+    .unwrap();
+    let (code, strict) = replay(world.path("strict.yaml").to_str().unwrap());
+    assert_eq!((code, strict["would_block"].as_u64()), (1, Some(2)), "{strict}");
+    assert_eq!(strict["replayed"][0]["workload"], "shop/Deployment/web");
+    assert!(strict["replayed"][1]["reasons"][0].as_str().unwrap().contains("acme/app:v1"), "{strict}");
+
     // A ledger that cannot be reached: the webhook does not start (exit 3), so it never admits blindly.
     std::fs::write(
         world.path("down.yaml"),

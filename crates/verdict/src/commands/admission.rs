@@ -19,22 +19,23 @@ use verdict_ledger::{Ledger, RecordKind, SqlLedger};
 use verdict_rego::Limits;
 use verdict_sigstore::BundleVerifier;
 
-use super::ledger::{ledger_error, require_ledger, runtime};
-use crate::cli::EvalOutput;
+use super::ledger::{ledger_error, require_ledger, runtime, with_ledger};
+use crate::cli::{EvalOutput, LedgerOptions};
 use crate::cli_admission::{
-    AdmissionCommand, AdmissionManifestsArgs, AdmissionReviewArgs, AdmissionServeArgs, AdmissionValidateArgs,
-    JudgeArgs, ModeArg,
+    AdmissionCommand, AdmissionManifestsArgs, AdmissionReplayArgs, AdmissionReviewArgs, AdmissionServeArgs,
+    AdmissionValidateArgs, JudgeArgs, ModeArg,
 };
 use crate::error::{CliError, CliResult};
 use crate::ledger_backend::CliLedger;
 
-/// Runs `admission serve` or `admission review`.
-pub fn run(command: AdmissionCommand) -> CliResult {
+/// Runs an `admission` subcommand.
+pub fn run(command: AdmissionCommand, options: &LedgerOptions) -> CliResult {
     match command {
         AdmissionCommand::Serve(args) => serve(&args),
         AdmissionCommand::Review(args) => review(&args),
         AdmissionCommand::Validate(args) => validate(&args),
         AdmissionCommand::Manifests(args) => manifests(&args),
+        AdmissionCommand::Replay(args) => replay(&args, options),
     }
 }
 
@@ -364,4 +365,43 @@ fn manifests(args: &AdmissionManifestsArgs) -> CliResult {
     anstream::print!("{}", documents.iter().map(|d| d.trim_end()).collect::<Vec<_>>().join("\n---\n"));
     anstream::println!();
     Ok(ExitStatus::Ok)
+}
+
+fn replay(args: &AdmissionReplayArgs, options: &LedgerOptions) -> CliResult {
+    let config = effective_config(&args.judge)?;
+    let (judge, settings) = judge(&config)?;
+    let decisions = with_ledger(options, async |ledger| {
+        ledger.latest_records(&options.org, RecordKind::AdmissionDecision).await
+    })?;
+    let (since, recent) = verdict_admission::replay::recent(decisions, args.since);
+    let replayed = runtime()?.block_on(verdict_admission::replay::replay(&recent, &judge, &settings));
+    let blocked: Vec<_> = replayed.iter().filter(|r| !r.passes_now).collect();
+    match args.output {
+        EvalOutput::Json => crate::render::print_json(&serde_json::json!({
+            "decisions": replayed.len(),
+            "would_block": blocked.len(),
+            "replayed": replayed,
+        }))?,
+        EvalOutput::Table => {
+            anstream::println!(
+                "{} decisions since {} replayed: enforce would block {}",
+                replayed.len(),
+                since,
+                blocked.len()
+            );
+            for outcome in &blocked {
+                let then = if outcome.admitted_then { "admitted then" } else { "denied then" };
+                anstream::println!(
+                    "  BLOCK {} ({}, {then}, uid {})",
+                    outcome.workload,
+                    outcome.recorded_at,
+                    outcome.uid
+                );
+                for reason in &outcome.reasons {
+                    anstream::println!("    • {reason}");
+                }
+            }
+        }
+    }
+    Ok(if blocked.is_empty() { ExitStatus::Ok } else { ExitStatus::Denied })
 }
