@@ -50,11 +50,21 @@ fn json(status: StatusCode, body: String) -> Response {
 async fn answer(State(routes): State<Arc<Routes>>, headers: HeaderMap, uri: Uri) -> Response {
     let (name, value) = &routes.credential;
     if headers.get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
-        return json(StatusCode::UNAUTHORIZED, r#"{"message": "Bad credentials"}"#.to_owned());
+        // Both shapes at once: the `message` GitHub-style APIs send, and a Kubernetes `Status`.
+        return json(
+            StatusCode::UNAUTHORIZED,
+            r#"{"message": "Bad credentials", "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 401, "reason": "Unauthorized"}"#.to_owned(),
+        );
     }
-    let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    // Some clients (kube-rs) send an empty first parameter (`?&limit=500`); it means nothing.
+    let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().replace("?&", "?"));
     match routes.answers.get(&path) {
         Some(body) => json(StatusCode::OK, body.clone()),
-        None => json(StatusCode::NOT_FOUND, r#"{"message": "Not Found"}"#.to_owned()),
+        None => json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
+                               "reason": "NotFound", "message": format!("Not Found: {path}")})
+            .to_string(),
+        ),
     }
 }

@@ -176,9 +176,20 @@ pub struct SnapshotK8sArgs {
     /// `kubectl get pods -A -o json` output to read instead of the Kubernetes API.
     #[arg(long, value_name = "FILE", conflicts_with = "kubeconfig")]
     pub pods_file: Option<PathBuf>,
-    /// The kubeconfig whose current context names the cluster (default: $KUBECONFIG, else ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
+    /// The kubeconfig whose current context names the cluster (default: $KUBECONFIG, else
+    /// ~/.kube/config). Every kind of user works: tokens, client certificates, exec plugins (EKS, GKE, …).
+    #[arg(long, value_name = "FILE", conflicts_with = "in_cluster")]
     pub kubeconfig: Option<PathBuf>,
+    /// Use the pod's own service account (when verdict runs inside the cluster as a reporter).
+    #[arg(long, conflicts_with = "pods_file")]
+    pub in_cluster: bool,
+    /// Report again every DURATION (e.g. 60s) until stopped, like Kosli's Kubernetes reporter; a failed
+    /// round is logged and records nothing.
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, conflicts_with = "pods_file")]
+    pub every: Option<std::time::Duration>,
+    /// With --every: stop after this many rounds.
+    #[arg(long, value_name = "N", requires = "every")]
+    pub max_reports: Option<u64>,
     /// Only these namespaces.
     #[arg(long, value_delimiter = ',', conflicts_with = "exclude_namespaces")]
     pub namespaces: Vec<String>,

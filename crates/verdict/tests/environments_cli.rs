@@ -573,23 +573,28 @@ fn kubeconfig(env: &Env, file: &str, server: &str, user: &str) -> std::path::Pat
 fn k8s_snapshots_from_the_api() {
     let env = Env::embedded();
     let digest = "d".repeat(64);
+    // Real API shapes (what kube-rs deserializes into k8s-openapi types), the pod list in two pages
+    // (`limit` and `continue`), as a big cluster answers.
     let pod = |ns: &str, name: &str| {
-        serde_json::json!({"metadata": {"name": name, "namespace": ns}, "status": {"phase": "Running",
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}, "status": {"phase": "Running",
             "containerStatuses": [{"name": "web", "image": "ghcr.io/acme/web:2.0", "imageID": format!("ghcr.io/acme/web@sha256:{digest}"),
+                                   "ready": true, "restartCount": 0,
                                    "state": {"running": {"startedAt": "2026-11-20T10:00:00Z"}}}]}})
     };
-    let all = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": [pod("shop", "web-1"), pod("edge", "web-2")]});
-    let shop = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "items": [pod("shop", "web-1")]});
-    let empty = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "items": []});
-    let namespace =
-        |name: &str| serde_json::json!({"kind": "Namespace", "metadata": {"name": name}}).to_string();
+    let list = |items: Vec<serde_json::Value>, next: Option<&str>| {
+        serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1", "continue": next}, "items": items}).to_string()
+    };
+    let namespace = |name: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}).to_string()
+    };
     let api = verdict_testkit::json_api::FakeJsonApi::start(
         vec![
-            ("/api/v1/pods", all.to_string()),
+            ("/api/v1/pods?limit=500", list(vec![pod("shop", "web-1")], Some("page-2"))),
+            ("/api/v1/pods?limit=500&continue=page-2", list(vec![pod("edge", "web-2")], None)),
             ("/api/v1/namespaces/shop", namespace("shop")),
-            ("/api/v1/namespaces/shop/pods", shop.to_string()),
+            ("/api/v1/namespaces/shop/pods?limit=500", list(vec![pod("shop", "web-1")], None)),
             ("/api/v1/namespaces/quiet", namespace("quiet")),
-            ("/api/v1/namespaces/quiet/pods", empty.to_string()),
+            ("/api/v1/namespaces/quiet/pods?limit=500", list(Vec::new(), None)),
         ],
         ("authorization", "Bearer k8s-token"),
     );
@@ -643,17 +648,86 @@ fn k8s_snapshots_from_the_api() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("401"));
-    let exec = kubeconfig(&env, "exec.yaml", api.url(), "    exec:\n      command: aws");
+    // An exec plugin (how EKS, GKE and most managed clusters authenticate) that fails: refused, exit 2.
+    let failing = env.write("no-plugin.sh", b"#!/bin/sh\necho 'no credentials' >&2\nexit 1\n");
+    std::fs::set_permissions(&failing, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let broken = kubeconfig(
+        &env,
+        "broken-exec.yaml",
+        api.url(),
+        &format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never",
+            failing.display()
+        ),
+    );
     env.verdict()
-        .args(["snapshot", "k8s", "cluster", "--kubeconfig", exec.to_str().unwrap()])
+        .args(["snapshot", "k8s", "cluster", "--kubeconfig", broken.to_str().unwrap()])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("exec plugin"));
+        .code(2);
     let down = kubeconfig(&env, "down.yaml", "http://127.0.0.1:9", "    token: k8s-token");
     env.verdict()
         .args(["snapshot", "k8s", "cluster", "--kubeconfig", down.to_str().unwrap()])
         .assert()
         .code(3);
+    assert_eq!(env.entries(), before);
+
+    // An exec plugin that prints an ExecCredential, as aws eks get-token does: its token is used.
+    let plugin = env.write(
+        "plugin.sh",
+        b"#!/bin/sh\necho '{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": \"ExecCredential\", \"status\": {\"token\": \"k8s-token\"}}'\n",
+    );
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let exec = kubeconfig(
+        &env,
+        "exec.yaml",
+        api.url(),
+        &format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never",
+            plugin.display()
+        ),
+    );
+    let through_exec = json(&env, &["snapshot", "k8s", "cluster", "--kubeconfig", exec.to_str().unwrap()]);
+    assert_eq!(through_exec["number"], 5, "{through_exec}");
+
+    // The reporter: every 200 ms, three rounds; the cluster did not change, so nothing more is recorded.
+    let before = env.entries();
+    let reporter = env
+        .verdict()
+        .args([
+            "snapshot",
+            "k8s",
+            "cluster",
+            "--kubeconfig",
+            config,
+            "--every",
+            "200ms",
+            "--max-reports",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(reporter.status.code(), Some(0), "{}", String::from_utf8_lossy(&reporter.stderr));
+    let stdout = String::from_utf8_lossy(&reporter.stdout);
+    assert_eq!(stdout.matches("no change since snapshot cluster#5").count(), 3, "{stdout}");
+    assert_eq!(env.entries(), before, "an unchanged cluster records nothing");
+    // A round that fails records nothing and the reporter goes on.
+    let failing_rounds = env
+        .verdict()
+        .args([
+            "snapshot",
+            "k8s",
+            "cluster",
+            "--kubeconfig",
+            down.to_str().unwrap(),
+            "--every",
+            "100ms",
+            "--max-reports",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(failing_rounds.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&failing_rounds.stderr).matches("nothing recorded").count(), 2);
     assert_eq!(env.entries(), before);
 }
 

@@ -14,7 +14,7 @@ use verdict_ledger::records::{
 use verdict_ledger::{Ledger, LedgerError, RecordKind};
 
 use super::evidence::dry_run;
-use super::ledger::with_ledger;
+use super::ledger::{runtime, with_ledger};
 use super::snapshot_sources;
 use crate::cli::{EvalOutput, LedgerOptions, ListArgs};
 use crate::cli_env::{
@@ -297,13 +297,16 @@ pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult 
             (args.environment, snapshot_sources::paths_file(&args.paths_file)?, args.output, args.allow_empty)
         }
         SnapshotCommand::K8s(args) => {
+            if let Some(every) = args.every {
+                return report_every(&args, every, options);
+            }
             let artifacts = match &args.pods_file {
                 Some(file) => snapshot_sources::k8s_pods(file, &args.namespaces, &args.exclude_namespaces)?,
-                None => snapshot_sources::k8s_api(
-                    args.kubeconfig.as_deref(),
+                None => runtime()?.block_on(snapshot_sources::k8s_api(
+                    cluster(&args),
                     &args.namespaces,
                     &args.exclude_namespaces,
-                )?,
+                ))?,
             };
             (args.environment, artifacts, args.output, args.allow_empty)
         }
@@ -326,6 +329,51 @@ pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult 
     })?;
     print_outcome(&outcome, output)?;
     Ok(ExitStatus::Ok)
+}
+
+/// Where `snapshot k8s` reads the cluster from.
+fn cluster(args: &crate::cli_env::SnapshotK8sArgs) -> verdict_kube::ClusterSource<'_> {
+    if args.in_cluster {
+        verdict_kube::ClusterSource::InCluster
+    } else {
+        verdict_kube::ClusterSource::Kubeconfig(args.kubeconfig.as_deref())
+    }
+}
+
+/// `snapshot k8s --every D`: a reporter loop. Each round reads the cluster and reports (an unchanged
+/// cluster records nothing); a round that fails is logged and records nothing, and the next round tries
+/// again. Runs until stopped (or `--max-reports` rounds).
+fn report_every(
+    args: &crate::cli_env::SnapshotK8sArgs,
+    every: std::time::Duration,
+    options: &LedgerOptions,
+) -> CliResult {
+    let mut round = 0_u64;
+    loop {
+        round += 1;
+        let started = std::time::Instant::now();
+        let outcome = runtime()?
+            .block_on(snapshot_sources::k8s_api(cluster(args), &args.namespaces, &args.exclude_namespaces))
+            .and_then(|artifacts| {
+                if artifacts.is_empty() && !args.allow_empty {
+                    return Err(CliError::invalid(anyhow!(
+                        "nothing was found to snapshot in {}: nothing recorded (pass --allow-empty to record that nothing runs there)",
+                        args.environment
+                    )));
+                }
+                with_ledger(options, async |ledger| {
+                    verdict_enforce::report_snapshot(ledger, &options.org, &args.environment, artifacts).await
+                })
+            });
+        match outcome {
+            Ok(outcome) => print_outcome(&outcome, args.output)?,
+            Err(err) => anstream::eprintln!("round {round}: nothing recorded: {err}"),
+        }
+        if args.max_reports.is_some_and(|max| round >= max) {
+            return Ok(ExitStatus::Ok);
+        }
+        std::thread::sleep(every.saturating_sub(started.elapsed()));
+    }
 }
 
 fn print_view(view: &SnapshotView, output: EvalOutput) -> Result<(), CliError> {
