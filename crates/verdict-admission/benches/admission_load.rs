@@ -21,13 +21,12 @@ use verdict_admission::{
 use verdict_imagepolicy::load_image_policy;
 use verdict_rego::Limits;
 use verdict_sigstore::BundleVerifier;
-use verdict_testkit::cosign::{push_bundles, push_image};
+use verdict_testkit::cosign::push_signed_image;
 use verdict_testkit::registry::FakeRegistry;
-use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore, statement};
+use verdict_testkit::sigstore::{SigningKey, TestSigstore};
 
 const ID: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
-const SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
 const SLSA: &str = "https://slsa.dev/provenance/v1";
 const SECONDS: f64 = 5.0;
 
@@ -106,20 +105,8 @@ fn main() {
     let mut images = Vec::new();
     for index in 0..=cold_images {
         let repository = format!("acme/app{index}");
-        let (digest, size) = push_image(&registry, &repository, "v1", repository.as_bytes());
+        push_signed_image(&registry, &host, &sigstore, &key, (&repository, "v1"), (ID, ISSUER), &[SLSA]);
         let name = format!("{host}/{repository}");
-        let who = Some((ID, ISSUER));
-        let bundles = [
-            (
-                sigstore.attest(&key, &statement(&name, &digest, SIGN, json!({})), who, &Options::default()),
-                SIGN,
-            ),
-            (
-                sigstore.attest(&key, &statement(&name, &digest, SLSA, json!({})), who, &Options::default()),
-                SLSA,
-            ),
-        ];
-        push_bundles(&registry, &repository, &digest, size, &bundles, false);
         images.push(format!("{name}:v1"));
     }
     let dir = tempfile::tempdir().unwrap();

@@ -175,3 +175,38 @@ pub fn push_bundles(
         );
     }
 }
+
+/// The predicate type of cosign's signing statement: a bundle carrying it is the image's signature.
+pub const COSIGN_SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
+
+/// Pushes `host/repository:tag` (its content the repository's name) signed keyless by `who` (identity,
+/// issuer) — the signing statement and an empty attestation of each of `predicate_types` — as OCI 1.1
+/// referrers, the way `cosign sign` and `cosign attest` with the new bundle format lay them out; returns
+/// the image's digest.
+pub fn push_signed_image(
+    registry: &impl Store,
+    host: &str,
+    sigstore: &crate::sigstore::TestSigstore,
+    key: &crate::sigstore::SigningKey,
+    (repository, tag): (&str, &str),
+    who: (&str, &str),
+    predicate_types: &[&str],
+) -> String {
+    use crate::sigstore::{Options, statement};
+    let (digest, size) = push_image(registry, repository, tag, repository.as_bytes());
+    let name = format!("{host}/{repository}");
+    let bundles: Vec<(Value, &str)> = std::iter::once(COSIGN_SIGN)
+        .chain(predicate_types.iter().copied())
+        .map(|predicate_type| {
+            let bundle = sigstore.attest(
+                key,
+                &statement(&name, &digest, predicate_type, json!({})),
+                Some(who),
+                &Options::default(),
+            );
+            (bundle, predicate_type)
+        })
+        .collect();
+    push_bundles(registry, repository, &digest, size, &bundles, false);
+    digest
+}

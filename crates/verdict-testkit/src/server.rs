@@ -7,6 +7,41 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// Starts `command` (its stderr to `log`) and waits up to 30 s for its first stdout line, which must start
+/// with `prefix` followed by the address it bound (what `verdict server` and `verdict admission serve`
+/// print); returns the child and that address. Its stdout keeps being drained so it never blocks on a
+/// full pipe. Panics (failing the test) otherwise, with the log.
+pub fn spawn_announcing(mut command: Command, prefix: &str, log: &Path) -> (Child, String) {
+    let stderr = std::fs::File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = sender.send(line);
+        let _ = reader.read_to_end(&mut Vec::new());
+    });
+    let line = match receiver.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("{command:?} did not start: {}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+    };
+    let Some(url) = line.trim().strip_prefix(prefix) else {
+        let _ = child.kill();
+        panic!("unexpected first line {line:?}; log:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+    };
+    (child, url.to_owned())
+}
+
 /// A running server.
 pub struct VerdictServer {
     child: Child,
@@ -18,42 +53,14 @@ impl VerdictServer {
     /// Starts `binary server` on `db` (a path or URL), with `extra` arguments; its logs go to `log`.
     /// Panics (failing the test) when it does not report its address within 30 s.
     pub fn start(binary: &Path, db: &str, extra: &[&str], log: &Path) -> Self {
-        let stderr = std::fs::File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["--db", db, "server", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("VERDICT_HOST")
-            .env("VERDICT_LOG", "info,sqlx=error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = sender.send(line);
-            // Keep draining so the server never blocks on a full pipe.
-            let _ = reader.read_to_end(&mut Vec::new());
-        });
-        let line = match receiver.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the server did not start: {}", std::fs::read_to_string(log).unwrap_or_default());
-            }
-        };
-        let Some(url) = line.trim().strip_prefix("verdict server listening on ") else {
-            let _ = child.kill();
-            panic!(
-                "unexpected first line {line:?}; server log:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        };
-        VerdictServer { url: url.to_owned(), child, log: log.to_owned() }
+            .env("VERDICT_LOG", "info,sqlx=error");
+        let (child, url) = spawn_announcing(command, "verdict server listening on ", log);
+        VerdictServer { url, child, log: log.to_owned() }
     }
 
     /// Its base URL (`http://127.0.0.1:PORT`).

@@ -7,19 +7,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use verdict_testkit::cosign::{push_bundles, push_image};
+use verdict_testkit::cosign::{push_image, push_signed_image};
 use verdict_testkit::registry::FakeRegistry;
-use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore, statement};
+use verdict_testkit::server::spawn_announcing;
+use verdict_testkit::sigstore::{SigningKey, TestSigstore};
 
 const ID: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
-const SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
 const SLSA: &str = "https://slsa.dev/provenance/v1";
 
 const POLICY: &str = r#"apiVersion: verdict.dev/v1
@@ -53,20 +52,8 @@ impl World {
         let registry = FakeRegistry::empty(None, true);
         let host = registry.host();
         let key = SigningKey::generate();
-        let (digest, size) = push_image(&registry, "acme/app", "v1", b"app");
-        let name = format!("{host}/acme/app");
-        let who = Some((ID, ISSUER));
-        let bundles = [
-            (
-                sigstore.attest(&key, &statement(&name, &digest, SIGN, json!({})), who, &Options::default()),
-                SIGN,
-            ),
-            (
-                sigstore.attest(&key, &statement(&name, &digest, SLSA, json!({})), who, &Options::default()),
-                SLSA,
-            ),
-        ];
-        push_bundles(&registry, "acme/app", &digest, size, &bundles, false);
+        let digest =
+            push_signed_image(&registry, &host, &sigstore, &key, ("acme/app", "v1"), (ID, ISSUER), &[SLSA]);
         push_image(&registry, "acme/unsigned", "v1", b"unsigned");
         std::fs::write(dir.path().join("policy.yml"), POLICY.replace("HOST", &host)).unwrap();
         std::fs::write(dir.path().join("docker.json"), "{}").unwrap();
@@ -131,29 +118,14 @@ fn start(world: &World, extra: &[&str]) -> Webhook {
 }
 
 fn start_with(world: &World, extra: &[&str], judge_flags: bool) -> Webhook {
-    let log = std::fs::File::create(world.path(&format!("webhook-{}.log", extra.join("_").replace('/', ""))))
-        .unwrap();
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+    let log = world.path(&format!("webhook-{}.log", extra.join("_").replace('/', "")));
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("verdict"));
+    command
         .args(["admission", "serve", "--listen", "127.0.0.1:0"])
         .args(if judge_flags { world.judge_args() } else { Vec::new() })
         .args(extra)
-        .env("VERDICT_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = sender.send(line);
-        let _ = reader.read_to_end(&mut Vec::new());
-    });
-    let line = receiver.recv_timeout(Duration::from_secs(30)).expect("the webhook did not start");
-    let url = line.trim().strip_prefix("verdict admission webhook listening on ").expect(&line).to_owned();
+        .env("VERDICT_LOG", "info");
+    let (child, url) = spawn_announcing(command, "verdict admission webhook listening on ", &log);
     Webhook { child, url }
 }
 

@@ -8,7 +8,7 @@
 #[macro_use]
 mod common;
 
-use common::Env;
+use common::{Env, json, ok};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -16,25 +16,9 @@ const POLICY: &str = "_schema: https://kosli.com/schemas/policy/environment/v1\n
 /// Version 2 drops the attestation rule.
 const POLICY_V2: &str = "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  provenance:\n    required: true\n  trail-compliance:\n    required: true\n";
 
-fn json(env: &Env, args: &[&str]) -> Value {
-    let output = env.verdict().args(args).args(["-o", "json"]).output().unwrap();
-    assert!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&output.stdout)))
-}
-
 fn fingerprint(env: &Env, path: &std::path::Path) -> String {
     let output = env.verdict().arg("fingerprint").arg(path).args(["-t", "file"]).output().unwrap();
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn ok(env: &Env, args: &[&str]) {
-    let output = env.verdict().args(args).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 fn artifact<'a>(evaluation: &'a Value, name: &str) -> &'a Value {

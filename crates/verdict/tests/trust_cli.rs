@@ -6,30 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use predicates::prelude::*;
-use serde_json::Value;
 
 #[macro_use]
 mod common;
 
-use common::Env;
+use common::{Env, json, ok};
 
 fn fp(byte: u8) -> String {
     format!("{byte:02x}").repeat(32)
-}
-
-fn ok(env: &Env, args: &[&str]) {
-    let output = env.verdict().args(args).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-fn json(env: &Env, args: &[&str]) -> Value {
-    let output = env.verdict().args(args).args(["-o", "json"]).output().unwrap();
-    assert!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn code(env: &Env, args: &[&str]) -> i32 {

@@ -7,14 +7,9 @@
 #[macro_use]
 mod common;
 
-use common::Env;
+use common::{Env, ok};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn ok(env: &Env, args: &[&str]) {
-    let output = env.verdict().args(args).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
 
 fn statuses(env: &Env) -> Value {
     let output = env.verdict().args(["get", "trail", "t", "--flow", "f", "-o", "json"]).output().unwrap();

@@ -148,3 +148,21 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+/// Runs `args`; the command must exit 0.
+pub fn ok(env: &Env, args: &[&str]) {
+    let output = env.verdict().args(args).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Runs `args` with `-o json`; it must exit 0 or 1 (a decision), and its stdout is the JSON returned.
+pub fn json(env: &Env, args: &[&str]) -> Value {
+    let output = env.verdict().args(args).args(["-o", "json"]).output().unwrap();
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
