@@ -96,3 +96,23 @@ pub fn print_report(report: &EvaluationReport, policies: &[Policy]) {
         names.join(", ")
     );
 }
+
+/// With `--dry-run`, prints what would be recorded (as JSON) and returns true: the caller sends nothing.
+pub fn dry_run<T: Serialize>(
+    options: &crate::cli::LedgerOptions,
+    what: &str,
+    record: &T,
+) -> Result<bool, CliError> {
+    if !options.dry_run {
+        return Ok(false);
+    }
+    anstream::println!("dry run: would record {what} (nothing sent):");
+    print_json(record)?;
+    Ok(true)
+}
+
+/// The line every recording command prints: what, which, and the ledger entry.
+pub fn recorded_line<T>(what: &str, name: &str, record: &verdict_ledger::Recorded<T>) {
+    let short = record.hash.get(..12).unwrap_or(&record.hash);
+    anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
+}

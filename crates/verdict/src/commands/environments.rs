@@ -13,7 +13,6 @@ use verdict_ledger::records::{
 };
 use verdict_ledger::{Ledger, LedgerError, RecordKind};
 
-use super::evidence::dry_run;
 use super::ledger::{runtime, with_ledger};
 use super::snapshot_sources;
 use crate::cli::{EvalOutput, LedgerOptions, ListArgs};
@@ -46,13 +45,13 @@ pub fn create_environment(args: CreateEnvironmentArgs, options: &LedgerOptions) 
         description: args.description,
         included_environments: args.included_environments,
     };
-    if dry_run(options, "environment", &environment)? {
+    if crate::render::dry_run(options, "environment", &environment)? {
         return Ok(ExitStatus::Ok);
     }
     let recorded = with_ledger(options, async |ledger| {
         verdict_enforce::create_environment(ledger, &options.org, environment).await
     })?;
-    super::evidence::recorded_line("environment", &args.name, &recorded);
+    crate::render::recorded_line("environment", &args.name, &recorded);
     Ok(ExitStatus::Ok)
 }
 
@@ -72,7 +71,7 @@ pub fn create_policy(args: CreatePolicyArgs, options: &LedgerOptions) -> CliResu
             let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&record.source)).collect();
             return Err(CliError::invalid(anyhow!("the policy is invalid:\n{}", rendered.join("\n"))));
         }
-        dry_run(options, "policy", &record)?;
+        crate::render::dry_run(options, "policy", &record)?;
         return Ok(ExitStatus::Ok);
     }
     let version = with_ledger(options, async |ledger| {
@@ -317,7 +316,7 @@ pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult 
             "nothing was found to snapshot in {environment}: nothing recorded (pass --allow-empty to record that nothing runs there)"
         )));
     }
-    if dry_run(
+    if crate::render::dry_run(
         options,
         "snapshot",
         &Snapshot { environment: environment.clone(), artifacts: artifacts.clone() },
@@ -637,7 +636,7 @@ pub fn allow(command: AllowCommand, options: &LedgerOptions) -> CliResult {
         fingerprint: args.fingerprint.clone(),
         reason: args.reason.clone(),
     };
-    if dry_run(options, "allow-listing", &entry)? {
+    if crate::render::dry_run(options, "allow-listing", &entry)? {
         return Ok(ExitStatus::Ok);
     }
     let evaluation = with_ledger(options, async |ledger| {

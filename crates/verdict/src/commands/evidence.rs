@@ -8,7 +8,7 @@ use comfy_table::{Table, presets};
 use serde::Serialize;
 use verdict_core::ExitStatus;
 use verdict_ledger::flows::{FlowStatement, restate, retag, tag_history};
-use verdict_ledger::{Artifact, AttachmentRef, Attestation, Flow, Ledger, Recorded, Trail, content_hash};
+use verdict_ledger::{Artifact, Flow, Ledger, Recorded, Trail};
 
 use super::ledger::with_ledger;
 use crate::cli::{
@@ -17,118 +17,11 @@ use crate::cli::{
 };
 use crate::error::{CliError, CliResult};
 
-pub fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| CliError::invalid(anyhow!("cannot read {what} {}: {err}", path.display())))?;
-    serde_json::from_str(&text)
-        .map_err(|err| CliError::invalid(anyhow!("{what} {} is not JSON: {err}", path.display())))
-}
-
-/// YAML text as JSON, with file:line:column in errors; `what` names the file's role.
-pub fn yaml_as_json(path: &Path, text: &str, what: &str) -> Result<serde_json::Value, CliError> {
-    let node = verdict_policy::yaml::parse(text)
-        .map_err(|err| {
-            CliError::invalid(anyhow!(
-                "{}:{}:{}: {}",
-                path.display(),
-                err.position.line,
-                err.position.column,
-                err.message
-            ))
-        })?
-        .ok_or_else(|| CliError::invalid(anyhow!("{what} {} is empty", path.display())))?;
-    Ok(node.to_json())
-}
-
 /// A Kosli template file, kept as JSON. Its content is checked when it is recorded.
 fn read_template(path: &Path) -> Result<serde_json::Value, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| CliError::invalid(anyhow!("cannot read template {}: {err}", path.display())))?;
-    yaml_as_json(path, &text, "template")
-}
-
-/// With `--dry-run`, prints what would be recorded (as JSON) and returns true: the caller sends nothing.
-pub fn dry_run<T: Serialize>(options: &LedgerOptions, what: &str, record: &T) -> Result<bool, CliError> {
-    if !options.dry_run {
-        return Ok(false);
-    }
-    anstream::println!("dry run: would record {what} (nothing sent):");
-    crate::render::print_json(record)?;
-    Ok(true)
-}
-
-pub fn recorded_line<T>(what: &str, name: &str, record: &Recorded<T>) {
-    let short = record.hash.get(..12).unwrap_or(&record.hash);
-    anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
-}
-
-/// Records an attestation of `kind` with its processed `payload`: reads `--user-data` and
-/// `--attachments`, honours `--dry-run`, stores attachment contents first (the ledger refuses an
-/// attestation whose attachments it does not hold), and prints what was recorded.
-pub fn record_attestation(
-    options: &LedgerOptions,
-    common: AttestCommon,
-    kind: &str,
-    is_compliant: bool,
-    payload: Option<serde_json::Value>,
-) -> CliResult {
-    let user_data = common.user_data.as_deref().map(|p| read_json(p, "user data")).transpose()?;
-    let files = read_attachments(&common.attachments)?;
-    let mut attachments: Vec<AttachmentRef> = files.iter().map(|(reference, _)| reference.clone()).collect();
-    attachments.sort_by(|a, b| a.name.cmp(&b.name));
-    let attestation = Attestation {
-        name: common.name.clone(),
-        kind: kind.to_owned(),
-        flow: common.target.flow,
-        trail: common.target.trail,
-        fingerprint: common.fingerprint,
-        is_compliant,
-        payload,
-        user_data,
-        attachments,
-    };
-    let what = format!("{kind} attestation");
-    if dry_run(options, &what, &attestation)? {
-        return Ok(ExitStatus::Ok);
-    }
-    let recorded = with_ledger(options, async |ledger| {
-        for (reference, content) in files {
-            let stored = ledger.put_attachment(&options.org, content).await?;
-            if stored != reference.sha256 {
-                return Err(verdict_ledger::LedgerError::Invalid(format!(
-                    "attachment {} was stored as {stored}, not {}",
-                    reference.name, reference.sha256
-                )));
-            }
-        }
-        ledger.attest(&options.org, attestation).await
-    })?;
-    let verdict = if is_compliant { "compliant" } else { "NON-COMPLIANT" };
-    recorded_line(&what, &format!("{} ({verdict})", common.name), &recorded);
-    Ok(ExitStatus::Ok)
-}
-
-/// Reads `--attachments`: each file's reference (name, hash, size) and content. Names must be unique, so
-/// a reader can tell attachments apart.
-fn read_attachments(paths: &[std::path::PathBuf]) -> Result<Vec<(AttachmentRef, Vec<u8>)>, CliError> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut files = Vec::with_capacity(paths.len());
-    for path in paths {
-        let content = std::fs::read(path)
-            .map_err(|err| CliError::invalid(anyhow!("cannot read attachment {}: {err}", path.display())))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| CliError::invalid(anyhow!("attachment {} is not a file", path.display())))?;
-        if !seen.insert(name.clone()) {
-            return Err(CliError::invalid(anyhow!(
-                "two attachments are named {name:?}: attachment names must be unique"
-            )));
-        }
-        let reference = AttachmentRef { name, sha256: content_hash(&content), size: content.len() as u64 };
-        files.push((reference, content));
-    }
-    Ok(files)
+    crate::input::yaml_as_json(path, &text, "template")
 }
 
 /// Runs `create flow`.
@@ -151,7 +44,7 @@ pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
             .ok()
             .flatten()
             .map(|existing| existing.record);
-        dry_run(options, "flow", &restate(flow.as_ref(), statement))?;
+        crate::render::dry_run(options, "flow", &restate(flow.as_ref(), statement))?;
         return Ok(ExitStatus::Ok);
     }
     // Re-running `create flow` keeps what it does not mention (DESIGN.md rule 13).
@@ -166,7 +59,7 @@ pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
         Ok((ledger.put_flow(&options.org, flow).await?, true))
     })?;
     match recorded {
-        (recorded, true) => recorded_line("flow", &args.name, &recorded),
+        (recorded, true) => crate::render::recorded_line("flow", &args.name, &recorded),
         (recorded, false) => anstream::println!(
             "flow {} unchanged (ledger entry {}): nothing recorded",
             args.name,
@@ -193,14 +86,14 @@ pub fn tag(command: TagCommand, options: &LedgerOptions) -> CliResult {
             return Ok(None);
         }
         if options.dry_run {
-            dry_run(options, "flow", &flow)
+            crate::render::dry_run(options, "flow", &flow)
                 .map_err(|err| verdict_ledger::LedgerError::Invalid(err.to_string()))?;
             return Ok(None);
         }
         Ok(Some(ledger.put_flow(&options.org, flow).await?))
     })?;
     match recorded {
-        Some(recorded) => recorded_line("flow", &args.name, &recorded),
+        Some(recorded) => crate::render::recorded_line("flow", &args.name, &recorded),
         None if !options.dry_run => {
             anstream::println!("flow {}: tags unchanged, nothing recorded", args.name)
         }
@@ -266,7 +159,7 @@ fn get_flow(args: &GetFlowArgs, options: &LedgerOptions) -> CliResult {
 /// Runs `begin trail`.
 pub fn begin(command: BeginCommand, options: &LedgerOptions) -> CliResult {
     let BeginCommand::Trail(args) = command;
-    let user_data = args.user_data.as_deref().map(|p| read_json(p, "user data")).transpose()?;
+    let user_data = args.user_data.as_deref().map(|p| crate::input::read_json(p, "user data")).transpose()?;
     let template = args.template_file.as_deref().map(read_template).transpose()?;
     let trail = Trail {
         name: args.name.clone(),
@@ -277,11 +170,11 @@ pub fn begin(command: BeginCommand, options: &LedgerOptions) -> CliResult {
         user_data,
         template,
     };
-    if dry_run(options, "trail", &trail)? {
+    if crate::render::dry_run(options, "trail", &trail)? {
         return Ok(ExitStatus::Ok);
     }
     let recorded = with_ledger(options, async |ledger| ledger.begin_trail(&options.org, trail).await)?;
-    recorded_line("trail", &format!("{}/{}", args.flow, args.name), &recorded);
+    crate::render::recorded_line("trail", &format!("{}/{}", args.flow, args.name), &recorded);
     Ok(ExitStatus::Ok)
 }
 
@@ -306,12 +199,12 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
                 build_url: args.build_url,
                 annotations: args.annotations.into_iter().collect(),
             };
-            if dry_run(options, "artifact", &artifact)? {
+            if crate::render::dry_run(options, "artifact", &artifact)? {
                 return Ok(ExitStatus::Ok);
             }
             let recorded =
                 with_ledger(options, async |ledger| ledger.report_artifact(&options.org, artifact).await)?;
-            recorded_line("artifact", &format!("{} {fingerprint}", args.name), &recorded);
+            crate::render::recorded_line("artifact", &format!("{} {fingerprint}", args.name), &recorded);
         }
         AttestCommand::Generic(args) => {
             let common = AttestCommon {
@@ -321,7 +214,7 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
                 user_data: args.user_data,
                 attachments: args.attachments,
             };
-            return record_attestation(options, common, "generic", args.compliant, None);
+            return super::record::record_attestation(options, common, "generic", args.compliant, None);
         }
         other => return super::typed_attestations::run(other, options),
     }

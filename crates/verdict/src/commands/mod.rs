@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod fingerprint;
 pub mod ledger;
 pub mod policy;
+pub mod record;
 pub mod rego_tools;
 pub mod server;
 pub mod snapshot_sources;

@@ -64,7 +64,7 @@ fn paths_file_value(path: &Path) -> Result<Value, CliError> {
         }),
         "toml" => toml::from_str::<Value>(&text)
             .map_err(|err| CliError::invalid(anyhow!("{}: {}", path.display(), err.to_string().trim()))),
-        "yml" | "yaml" => super::evidence::yaml_as_json(path, &text, "paths file"),
+        "yml" | "yaml" => crate::input::yaml_as_json(path, &text, "paths file"),
         _ => Err(CliError::invalid(anyhow!(
             "paths file {}: use a .yml, .yaml, .json or .toml file",
             path.display()

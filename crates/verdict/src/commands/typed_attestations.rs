@@ -10,11 +10,12 @@ use verdict_evidence::sarif::{FailOn, level_counts_and_completeness, passes, sny
 use verdict_ledger::records::AttestationType;
 use verdict_ledger::{Ledger, LedgerError, RecordKind};
 
-use super::evidence::{read_json, record_attestation};
 use super::ledger::with_ledger;
+use super::record::record_attestation;
 use crate::cli::{AttestCommand, LedgerOptions};
 use crate::cli_env::FailOnLevel;
 use crate::error::{CliError, CliResult};
+use crate::input::read_json;
 
 /// Runs `attest junit|snyk|sarif|decision|override`.
 pub fn run(command: AttestCommand, options: &LedgerOptions) -> CliResult {
@@ -148,7 +149,7 @@ pub fn create_type(args: crate::cli_env::CreateAttestationTypeArgs, options: &Le
     check_definition(&schema, &args.rules).map_err(CliError::invalid)?;
     let kind =
         AttestationType { name: args.name.clone(), schema, jq: args.rules, description: args.description };
-    if super::evidence::dry_run(options, "attestation type", &kind)? {
+    if crate::render::dry_run(options, "attestation type", &kind)? {
         return Ok(verdict_core::ExitStatus::Ok);
     }
     let body = serde_json::to_value(&kind).map_err(|err| CliError::invalid(anyhow!("{err}")))?;
