@@ -181,8 +181,8 @@ pub const COSIGN_SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
 
 /// Pushes `host/repository:tag` (its content the repository's name) signed keyless by `who` (identity,
 /// issuer) — the signing statement and an empty attestation of each of `predicate_types` — as OCI 1.1
-/// referrers, the way `cosign sign` and `cosign attest` with the new bundle format lay them out; returns
-/// the image's digest.
+/// referrers (and the referrers tag), the way `cosign sign` and `cosign attest` with the new bundle
+/// format lay them out; returns the image's digest.
 pub fn push_signed_image(
     registry: &impl Store,
     host: &str,
@@ -207,6 +207,7 @@ pub fn push_signed_image(
             (bundle, predicate_type)
         })
         .collect();
-    push_bundles(registry, repository, &digest, size, &bundles, false);
+    // The referrers tag too, so registries without the referrers API (docker-registry 2.8) serve them.
+    push_bundles(registry, repository, &digest, size, &bundles, true);
     digest
 }
