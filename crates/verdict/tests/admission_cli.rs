@@ -83,17 +83,23 @@ impl World {
         self.dir.path().join(name)
     }
 
-    /// Writes a self-signed certificate for 127.0.0.1 with `name` as its common name; returns its PEM.
-    fn certificate(&self, name: &str) -> String {
+    /// A self-signed certificate for 127.0.0.1 with `name` as its common name: (certificate, key) PEMs.
+    fn make_certificate(name: &str) -> (String, String) {
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
         params.subject_alt_names.push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
         params.distinguished_name.push(rcgen::DnType::CommonName, name);
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// Writes a new certificate (`tls.crt`, `tls.key`); returns its PEM.
+    fn certificate(&self, name: &str) -> String {
+        let (cert, key) = World::make_certificate(name);
         // Key first, then the certificate: a reload never pairs a new certificate with an old key.
-        std::fs::write(self.path("tls.key"), key.serialize_pem()).unwrap();
-        std::fs::write(self.path("tls.crt"), cert.pem()).unwrap();
-        cert.pem()
+        std::fs::write(self.path("tls.key"), key).unwrap();
+        std::fs::write(self.path("tls.crt"), &cert).unwrap();
+        cert
     }
 
     fn judge_args(&self) -> Vec<String> {
@@ -254,8 +260,36 @@ async fn webhook_scenario(world: &World) {
     let untrusting = client(Some(&world.certificate_pem_other()));
     assert!(untrusting.get(format!("{}/healthz", enforce.url)).send().await.is_err());
 
-    // The certificate is rotated in place: new handshakes use the new one, without a restart.
-    let rotated = world.certificate("second");
+    // The certificate is rotated in place while requests keep coming (a client trusting both, new
+    // connections each time): new handshakes use the new one, without a restart, and no request fails.
+    let (next_cert, next_key) = World::make_certificate("second");
+    let both = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(pem.as_bytes()).unwrap(),
+            reqwest::Certificate::from_pem(next_cert.as_bytes()).unwrap(),
+        ])
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let load = {
+        let (both, url, image) = (both.clone(), enforce.url.clone(), world.signed.clone());
+        tokio::spawn(async move {
+            let mut answered = 0;
+            for index in 0..60 {
+                let body =
+                    deployment_review(&format!("u-load-{index}"), "shop", &image).to_string().into_bytes();
+                let (status, answer) = post(&both, &url, body).await;
+                answered += usize::from(status == 200 && answer["response"]["allowed"] == true);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            answered
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::fs::write(world.path("tls.key"), &next_key).unwrap();
+    std::fs::write(world.path("tls.crt"), &next_cert).unwrap();
+    let rotated = next_cert;
     let fresh = client(Some(&rotated));
     let mut reloaded = false;
     for _ in 0..50 {
@@ -267,6 +301,7 @@ async fn webhook_scenario(world: &World) {
     }
     assert!(reloaded, "the rotated certificate was not picked up");
     assert_eq!(review(&fresh, &enforce.url, "u-after", &world.signed).await["allowed"], true);
+    assert_eq!(load.await.unwrap(), 60, "every request during the rotation was answered");
     drop(enforce);
 
     // warn: admitted with the reasons as warnings; audit: admitted silently. Same evaluation.
