@@ -130,7 +130,7 @@ mod tests {
     }
 
     fn verdict(allowed: bool) -> Judgement {
-        Judgement { allowed, digest: None, reasons: Vec::new() }
+        Judgement { allowed, digest: None, reasons: Vec::new(), notes: Vec::new() }
     }
 
     #[tokio::test]

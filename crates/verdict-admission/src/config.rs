@@ -66,12 +66,23 @@ pub struct LedgerConfig {
     pub record_decisions: bool,
 }
 
+/// One image policy file, and the mode its failures take when the configuration gives one (else the
+/// policy's own, else the configuration's `mode`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its mode, given here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionConfig {
     /// Image policy files.
-    pub policies: Vec<PathBuf>,
+    pub policies: Vec<PolicyFile>,
     /// Sigstore trusted root; `None`: the embedded production root.
     pub trusted_root: Option<PathBuf>,
     /// audit, warn or enforce.
@@ -119,6 +130,14 @@ mod as_text {
         } else {
             serializer.serialize_str(&format!("{millis}ms"))
         }
+    }
+}
+
+fn mode_named(name: &str) -> Mode {
+    match name {
+        "audit" => Mode::Audit,
+        "warn" => Mode::Warn,
+        _ => Mode::Enforce,
     }
 }
 
@@ -263,14 +282,20 @@ impl Builder<'_> {
 
     fn config(&mut self, document: &Value) -> AdmissionConfig {
         let defaults = AdmissionConfig::default();
-        let count = document["policies"].as_array().map_or(0, Vec::len);
-        let policies =
-            (0..count).filter_map(|index| self.path(document, &format!("/policies/{index}"))).collect();
-        let mode = match document.get("mode").and_then(Value::as_str) {
-            Some("audit") => Mode::Audit,
-            Some("warn") => Mode::Warn,
-            _ => Mode::Enforce,
-        };
+        let mut policies = Vec::new();
+        for (index, entry) in document["policies"].as_array().into_iter().flatten().enumerate() {
+            let (pointer, mode) = match entry {
+                Value::Object(fields) => (
+                    format!("/policies/{index}/path"),
+                    fields.get("mode").and_then(Value::as_str).map(mode_named),
+                ),
+                _ => (format!("/policies/{index}"), None),
+            };
+            if let Some(path) = self.path(document, &pointer) {
+                policies.push(PolicyFile { path, mode });
+            }
+        }
+        let mode = document.get("mode").and_then(Value::as_str).map_or(Mode::Enforce, mode_named);
         let exempt_namespaces = match document.get("exemptNamespaces").and_then(Value::as_array) {
             Some(list) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
             None => defaults.exempt_namespaces.clone(),

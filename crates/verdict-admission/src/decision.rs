@@ -44,14 +44,17 @@ pub struct ImageOutcome {
 }
 
 /// What a judge says about one image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Judgement {
-    /// Whether it satisfies the policies.
+    /// Whether it satisfies the policies that follow the configured mode.
     pub allowed: bool,
     /// The digest it resolved to, if it was resolved.
     pub digest: Option<String>,
-    /// Why it fails. An error (registry down, policy error) is a failure with its reason.
+    /// Why it fails those. An error (registry down, policy error) is a failure with its reason.
     pub reasons: Vec<String>,
+    /// Failures of policies that carry a mode of their own, each with that mode (a policy in enforce
+    /// mode denies even when the webhook audits; one in audit mode only records).
+    pub notes: Vec<(Mode, String)>,
 }
 
 /// Judges one image. The webhook's judge verifies signatures and attestations with the image policies;
@@ -118,6 +121,9 @@ pub struct AdmissionDecision {
     pub images: Vec<ImageOutcome>,
     /// Every reason the evaluation failed, or why nothing was evaluated.
     pub reasons: Vec<String>,
+    /// Failures of policies with a mode of their own, with that mode.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<(Mode, String)>,
 }
 
 fn operation_name(operation: &Operation) -> &'static str {
@@ -143,6 +149,7 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
         admitted: true,
         images: Vec::new(),
         reasons: Vec::new(),
+        notes: Vec::new(),
     };
     if let Some(namespace) = &request.namespace
         && settings.exempt_namespaces.iter().any(|n| n == namespace)
@@ -183,11 +190,14 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
                 if !judgement.allowed && judgement.reasons.is_empty() {
                     decision.reasons.push(format!("{} ({}): denied", image.image, image.path));
                 }
-                decision.passed &= judgement.allowed;
+                for (mode, note) in &judgement.notes {
+                    decision.notes.push((*mode, format!("{} ({}): {note}", image.image, image.path)));
+                }
+                decision.passed &= judgement.allowed && judgement.notes.is_empty();
                 decision.images.push(ImageOutcome {
                     image: image.image,
                     path: image.path,
-                    allowed: judgement.allowed,
+                    allowed: judgement.allowed && judgement.notes.is_empty(),
                     digest: judgement.digest,
                     reasons: judgement.reasons,
                 });
@@ -211,9 +221,18 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
     finish(decision)
 }
 
-/// Sets whether the request is admitted: a failed evaluation is denied only in enforce mode.
+/// The failures an answer acts on in `mode`: the configured mode's own failures (`reasons`) when it is
+/// `mode`, and the notes of policies in `mode`.
+fn failures_in(decision: &AdmissionDecision, mode: Mode) -> Vec<String> {
+    let mut failures = if decision.mode == mode { decision.reasons.clone() } else { Vec::new() };
+    failures.extend(decision.notes.iter().filter(|(m, _)| *m == mode).map(|(_, note)| note.clone()));
+    failures
+}
+
+/// Sets whether the request is admitted: it is denied when a failure is in enforce mode — the configured
+/// mode's failures when that is enforce, or any policy of its own in enforce mode.
 fn finish(mut decision: AdmissionDecision) -> AdmissionDecision {
-    decision.admitted = decision.passed || decision.mode != Mode::Enforce;
+    decision.admitted = decision.passed || failures_in(&decision, Mode::Enforce).is_empty();
     decision
 }
 
@@ -227,9 +246,9 @@ pub fn answer(request: &Request, decision: &AdmissionDecision) -> AdmissionRevie
     if decision.passed {
         return allow(request, Vec::new());
     }
-    match decision.mode {
-        Mode::Enforce => deny(request, &format!("verdict: {}", decision.reasons.join("; "))),
-        Mode::Warn => allow(request, decision.reasons.iter().map(|r| format!("verdict: {r}")).collect()),
-        Mode::Audit => allow(request, Vec::new()),
+    let enforced = failures_in(decision, Mode::Enforce);
+    if !enforced.is_empty() {
+        return deny(request, &format!("verdict: {}", enforced.join("; ")));
     }
+    allow(request, failures_in(decision, Mode::Warn).iter().map(|r| format!("verdict: {r}")).collect())
 }

@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use verdict_imagepolicy::{ImagePolicy, ImageReference};
-use verdict_images::{FetchOptions, credentials_for, resolve_digest, verify_image};
+use verdict_imagepolicy::{ImagePolicy, ImageReference, NoMatch, decide};
+use verdict_images::{FetchOptions, check, credentials_for, fetch, resolve_digest};
 use verdict_rego::Limits;
 use verdict_sigstore::BundleVerifier;
 
 use crate::cache::{CacheKey, Lookup, VerificationCache};
-use crate::decision::{ImageJudge, Judgement};
+use crate::decision::{ImageJudge, Judgement, Mode};
 
 /// How the judge reaches registries.
 #[derive(Debug, Clone)]
@@ -27,9 +27,13 @@ pub struct RegistryAccess {
     pub budget: Duration,
 }
 
-/// Verifies images with one image policy and trust root, built once and shared by every request.
+/// Verifies images with the image policies and trust root, built once and shared by every request. The
+/// policies come in groups: those that follow the webhook's configured mode (`None`) and those with a
+/// mode of their own; an image's material is fetched once and every group decides on it.
 pub struct PolicyJudge {
-    policy: Arc<ImagePolicy>,
+    groups: Arc<Vec<(Option<Mode>, ImagePolicy)>>,
+    /// An image no rule of any group matches is allowed only when a policy says `noMatch: allow`.
+    no_match: NoMatch,
     verifier: Arc<BundleVerifier>,
     access: RegistryAccess,
     limits: Limits,
@@ -39,19 +43,36 @@ pub struct PolicyJudge {
 }
 
 fn failed(reason: String) -> Judgement {
-    Judgement { allowed: false, digest: None, reasons: vec![reason] }
+    Judgement { allowed: false, digest: None, reasons: vec![reason], notes: Vec::new() }
 }
 
 impl PolicyJudge {
-    /// A judge for `policy`, verifying against `verifier`'s trust root, reaching registries with `access`.
+    /// A judge for one `policy` in the configured mode, verifying against `verifier`'s trust root,
+    /// reaching registries with `access`.
     pub fn new(
         policy: ImagePolicy,
         verifier: BundleVerifier,
         access: RegistryAccess,
         limits: Limits,
     ) -> Self {
+        PolicyJudge::with_groups(vec![(None, policy)], verifier, access, limits)
+    }
+
+    /// A judge for policies in groups by mode (`None`: the configured mode).
+    pub fn with_groups(
+        groups: Vec<(Option<Mode>, ImagePolicy)>,
+        verifier: BundleVerifier,
+        access: RegistryAccess,
+        limits: Limits,
+    ) -> Self {
+        let no_match = if groups.iter().any(|(_, p)| p.no_match == NoMatch::Allow) {
+            NoMatch::Allow
+        } else {
+            NoMatch::Deny
+        };
         PolicyJudge {
-            policy: Arc::new(policy),
+            groups: Arc::new(groups),
+            no_match,
             verifier: Arc::new(verifier),
             access,
             limits,
@@ -68,15 +89,50 @@ impl PolicyJudge {
         self
     }
 
+    /// Fetches the image's material once and decides it with every group: a group's failures are the
+    /// configured mode's (`reasons`) or, for a group with a mode of its own, notes in that mode.
     async fn verify(&self, reference: &ImageReference, options: &FetchOptions) -> Judgement {
-        match verify_image(reference, &self.policy, &self.verifier, options, &self.limits).await {
-            Ok((decision, _)) => Judgement {
-                allowed: decision.allowed,
-                digest: Some(decision.digest),
-                reasons: decision.reasons,
-            },
-            Err(err) => failed(err.to_string()),
+        let fetched = match fetch(reference, options).await {
+            Ok(fetched) => fetched,
+            Err(err) => return failed(err.to_string()),
+        };
+        let mut judgement = Judgement {
+            allowed: true,
+            digest: Some(fetched.digest.clone()),
+            reasons: Vec::new(),
+            notes: Vec::new(),
+        };
+        let mut matched = false;
+        for (mode, policy) in self.groups.iter() {
+            // Unmatched images are judged once, across every group, below.
+            let mut group = policy.clone();
+            group.no_match = NoMatch::Allow;
+            let decision = decide(
+                &group,
+                reference,
+                &fetched.digest,
+                &fetched.signatures,
+                &fetched.attestations,
+                |attestor, candidate| check(&self.verifier, attestor, candidate),
+                &self.limits,
+            );
+            matched |= !decision.rules.is_empty();
+            match mode {
+                None => {
+                    judgement.allowed &= decision.allowed;
+                    judgement.reasons.extend(decision.reasons);
+                }
+                Some(mode) => judgement.notes.extend(decision.reasons.into_iter().map(|r| (*mode, r))),
+            }
         }
+        if !matched && self.no_match == NoMatch::Deny {
+            judgement.allowed = false;
+            judgement.reasons.push(format!(
+                "no rule of the image policies matches {}: denied by default",
+                reference.name()
+            ));
+        }
+        judgement
     }
 }
 

@@ -165,6 +165,7 @@ mod tests {
             admitted: true,
             images: Vec::new(),
             reasons: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -227,6 +228,7 @@ mod tests {
                 allowed,
                 digest: allowed.then(|| format!("sha256:{}", "a".repeat(64))),
                 reasons: Vec::new(),
+                notes: Vec::new(),
             }
         }
     }

@@ -14,7 +14,7 @@ pub mod review;
 pub mod server;
 pub mod tls;
 
-pub use config::{AdmissionConfig, CacheConfig, LedgerConfig, load_admission_config};
+pub use config::{AdmissionConfig, CacheConfig, LedgerConfig, PolicyFile, load_admission_config};
 pub use decision::{AdmissionDecision, ImageJudge, ImageOutcome, Judgement, Mode, Settings, answer, decide};
 pub use images::{ImageRef, WorkloadError, changed_images, request_images, workload_images};
 pub use judge::{PolicyJudge, RegistryAccess};

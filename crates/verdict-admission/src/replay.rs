@@ -100,6 +100,7 @@ mod tests {
                 allowed,
                 digest: None,
                 reasons: if allowed { vec![] } else { vec!["not signed".into()] },
+                notes: Vec::new(),
             }
         }
     }

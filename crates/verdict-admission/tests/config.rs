@@ -23,9 +23,13 @@ fn errors(dir: &tempfile::TempDir, source: &str) -> Vec<String> {
 #[test]
 fn a_full_configuration_loads_with_paths_relative_to_it() {
     let dir = dir_with(&["image-policy.yml", "team.yml", "root.json", "docker.json"]);
-    let source = "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [image-policy.yml, team.yml]\ntrustedRoot: root.json\nmode: warn\nbudget: 5s\nexemptNamespaces: [kube-system]\nregistry:\n  dockerConfig: docker.json\n  requestTimeout: 750ms\ncache:\n  positiveTtl: 5m\n  negativeTtl: 10s\n  maxEntries: 50\n";
+    let source = "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [image-policy.yml, {path: team.yml, mode: audit}]\ntrustedRoot: root.json\nmode: warn\nbudget: 5s\nexemptNamespaces: [kube-system]\nregistry:\n  dockerConfig: docker.json\n  requestTimeout: 750ms\ncache:\n  positiveTtl: 5m\n  negativeTtl: 10s\n  maxEntries: 50\n";
     let config = load_admission_config(&dir.path().join("admission.yaml"), source).unwrap();
-    assert_eq!(config.policies, [dir.path().join("image-policy.yml"), dir.path().join("team.yml")]);
+    let paths: Vec<_> = config.policies.iter().map(|p| (p.path.clone(), p.mode)).collect();
+    assert_eq!(
+        paths,
+        [(dir.path().join("image-policy.yml"), None), (dir.path().join("team.yml"), Some(Mode::Audit))]
+    );
     assert_eq!(config.trusted_root, Some(dir.path().join("root.json")));
     assert_eq!((config.mode, config.budget), (Mode::Warn, Duration::from_secs(5)));
     assert_eq!(config.exempt_namespaces, ["kube-system"]);

@@ -29,6 +29,7 @@ impl ImageJudge for StandIn {
                 allowed: false,
                 digest: None,
                 reasons: vec!["registry unavailable: connection refused".into()],
+                notes: Vec::new(),
             };
         }
         if image.contains(":signed") {
@@ -36,12 +37,14 @@ impl ImageJudge for StandIn {
                 allowed: true,
                 digest: Some(format!("sha256:{}", "1".repeat(64))),
                 reasons: Vec::new(),
+                notes: Vec::new(),
             }
         } else {
             Judgement {
                 allowed: false,
                 digest: None,
                 reasons: vec!["the image is not signed (no signature was found)".into()],
+                notes: Vec::new(),
             }
         }
     }
@@ -200,4 +203,44 @@ async fn exempt_namespaces_updates_and_deletes() {
     let before = judge.judged.load(Ordering::SeqCst);
     assert!(decide(&delete, &judge, &settings(Mode::Enforce)).await.admitted);
     assert_eq!(judge.judged.load(Ordering::SeqCst), before);
+}
+
+/// Fails nothing in the configured mode, and reports one failure of a policy with a mode of its own.
+struct WithNote(Mode);
+
+impl ImageJudge for WithNote {
+    async fn judge(&self, _image: &str) -> Judgement {
+        Judgement {
+            allowed: true,
+            digest: None,
+            reasons: Vec::new(),
+            notes: vec![(self.0, "rule \"team\": the image is not signed".into())],
+        }
+    }
+}
+
+/// A policy's own mode decides what its failure does, whatever the configured mode: enforce denies
+/// even when the webhook audits, warn warns, audit only records.
+#[tokio::test]
+async fn a_policy_with_its_own_mode_acts_in_that_mode() {
+    let request = parse_review(&oracle("deployment_creation_signed.json")).unwrap();
+    let cases = [
+        (Mode::Audit, Mode::Enforce, false, 0),
+        (Mode::Enforce, Mode::Warn, true, 1),
+        (Mode::Enforce, Mode::Audit, true, 0),
+        (Mode::Warn, Mode::Audit, true, 0),
+    ];
+    for (configured, own, admitted, warnings) in cases {
+        let decision = decide(&request, &WithNote(own), &settings(configured)).await;
+        assert!(!decision.passed, "the evaluation failed");
+        assert_eq!(decision.admitted, admitted, "configured {configured:?}, policy {own:?}");
+        assert_eq!(decision.notes.len(), 1, "the failure is recorded in every mode");
+        let review = serde_json::to_value(answer(&request, &decision)).unwrap();
+        assert_eq!(review["response"]["allowed"], admitted);
+        let found = review["response"]["warnings"].as_array().map_or(0, Vec::len);
+        assert_eq!(found, warnings, "configured {configured:?}, policy {own:?}: {review}");
+        if !admitted {
+            assert!(review["response"]["status"]["message"].as_str().unwrap().contains("rule \"team\""));
+        }
+    }
 }

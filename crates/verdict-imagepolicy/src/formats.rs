@@ -175,15 +175,23 @@ impl Translator<'_> {
                 ("failurePolicy", "verdict always fails closed; remove it"),
             ],
         );
+        // Kyverno's actions as the policy's own mode: Deny wins, then Warn; Audit alone audits.
+        let mut mode = None;
         for action in items(spec.entry("validationActions").map(|(_, v)| v)) {
-            if as_text(action) != Some("Deny") {
-                self.error(
+            match as_text(action) {
+                Some("Deny") => mode = Some("enforce"),
+                Some("Warn") if mode != Some("enforce") => mode = Some("warn"),
+                Some("Audit") if mode.is_none() => mode = Some("audit"),
+                Some("Warn" | "Audit") => {}
+                _ => self.error(
                     action,
-                    format!("validationActions {} is not supported per policy", action.to_json()),
-                    "use [Deny] and set `mode: audit|warn` in the AdmissionConfig",
-                );
+                    format!("unknown validationAction {}", action.to_json()),
+                    "use Deny, Warn or Audit",
+                ),
             }
         }
+        let actions_node = spec.entry("validationActions").map_or(spec, |(_, v)| v);
+        let mode = mode.map(|m| string(m, actions_node));
         if let Some((_, webhook)) = spec.entry("webhookConfiguration") {
             self.keys(
                 webhook,
@@ -302,7 +310,7 @@ impl Translator<'_> {
         if !attestations.is_empty() {
             rule.push(("attestations", node(NodeValue::Sequence(attestations), spec)));
         }
-        self.verdict(root, vec![mapping(rule, spec)])
+        self.verdict(root, vec![mapping(rule, spec)], mode)
     }
 
     fn sigstore(&mut self, root: &Node) -> Node {
@@ -322,13 +330,14 @@ impl Translator<'_> {
                 ("match", "verdict checks the images of every workload kind; remove match"),
             ],
         );
-        if let Some((_, mode)) = spec.entry("mode")
-            && as_text(mode) != Some("enforce")
+        let mode = spec.entry("mode").map(|(_, mode)| mode.clone());
+        if let Some(mode) = &mode
+            && !matches!(as_text(mode), Some("enforce" | "warn"))
         {
             self.error(
                 mode,
-                format!("mode {} is not supported per policy", mode.to_json()),
-                "use `mode: enforce` and set `mode` in the AdmissionConfig",
+                format!("mode {} is not a policy-controller mode", mode.to_json()),
+                "use `mode: enforce` or `mode: warn`",
             );
         }
         let mut images = Vec::new();
@@ -451,19 +460,21 @@ impl Translator<'_> {
         if !attestations.is_empty() {
             rule.push(("attestations", node(NodeValue::Sequence(attestations), at)));
         }
-        self.verdict(root, vec![mapping(rule, spec)])
+        self.verdict(root, vec![mapping(rule, spec)], mode)
     }
 
-    /// The verdict ImagePolicy holding `rules`; images no rule matches are denied (a policy in these
+    /// The verdict ImagePolicy holding `rules`, with the policy's own `mode` if it says; images no rule
+    /// matches are denied (a policy in these
     /// formats says nothing about them).
-    fn verdict(&self, root: &Node, rules: Vec<Node>) -> Node {
-        mapping(
-            vec![
-                ("apiVersion", string("verdict.dev/v1", root)),
-                ("kind", string("ImagePolicy", root)),
-                ("rules", node(NodeValue::Sequence(rules), root)),
-            ],
-            root,
-        )
+    fn verdict(&self, root: &Node, rules: Vec<Node>, mode: Option<Node>) -> Node {
+        let mut entries = vec![
+            ("apiVersion", string("verdict.dev/v1", root)),
+            ("kind", string("ImagePolicy", root)),
+            ("rules", node(NodeValue::Sequence(rules), root)),
+        ];
+        if let Some(mode) = mode {
+            entries.push(("mode", mode));
+        }
+        mapping(entries, root)
     }
 }

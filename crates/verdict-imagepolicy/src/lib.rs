@@ -18,5 +18,5 @@ pub use decide::{
     decide,
 };
 pub use load::{IMAGE_POLICY_V1_SCHEMA, load_image_policy};
-pub use model::{AttestationRequirement, Attestor, Attestors, ImagePolicy, ImageRule, NoMatch};
+pub use model::{AttestationRequirement, Attestor, Attestors, ImagePolicy, ImageRule, NoMatch, PolicyMode};
 pub use reference::{ImageGlob, ImageReference, ReferenceError};

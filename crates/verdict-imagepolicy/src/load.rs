@@ -11,7 +11,9 @@ use verdict_policy::yaml::{self, Node};
 use verdict_rego::RegoPolicy;
 use verdict_sigstore::Matcher;
 
-use crate::model::{AttestationRequirement, Attestor, Attestors, ImagePolicy, ImageRule, NoMatch};
+use crate::model::{
+    AttestationRequirement, Attestor, Attestors, ImagePolicy, ImageRule, NoMatch, PolicyMode,
+};
 use crate::reference::ImageGlob;
 
 /// The schema text (also in `docs/` for editors).
@@ -35,7 +37,7 @@ fn validator() -> Result<&'static jsonschema::Validator, String> {
 fn allowed_keys(pointer: &str) -> &'static [&'static str] {
     let segments: Vec<&str> = pointer.split('/').skip(1).collect();
     match segments.as_slice() {
-        [] => &["apiVersion", "kind", "noMatch", "rules"],
+        [] => &["apiVersion", "kind", "noMatch", "mode", "rules"],
         ["rules", _] => &["name", "images", "requireDigest", "attestors", "attestations"],
         [.., "attestors"] => &["count", "entries"],
         [.., "entries", _] => &["keyless", "key"],
@@ -151,7 +153,13 @@ impl Builder<'_> {
             .enumerate()
             .map(|(index, rule)| self.rule(&format!("/rules/{index}"), rule))
             .collect();
-        ImagePolicy { no_match, rules }
+        let mode = match document.get("mode").and_then(Value::as_str) {
+            Some("audit") => Some(PolicyMode::Audit),
+            Some("warn") => Some(PolicyMode::Warn),
+            Some("enforce") => Some(PolicyMode::Enforce),
+            _ => None,
+        };
+        ImagePolicy { no_match, mode, rules }
     }
 
     fn rule(&mut self, at: &str, rule: &Value) -> ImageRule {

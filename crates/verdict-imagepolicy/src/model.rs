@@ -14,11 +14,25 @@ pub enum NoMatch {
     Allow,
 }
 
+/// What the admission webhook does with a failure of a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyMode {
+    /// Admit silently (record only).
+    Audit,
+    /// Admit with a warning.
+    Warn,
+    /// Deny.
+    Enforce,
+}
+
 /// A loaded image policy.
 #[derive(Debug, Clone)]
 pub struct ImagePolicy {
     /// What happens to an image no rule matches.
     pub no_match: NoMatch,
+    /// What the admission webhook does when this policy fails, when the policy says (`mode`, Kyverno's
+    /// `validationActions`, policy-controller's `mode`); `None`: the webhook's configured mode.
+    pub mode: Option<PolicyMode>,
     /// The rules; every rule whose images match an image applies to it, and all must be satisfied.
     pub rules: Vec<ImageRule>,
 }

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 use verdict_imagepolicy::{
-    AttestationCandidate, Attestor, ImageReference, SignerMatch, decide, load_image_policy,
+    AttestationCandidate, Attestor, ImageReference, PolicyMode, SignerMatch, decide, load_image_policy,
 };
 use verdict_rego::Limits;
 use verdict_sigstore::Matcher;
@@ -511,8 +511,8 @@ fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
             "kyverno.yaml:18:3: error: `spec.validations` is not supported by verdict",
         ),
         (
-            KYVERNO.replace("validationActions: [Deny]", "validationActions: [Audit]"),
-            "kyverno.yaml:6:23: error: validationActions \"Audit\" is not supported per policy",
+            KYVERNO.replace("validationActions: [Deny]", "validationActions: [Block]"),
+            "kyverno.yaml:6:23: error: unknown validationAction \"Block\"",
         ),
         (
             KYVERNO.replace("failurePolicy: Fail", "failurePolicy: Ignore"),
@@ -558,8 +558,8 @@ fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
     }
     let cip: Vec<(String, &str)> = vec![
         (
-            CLUSTER_IMAGE_POLICY.replace("spec:\n", "spec:\n  mode: warn\n"),
-            "cip.yaml:6:9: error: mode \"warn\" is not supported per policy",
+            CLUSTER_IMAGE_POLICY.replace("spec:\n", "spec:\n  mode: block\n"),
+            "cip.yaml:6:9: error: mode \"block\" is not a policy-controller mode",
         ),
         (
             CLUSTER_IMAGE_POLICY.replace("spec:\n", "spec:\n  policy:\n    type: cue\n"),
@@ -592,4 +592,37 @@ fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn a_policy_says_its_own_mode_in_every_format() {
+    let mode = |file: &str, source: String| {
+        load_image_policy(file, &source).unwrap_or_else(|d| panic!("{file}: {d:#?}")).mode
+    };
+    let kyverno = |actions: &str| mode("kyverno.yaml", KYVERNO.replace("[Deny]", actions));
+    assert_eq!(kyverno("[Deny]"), Some(PolicyMode::Enforce));
+    assert_eq!(kyverno("[Audit, Deny]"), Some(PolicyMode::Enforce), "Deny wins over every other action");
+    assert_eq!(kyverno("[Warn]"), Some(PolicyMode::Warn));
+    assert_eq!(kyverno("[Audit, Warn]"), Some(PolicyMode::Warn));
+    assert_eq!(kyverno("[Audit]"), Some(PolicyMode::Audit));
+    let cip =
+        |line: &str| mode("cip.yaml", CLUSTER_IMAGE_POLICY.replace("spec:\n", &format!("spec:\n{line}")));
+    assert_eq!(cip(""), None, "no mode: the webhook's configured mode");
+    assert_eq!(cip("  mode: warn\n"), Some(PolicyMode::Warn));
+    assert_eq!(cip("  mode: enforce\n"), Some(PolicyMode::Enforce));
+    let verdict = |line: &str| {
+        mode(
+            "verdict.yml",
+            VERDICT_EQUIVALENT.replace("kind: ImagePolicy\n", &format!("kind: ImagePolicy\n{line}")),
+        )
+    };
+    assert_eq!(verdict(""), None);
+    assert_eq!(verdict("mode: audit\n"), Some(PolicyMode::Audit));
+    assert_eq!(verdict("mode: warn\n"), Some(PolicyMode::Warn));
+    assert_eq!(verdict("mode: enforce\n"), Some(PolicyMode::Enforce));
+    let refused = load_image_policy(
+        "verdict.yml",
+        &VERDICT_EQUIVALENT.replace("kind: ImagePolicy\n", "kind: ImagePolicy\nmode: loud\n"),
+    );
+    assert!(refused.is_err(), "an unknown mode is refused, never read as a looser one");
 }

@@ -409,6 +409,58 @@ fn admission_review_decides_a_file_offline_like_the_webhook() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("AdmissionReview"));
 }
 
+/// A policy's own mode (here, given where the config lists it) decides what its failure does: the same
+/// unsigned image denied under the enforcing policy is admitted with a warning under a `warn` entry.
+#[test]
+fn a_policy_listed_with_its_own_mode_fails_in_that_mode() {
+    let world = World::new();
+    std::fs::write(
+        world.path("warn.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies:\n  - {path: policy.yml, mode: warn}\ntrustedRoot: root.json\nmode: enforce\nregistry: {dockerConfig: docker.json}\n",
+    )
+    .unwrap();
+    let file = world.path("review.json");
+    let run = |image: &str| {
+        std::fs::write(&file, deployment_review("u-9", "shop", image).to_string()).unwrap();
+        let output = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+            .args(["admission", "review"])
+            .arg(&file)
+            .arg("--config")
+            .arg(world.path("warn.yaml"))
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        let answer = serde_json::from_slice::<Value>(&output.stdout).unwrap_or(Value::Null);
+        (output.status.code().unwrap(), answer, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, unsigned, stderr) = run(&world.unsigned);
+    assert_eq!(code, 0, "{unsigned} {stderr}");
+    assert_eq!(unsigned["review"]["response"]["allowed"], true, "{unsigned}");
+    let warnings = unsigned["review"]["response"]["warnings"].to_string();
+    assert!(warnings.contains("acme/unsigned"), "the warning names the image: {unsigned}");
+    assert_eq!(unsigned["decision"]["images"][0]["allowed"], false, "the image still failed: {unsigned}");
+    let (code, signed, stderr) = run(&world.signed);
+    assert_eq!((code, &signed["review"]["response"]["allowed"]), (0, &json!(true)), "{signed} {stderr}");
+    assert!(signed["review"]["response"]["warnings"].is_null(), "{signed}");
+    // A mode verdict does not know is refused with its place, never read as a looser one.
+    std::fs::write(
+        world.path("bad-mode.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies:\n  - {path: policy.yml, mode: quiet}\n",
+    )
+    .unwrap();
+    let bad = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args(["admission", "validate"])
+        .arg(world.path("bad-mode.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("bad-mode.yaml:4:"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
 impl World {
     /// A certificate nobody serves.
     fn certificate_pem_other(&self) -> String {

@@ -8,13 +8,13 @@ use sha2::{Digest, Sha256};
 use verdict_admission::cache::VerificationCache;
 use verdict_admission::ledger::{AppendDecision, DecisionRecorder, EnvironmentCheck, EnvironmentJudge};
 use verdict_admission::{
-    AdmissionConfig, LedgerConfig, Mode, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings,
-    WebhookConfig, answer, decide, load_admission_config, parse_review,
+    AdmissionConfig, LedgerConfig, Mode, PolicyFile, PolicyJudge, RegistryAccess, ReloadingCertificate,
+    Settings, WebhookConfig, answer, decide, load_admission_config, parse_review,
 };
 use verdict_client::HttpLedger;
 use verdict_core::ExitStatus;
 use verdict_enforce::{AssertRequest, PolicyChoice};
-use verdict_imagepolicy::{ImagePolicy, NoMatch, load_image_policy};
+use verdict_imagepolicy::{ImagePolicy, NoMatch, PolicyMode, load_image_policy};
 use verdict_ledger::{Ledger, RecordKind, SqlLedger};
 use verdict_rego::Limits;
 use verdict_sigstore::BundleVerifier;
@@ -55,7 +55,7 @@ fn effective_config(args: &JudgeArgs) -> Result<AdmissionConfig, CliError> {
         ModeArg::Enforce => Mode::Enforce,
     };
     Ok(AdmissionConfig {
-        policies: args.policy.iter().cloned().collect(),
+        policies: args.policy.iter().map(|path| PolicyFile { path: path.clone(), mode: None }).collect(),
         trusted_root: args.trusted_root.clone(),
         mode,
         budget: args.budget,
@@ -67,25 +67,41 @@ fn effective_config(args: &JudgeArgs) -> Result<AdmissionConfig, CliError> {
 }
 
 /// The judge and settings `config` describes: every policy and the trust root loaded (and refused with
-/// file:line:column) before anything is served; several policies are one policy whose rules all apply.
+/// file:line:column) before anything is served. Policies are grouped by mode — the configuration's entry,
+/// else the policy's own, else the configured mode — and the policies of a group are one policy whose
+/// rules all apply.
 fn judge(config: &AdmissionConfig) -> Result<(PolicyJudge, Settings), CliError> {
-    let mut merged = ImagePolicy { no_match: NoMatch::Deny, rules: Vec::new() };
+    let mut groups: Vec<(Option<Mode>, ImagePolicy)> = Vec::new();
     let mut digest = Sha256::new();
-    for path in &config.policies {
-        let file = path.display().to_string();
-        let source = std::fs::read_to_string(path)
+    for entry in &config.policies {
+        let file = entry.path.display().to_string();
+        let source = std::fs::read_to_string(&entry.path)
             .map_err(|err| CliError::invalid(anyhow!("cannot read the image policy {file}: {err}")))?;
         let policy = load_image_policy(&file, &source).map_err(|diagnostics| {
             let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
             CliError::invalid(anyhow!("the image policy does not load:\n{}", rendered.join("\n")))
         })?;
-        // An image no rule matches is denied unless a policy says otherwise, explicitly.
-        if policy.no_match == NoMatch::Allow {
-            merged.no_match = NoMatch::Allow;
+        let own = policy.mode.map(|mode| match mode {
+            PolicyMode::Audit => Mode::Audit,
+            PolicyMode::Warn => Mode::Warn,
+            PolicyMode::Enforce => Mode::Enforce,
+        });
+        // A mode equal to the configured one is the configured mode's group.
+        let mode = entry.mode.or(own).filter(|mode| *mode != config.mode);
+        match groups.iter_mut().find(|(m, _)| *m == mode) {
+            Some((_, merged)) => {
+                // An image no rule matches is denied unless a policy says otherwise, explicitly.
+                if policy.no_match == NoMatch::Allow {
+                    merged.no_match = NoMatch::Allow;
+                }
+                merged.rules.extend(policy.rules);
+            }
+            None => groups.push((mode, policy)),
         }
-        merged.rules.extend(policy.rules);
         digest.update(source.as_bytes());
+        digest.update(format!("{mode:?}").as_bytes());
     }
+    let no_match = groups.iter().any(|(_, p)| p.no_match == NoMatch::Allow);
     match &config.trusted_root {
         Some(root) => digest.update(std::fs::read(root).map_err(|err| {
             CliError::invalid(anyhow!("cannot read the trusted root {}: {err}", root.display()))
@@ -94,10 +110,10 @@ fn judge(config: &AdmissionConfig) -> Result<(PolicyJudge, Settings), CliError> 
     }
     let verifier = BundleVerifier::new(config.trusted_root.as_deref()).map_err(CliError::invalid)?;
     tracing::info!(
-        no_match = if merged.no_match == NoMatch::Allow { "allow" } else { "deny" },
-        rules = merged.rules.len(),
+        no_match = if no_match { "allow" } else { "deny" },
+        groups = ?groups.iter().map(|(mode, p)| (mode.unwrap_or(config.mode), p.rules.len())).collect::<Vec<_>>(),
         "image policies loaded: images no rule matches are {}",
-        if merged.no_match == NoMatch::Allow { "ALLOWED (a policy says noMatch: allow)" } else { "denied" }
+        if no_match { "ALLOWED (a policy says noMatch: allow)" } else { "denied" }
     );
     let access = RegistryAccess {
         docker_config: config.docker_config.clone(),
@@ -109,7 +125,7 @@ fn judge(config: &AdmissionConfig) -> Result<(PolicyJudge, Settings), CliError> 
         budget: config.budget,
         exempt_namespaces: config.exempt_namespaces.clone(),
     };
-    let judge = PolicyJudge::new(merged, verifier, access, Limits::default())
+    let judge = PolicyJudge::with_groups(groups, verifier, access, Limits::default())
         .with_cache(VerificationCache::new(config.cache.clone()), hex::encode(digest.finalize()));
     Ok((judge, settings))
 }
@@ -312,6 +328,9 @@ fn review(args: &AdmissionReviewArgs) -> CliResult {
             }
             for reason in &decision.reasons {
                 anstream::println!("  • {reason}");
+            }
+            for (mode, note) in &decision.notes {
+                anstream::println!("  • ({}) {note}", format!("{mode:?}").to_lowercase());
             }
         }
     }
