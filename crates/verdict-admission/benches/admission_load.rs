@@ -10,13 +10,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use verdict_admission::cache::VerificationCache;
 use verdict_admission::{
-    CacheConfig, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings, WebhookConfig,
+    CacheConfig, LiveEvaluator, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings, WebhookConfig,
 };
 use verdict_imagepolicy::load_image_policy;
 use verdict_rego::Limits;
@@ -139,13 +138,16 @@ fn main() {
             listen: "127.0.0.1:0".parse().unwrap(),
             tls: Some(tls),
             max_body_bytes: 3 << 20,
-            settings: Settings::default(),
             recorder: None,
         };
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        tokio::spawn(verdict_admission::serve(config, Arc::new(judge), move |address| {
-            let _ = sender.send(address);
-        }));
+        tokio::spawn(verdict_admission::serve(
+            config,
+            LiveEvaluator::new(judge, Settings::default()),
+            move |address| {
+                let _ = sender.send(address);
+            },
+        ));
         let url = format!("https://{}", receiver.await.unwrap());
         let client = reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap()])

@@ -9,6 +9,7 @@ pub mod decision;
 pub mod images;
 pub mod judge;
 pub mod ledger;
+pub mod live;
 pub mod replay;
 pub mod review;
 pub mod server;
@@ -18,6 +19,7 @@ pub use config::{AdmissionConfig, CacheConfig, LedgerConfig, PolicyFile, load_ad
 pub use decision::{AdmissionDecision, ImageJudge, ImageOutcome, Judgement, Mode, Settings, answer, decide};
 pub use images::{ImageRef, WorkloadError, changed_images, request_images, workload_images};
 pub use judge::{PolicyJudge, RegistryAccess};
+pub use live::{Evaluator, LiveEvaluator, Rebuilt};
 pub use review::{ReviewError, allow, deny, parse_review};
 pub use server::{WebhookConfig, serve};
 pub use tls::ReloadingCertificate;

@@ -19,8 +19,9 @@ use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
-use crate::decision::{ImageJudge, Settings, answer, decide};
+use crate::decision::{ImageJudge, answer, decide};
 use crate::ledger::DecisionRecorder;
+use crate::live::LiveEvaluator;
 use crate::review::parse_review;
 use crate::tls::ReloadingCertificate;
 
@@ -32,15 +33,12 @@ pub struct WebhookConfig {
     pub tls: Option<Arc<ReloadingCertificate>>,
     /// The largest review accepted.
     pub max_body_bytes: usize,
-    /// Mode, budget, exempt namespaces.
-    pub settings: Settings,
     /// Where decisions are recorded as evidence, if anywhere (dry runs are not recorded).
     pub recorder: Option<DecisionRecorder>,
 }
 
 struct AppState<J> {
-    judge: Arc<J>,
-    settings: Settings,
+    live: Arc<LiveEvaluator<J>>,
     max_body_bytes: usize,
     metrics: PrometheusHandle,
     recorder: Option<DecisionRecorder>,
@@ -129,7 +127,9 @@ async fn validate<J: ImageJudge + 'static>(
             return bad_review(err.to_string());
         }
     };
-    let decision = decide(&request, state.judge.as_ref(), &state.settings).await;
+    // This request is decided under the configuration current now, even if a reload lands meanwhile.
+    let evaluator = state.live.current();
+    let decision = decide(&request, &evaluator.judge, &evaluator.settings).await;
     record_metrics(&decision, started);
     // A dry run is evaluated like any request but leaves nothing behind.
     if let Some(recorder) = &state.recorder
@@ -152,7 +152,9 @@ async fn validate<J: ImageJudge + 'static>(
 /// `GET /metrics`: Prometheus text — requests, decisions by outcome, mode and namespace, the latency
 /// histogram, cache hits and misses, image failures by kind, invalid reviews.
 async fn metrics_text<J: ImageJudge + 'static>(State(state): State<Arc<AppState<J>>>) -> Response {
-    let (hits, misses) = state.judge.cache_stats();
+    let current = state.live.current();
+    let (hits, misses) = current.judge.cache_stats();
+    metrics::gauge!("verdict_admission_config_generation").set(current.generation as f64);
     metrics::gauge!("verdict_admission_cache_hits").set(hits as f64);
     metrics::gauge!("verdict_admission_cache_misses").set(misses as f64);
     if let Some(recorder) = &state.recorder {
@@ -168,12 +170,11 @@ async fn metrics_text<J: ImageJudge + 'static>(State(state): State<Arc<AppState<
 
 /// The webhook's routes.
 pub fn router<J: ImageJudge + 'static>(
-    judge: Arc<J>,
-    settings: Settings,
+    live: Arc<LiveEvaluator<J>>,
     max_body_bytes: usize,
     recorder: Option<DecisionRecorder>,
 ) -> Router {
-    let state = Arc::new(AppState { judge, settings, max_body_bytes, metrics: metrics_handle(), recorder });
+    let state = Arc::new(AppState { live, max_body_bytes, metrics: metrics_handle(), recorder });
     Router::new()
         .route("/validate", post(validate::<J>))
         .route("/metrics", get(metrics_text::<J>))
@@ -183,15 +184,16 @@ pub fn router<J: ImageJudge + 'static>(
         .with_state(state)
 }
 
-/// Serves the webhook until the process ends; `ready` is told the bound address first.
+/// Serves the webhook until the process ends, deciding with whatever `live` holds at each request;
+/// `ready` is told the bound address first.
 pub async fn serve<J: ImageJudge + 'static>(
     config: WebhookConfig,
-    judge: Arc<J>,
+    live: Arc<LiveEvaluator<J>>,
     ready: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     ready(listener.local_addr()?);
-    let app = router(judge, config.settings, config.max_body_bytes, config.recorder);
+    let app = router(live, config.max_body_bytes, config.recorder);
     let Some(certificate) = config.tls else {
         return axum::serve(listener, app).await;
     };

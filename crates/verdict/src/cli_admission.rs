@@ -67,7 +67,7 @@ pub struct AdmissionValidateArgs {
 }
 
 /// How images are judged: an AdmissionConfig file, or the same settings as flags.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct JudgeArgs {
     /// The AdmissionConfig file (docs/admission.md): policies, trust root, mode, budget, exempt
     /// namespaces, registry access, cache. Instead of the flags below.
@@ -125,6 +125,10 @@ pub struct AdmissionServeArgs {
     /// Print the effective configuration (JSON) and exit without serving.
     #[arg(long)]
     pub print_config: bool,
+    /// Do not reload the configuration, policies, trust root and registry credentials when their files
+    /// change (by default they are re-read every 2 seconds; one that does not load keeps the running one).
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 /// Arguments of `verdict admission review`.

@@ -461,6 +461,73 @@ fn a_policy_listed_with_its_own_mode_fails_in_that_mode() {
     );
 }
 
+/// The configuration is reloaded while serving: a change of mode applies to the next request without a
+/// restart, and a configuration that no longer loads is refused (logged and counted) while the running
+/// one keeps deciding.
+#[test]
+fn a_changed_configuration_is_reloaded_and_a_broken_one_keeps_the_running_one() {
+    let world = World::new();
+    let config = world.path("live.yaml");
+    let write = |mode: &str| {
+        std::fs::write(
+            &config,
+            format!("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [policy.yml]\ntrustedRoot: root.json\nmode: {mode}\nregistry: {{dockerConfig: docker.json}}\n"),
+        )
+        .unwrap();
+    };
+    write("enforce");
+    let path = config.display().to_string();
+    let webhook = start_with(&world, &["--insecure-http", "--config", &path], false);
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(
+        async {
+            let client = client(None);
+            let admitted = |answer: &Value| answer["allowed"] == true;
+            assert!(!admitted(&review(&client, &webhook.url, "r-1", &world.unsigned).await));
+            write("audit");
+            let mut reloaded = false;
+            for attempt in 0..50 {
+                if admitted(&review(&client, &webhook.url, &format!("r-2-{attempt}"), &world.unsigned).await)
+                {
+                    reloaded = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            assert!(reloaded, "the audit mode never applied");
+            // A broken configuration: refused, and audit still decides.
+            write("loud");
+            let metrics = |client: reqwest::Client, url: String| async move {
+                client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap()
+            };
+            let mut refused = false;
+            for _ in 0..50 {
+                if metrics(client.clone(), webhook.url.clone())
+                    .await
+                    .contains(r#"verdict_admission_config_reloads_total{outcome="refused"} 1"#)
+                {
+                    refused = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            assert!(
+                refused,
+                "the broken configuration was not refused: {}",
+                metrics(client.clone(), webhook.url.clone()).await
+            );
+            assert!(admitted(&review(&client, &webhook.url, "r-3", &world.unsigned).await));
+            assert!(admitted(&review(&client, &webhook.url, "r-4", &world.signed).await));
+        },
+    );
+    drop(webhook);
+    let log_name =
+        format!("webhook-{}.log", ["--insecure-http", "--config", &path].join("_").replace('/', ""));
+    let log = std::fs::read_to_string(world.path(&log_name)).unwrap();
+    assert!(log.contains("admission configuration reloaded"), "{log}");
+    assert!(log.contains("does not load; still serving the previous one"), "{log}");
+    assert!(log.contains("live.yaml:5:7"), "the refusal names the place: {log}");
+}
+
 impl World {
     /// A certificate nobody serves.
     fn certificate_pem_other(&self) -> String {

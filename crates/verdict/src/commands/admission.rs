@@ -1,6 +1,7 @@
 //! `verdict admission serve|review|validate`: the admission webhook and its offline twin, both on
 //! `verdict-admission`'s decision, so a review decided here is decided the same at the cluster.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::anyhow;
@@ -8,8 +9,8 @@ use sha2::{Digest, Sha256};
 use verdict_admission::cache::VerificationCache;
 use verdict_admission::ledger::{AppendDecision, DecisionRecorder, EnvironmentCheck, EnvironmentJudge};
 use verdict_admission::{
-    AdmissionConfig, LedgerConfig, Mode, PolicyFile, PolicyJudge, RegistryAccess, ReloadingCertificate,
-    Settings, WebhookConfig, answer, decide, load_admission_config, parse_review,
+    AdmissionConfig, LedgerConfig, LiveEvaluator, Mode, PolicyFile, PolicyJudge, RegistryAccess,
+    ReloadingCertificate, Settings, WebhookConfig, answer, decide, load_admission_config, parse_review,
 };
 use verdict_client::HttpLedger;
 use verdict_core::ExitStatus;
@@ -227,6 +228,43 @@ fn decision_appender(ledger: Arc<CliLedger>, org: String) -> AppendDecision {
     })
 }
 
+/// Every file the judge is built from: the configuration, the policies, the trust root, the registry
+/// credentials.
+fn source_files(args: &JudgeArgs, config: &AdmissionConfig) -> Vec<PathBuf> {
+    let policies = config.policies.iter().map(|policy| policy.path.clone());
+    args.config
+        .iter()
+        .cloned()
+        .chain(policies)
+        .chain(config.trusted_root.clone())
+        .chain(config.docker_config.clone())
+        .collect()
+}
+
+/// Rebuilds the judge when one of its source files changes (unless `--no-reload`). The ledger section
+/// is fixed at start-up (the connection, the environment check and the recorder depend on it): a change
+/// to it is refused with a message to restart, and the running configuration stays.
+fn reload_on_change<J: verdict_admission::ImageJudge + 'static>(
+    live: &Arc<LiveEvaluator<J>>,
+    args: &AdmissionServeArgs,
+    started: &AdmissionConfig,
+    wrap: impl Fn(PolicyJudge) -> J + Send + 'static,
+) {
+    if args.no_reload {
+        return;
+    }
+    let judge_args = args.judge.clone();
+    let ledger = serde_json::to_value(&started.ledger).unwrap_or_default();
+    live.watch(source_files(&judge_args, started), std::time::Duration::from_secs(2), move || {
+        let config = effective_config(&judge_args).map_err(|err| err.to_string())?;
+        if serde_json::to_value(&config.ledger).unwrap_or_default() != ledger {
+            return Err("the `ledger` section changed; restart the webhook to apply it".to_owned());
+        }
+        let (judge, settings) = judge(&config).map_err(|err| err.to_string())?;
+        Ok((wrap(judge), settings, source_files(&judge_args, &config)))
+    });
+}
+
 fn serve(args: &AdmissionServeArgs) -> CliResult {
     let config = effective_config(&args.judge)?;
     if args.print_config {
@@ -261,20 +299,23 @@ fn serve(args: &AdmissionServeArgs) -> CliResult {
         let recorder = ledger.as_ref().filter(|(_, c)| c.record_decisions).map(|(ledger, c)| {
             DecisionRecorder::start(decision_appender(Arc::clone(ledger), c.org.clone()), 10_000, 5)
         });
-        let webhook = WebhookConfig { listen, tls, max_body_bytes, settings, recorder };
-        let served =
-            match ledger.and_then(|(ledger, c)| c.environment.clone().map(|e| (ledger, c.org.clone(), e))) {
-                Some((ledger, org, environment)) => {
-                    let check = environment_check(ledger, org, environment.clone());
-                    verdict_admission::serve(
-                        webhook,
-                        Arc::new(EnvironmentJudge::new(judge, environment, check)),
-                        ready,
-                    )
-                    .await
-                }
-                None => verdict_admission::serve(webhook, Arc::new(judge), ready).await,
-            };
+        let webhook = WebhookConfig { listen, tls, max_body_bytes, recorder };
+        let served = match ledger
+            .and_then(|(ledger, c)| c.environment.clone().map(|e| (ledger, c.org.clone(), e)))
+        {
+            Some((ledger, org, environment)) => {
+                let check = environment_check(ledger, org, environment.clone());
+                let wrap = move |judge| EnvironmentJudge::new(judge, environment.clone(), Arc::clone(&check));
+                let live = LiveEvaluator::new(wrap(judge), settings);
+                reload_on_change(&live, args, &config, wrap);
+                verdict_admission::serve(webhook, live, ready).await
+            }
+            None => {
+                let live = LiveEvaluator::new(judge, settings);
+                reload_on_change(&live, args, &config, |judge| judge);
+                verdict_admission::serve(webhook, live, ready).await
+            }
+        };
         served.map_err(|err| CliError::unavailable(anyhow!("cannot serve on {listen}: {err}")))
     })?;
     Ok(ExitStatus::Ok)
