@@ -10,10 +10,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::json;
 use verdict_admission::cache::VerificationCache;
+use verdict_admission::load::{TABLE_HEADER, run_step};
 use verdict_admission::{
     CacheConfig, LiveEvaluator, PolicyJudge, RegistryAccess, ReloadingCertificate, Settings, WebhookConfig,
 };
@@ -28,70 +28,6 @@ const ID: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
 const SLSA: &str = "https://slsa.dev/provenance/v1";
 const SECONDS: f64 = 5.0;
-
-fn review(uid: usize, image: &str) -> Vec<u8> {
-    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-        "uid": format!("u-{uid}"), "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-        "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
-        "operation": "CREATE", "namespace": "shop", "name": "web", "userInfo": {"username": "dev"},
-        "object": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
-                   "spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}}}})
-    .to_string()
-    .into_bytes()
-}
-
-struct Step {
-    label: String,
-    rate: f64,
-    sent: usize,
-    admitted: usize,
-    seconds: f64,
-    latencies: Vec<f64>,
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-/// Sends one request per image at `rate` per second, each at its scheduled time (open loop), and
-/// measures each from send to answer.
-async fn run(client: &reqwest::Client, url: &str, label: &str, rate: f64, images: &[String]) -> Step {
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(images.len());
-    for (index, image) in images.iter().enumerate() {
-        let due = started + Duration::from_secs_f64(index as f64 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        let client = client.clone();
-        let url = format!("{url}/validate");
-        let body = review(index, image);
-        tasks.push(tokio::spawn(async move {
-            let sent = Instant::now();
-            let response =
-                client.post(url).header("content-type", "application/json").body(body).send().await;
-            let answer: serde_json::Value = match response {
-                Ok(response) => response.json().await.unwrap_or_default(),
-                Err(_) => serde_json::Value::Null,
-            };
-            (sent.elapsed().as_secs_f64() * 1000.0, answer["response"]["allowed"] == true)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(tasks.len());
-    let mut admitted = 0;
-    for task in tasks {
-        let (latency, allowed) = task.await.unwrap();
-        latencies.push(latency);
-        admitted += usize::from(allowed);
-    }
-    latencies.sort_by(f64::total_cmp);
-    Step {
-        label: label.to_owned(),
-        rate,
-        sent: images.len(),
-        admitted,
-        seconds: started.elapsed().as_secs_f64(),
-        latencies,
-    }
-}
 
 fn main() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -156,33 +92,18 @@ fn main() {
             .unwrap();
         let warm_image = images[0].clone();
         // Warm the cache and the connections.
-        run(&client, &url, "warm-up", 50.0, &vec![warm_image.clone(); 50]).await;
+        run_step(&client, &url, "warm-up", 50.0, &vec![warm_image.clone(); 50]).await;
         let mut steps = Vec::new();
         for rate in [100.0, 500.0, 1000.0] {
             let requests = vec![warm_image.clone(); (rate * SECONDS) as usize];
-            steps.push(run(&client, &url, "warm", rate, &requests).await);
+            steps.push(run_step(&client, &url, "warm", rate, &requests).await);
         }
-        steps.push(run(&client, &url, "cold", 20.0, &images[1..]).await);
+        steps.push(run_step(&client, &url, "cold", 20.0, &images[1..]).await);
         steps
     });
-    println!(
-        "| cache | target req/s | sent | admitted | achieved req/s | p50 ms | p95 ms | p99 ms | max ms |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("{TABLE_HEADER}");
     for step in steps {
-        let l = &step.latencies;
-        println!(
-            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            step.label,
-            step.rate,
-            step.sent,
-            step.admitted,
-            step.sent as f64 / step.seconds,
-            percentile(l, 0.5),
-            percentile(l, 0.95),
-            percentile(l, 0.99),
-            l[l.len() - 1]
-        );
+        println!("{}", step.table_row());
     }
     drop(registry);
 }

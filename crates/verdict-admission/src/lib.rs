@@ -10,6 +10,7 @@ pub mod images;
 pub mod judge;
 pub mod ledger;
 pub mod live;
+pub mod load;
 pub mod replay;
 pub mod review;
 pub mod server;

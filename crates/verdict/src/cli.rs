@@ -209,6 +209,36 @@ pub enum BenchCommand {
     /// Time appends to the ledger store (no HTTP) with concurrent writers, then `verify` over the whole
     /// chain; prints JSON. Uses `--db` (make it a fresh database).
     Ledger(BenchLedgerArgs),
+    /// Load a running admission webhook (loopback only) with AdmissionReviews at fixed rates, open loop;
+    /// report p50/p95/p99 latency and the achieved rate per step.
+    Admission(BenchAdmissionArgs),
+}
+
+/// Arguments of `verdict bench admission`.
+#[derive(Debug, Args)]
+pub struct BenchAdmissionArgs {
+    /// The webhook's base URL (`https://127.0.0.1:8443`); only loopback addresses are accepted.
+    #[arg(long)]
+    pub url: String,
+    /// An image the reviews' Deployment runs; repeat to cycle through several (one image: after the
+    /// first request every answer is a cache hit, the warm case).
+    #[arg(long = "image", value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// Requests per second, one step each (at most 5000).
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
+    pub rates: Vec<f64>,
+    /// How long each step sends (at most 60).
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Requests sent at 50/s before the steps, to warm the cache and the connections (not reported).
+    #[arg(long, default_value_t = 50)]
+    pub warm_up: usize,
+    /// Trust this CA certificate (PEM) for an HTTPS webhook, instead of the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// table: a Markdown table; json: one object per step.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
 }
 
 /// Arguments of `verdict bench ledger`.

@@ -528,6 +528,64 @@ fn a_changed_configuration_is_reloaded_and_a_broken_one_keeps_the_running_one() 
     assert!(log.contains("live.yaml:5:7"), "the refusal names the place: {log}");
 }
 
+/// `verdict bench admission` loads a running webhook over HTTPS and reports each step: every review
+/// answered (signed: admitted; unsigned: denied), latencies ordered; anything but loopback is refused.
+#[test]
+fn bench_admission_loads_a_local_webhook_and_refuses_other_hosts() {
+    let world = World::new();
+    let pem = world.certificate("bench");
+    std::fs::write(world.path("ca.pem"), &pem).unwrap();
+    let (cert, key) =
+        (world.path("tls.crt").display().to_string(), world.path("tls.key").display().to_string());
+    let webhook = start(&world, &["--tls-cert", &cert, "--tls-key", &key]);
+    let bench = |image: &str| {
+        let output = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+            .args(["bench", "admission", "--url", &webhook.url, "--image", image])
+            .args(["--rates", "20,40", "--seconds", "0.5", "--warm-up", "5", "-o", "json", "--ca-cert"])
+            .arg(world.path("ca.pem"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let signed = bench(&world.signed);
+    let steps = signed["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{signed}");
+    for (step, sent) in steps.iter().zip([10, 20]) {
+        assert_eq!((step["sent"].as_u64(), step["admitted"].as_u64()), (Some(sent), Some(sent)), "{step}");
+        assert_eq!(step["errors"], 0, "{step}");
+        let (p50, p99, max) = (
+            step["p50_ms"].as_f64().unwrap(),
+            step["p99_ms"].as_f64().unwrap(),
+            step["max_ms"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{step}");
+    }
+    let unsigned = bench(&world.unsigned);
+    assert_eq!(unsigned["steps"][0]["denied"], 10, "{unsigned}");
+    for (url, expected) in [
+        ("https://10.0.0.1:8443", "only to a webhook on this machine"),
+        ("https://verdict.example:8443", "only to a webhook on this machine"),
+        ("not a url", "is not a URL"),
+    ] {
+        let refused = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+            .args(["bench", "admission", "--url", url, "--image", "x"])
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(expected),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    let too_fast = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args(["bench", "admission", "--url", &webhook.url, "--image", "x", "--rates", "100000"])
+        .output()
+        .unwrap();
+    assert_eq!(too_fast.status.code(), Some(2));
+}
+
 impl World {
     /// A certificate nobody serves.
     fn certificate_pem_other(&self) -> String {

@@ -21,6 +21,7 @@ pub fn run(command: BenchCommand, options: &LedgerOptions) -> CliResult {
         BenchCommand::Server(args) => super::bench_server::run(&args, options),
         BenchCommand::Snapshot(args) => super::bench_snapshot::run(&args, options),
         BenchCommand::Bundle(args) => super::verify::bench(&args),
+        BenchCommand::Admission(args) => super::bench_admission::run(&args),
     }
 }
 
