@@ -37,6 +37,18 @@ impl DockerRegistry {
             );
             return None;
         }
+        // The port is free when chosen, but parallel tests may take it before the registry binds it:
+        // then the registry exits, and it starts again on another port.
+        for _attempt in 0..5 {
+            if let Some(registry) = DockerRegistry::start_once() {
+                return Some(registry);
+            }
+        }
+        panic!("docker-registry did not start in 5 attempts");
+    }
+
+    /// One attempt on a fresh port; `None` when the registry exited (its port was taken).
+    fn start_once() -> Option<DockerRegistry> {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -64,14 +76,20 @@ impl DockerRegistry {
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("runtime: {e}"));
-        let registry = DockerRegistry { child, address, _dir: dir, runtime, http: reqwest::Client::new() };
+        let mut registry =
+            DockerRegistry { child, address, _dir: dir, runtime, http: reqwest::Client::new() };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
+            // Exited: whatever answers on the port is not this registry.
+            if registry.child.try_wait().is_ok_and(|status| status.is_some()) {
+                return None;
+            }
             let url = format!("http://{}/v2/", registry.address);
             if registry
                 .runtime
                 .block_on(registry.http.get(&url).send())
                 .is_ok_and(|r| r.status().is_success())
+                && registry.child.try_wait().is_ok_and(|status| status.is_none())
             {
                 return Some(registry);
             }

@@ -69,24 +69,34 @@ impl PostgresCluster {
             let status = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status();
             assert!(status.is_ok_and(|s| s.success()), "cannot hand {} to the postgres user", dir.display());
         }
-        let cluster = PostgresCluster { bin, dir, port: free_port(), as_postgres };
+        let mut cluster = PostgresCluster { bin, dir, port: free_port(), as_postgres };
         let data = cluster.dir.join("data").display().to_string();
         let out = cluster.run("initdb", &["-D", &data, "-A", "trust", "-U", "verdict", "--no-sync"]);
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            cluster.port,
-            cluster.dir.display()
-        );
         let log = cluster.dir.join("server.log").display().to_string();
-        let out =
-            cluster.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start"]);
-        assert!(
-            out.status.success(),
-            "pg_ctl start failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        // The port was free when chosen, but tests run in parallel: another may take it while initdb
+        // runs. Then start again on another port.
+        for attempt in 1..=5 {
+            let options = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+                cluster.port,
+                cluster.dir.display()
+            );
+            // pg_ctl appends to its log: each attempt reads only its own.
+            let _ = std::fs::remove_file(&log);
+            let out =
+                cluster.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start"]);
+            if out.status.success() {
+                break;
+            }
+            let server_log = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                attempt < 5 && server_log.contains("Address already in use"),
+                "pg_ctl start failed: {}\n{server_log}",
+                String::from_utf8_lossy(&out.stderr),
+            );
+            cluster.port = free_port();
+        }
         Some(cluster)
     }
 
