@@ -20,7 +20,7 @@ pub use config::{AdmissionConfig, CacheConfig, LedgerConfig, PolicyFile, load_ad
 pub use decision::{AdmissionDecision, ImageJudge, ImageOutcome, Judgement, Mode, Settings, answer, decide};
 pub use images::{ImageRef, WorkloadError, changed_images, request_images, workload_images};
 pub use judge::{PolicyJudge, RegistryAccess};
-pub use live::{Evaluator, LiveEvaluator, Rebuilt};
+pub use live::{Evaluator, LiveEvaluator, Rebuilt, SourceContents};
 pub use review::{ReviewError, allow, deny, parse_review};
 pub use server::{WebhookConfig, serve};
 pub use tls::ReloadingCertificate;

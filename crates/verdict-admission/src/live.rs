@@ -54,17 +54,24 @@ impl<J: ImageJudge + 'static> LiveEvaluator<J> {
         generation
     }
 
-    /// Watches `files` (polled every `interval`, on a thread of its own): when their contents change,
-    /// `rebuild` builds a new environment from them, which becomes current; when it fails, the running
-    /// environment stays and the failure is logged and counted
+    /// Watches `files` (polled every `interval`, on a thread of its own): when their contents differ from
+    /// `seen`, `rebuild` builds a new environment from them, which becomes current; when it fails, the
+    /// running environment stays and the failure is logged and counted
     /// (`verdict_admission_config_reloads_total{outcome="refused"}`) once per distinct content.
-    pub fn watch<F>(self: &Arc<Self>, files: Vec<PathBuf>, interval: Duration, rebuild: F)
-    where
+    ///
+    /// `seen` must have been read before the current environment was built from the files: a change
+    /// made while it was being built then still differs, and is applied.
+    pub fn watch<F>(
+        self: &Arc<Self>,
+        files: Vec<PathBuf>,
+        seen: SourceContents,
+        interval: Duration,
+        rebuild: F,
+    ) where
         F: Fn() -> Result<Rebuilt<J>, String> + Send + 'static,
     {
         let live = Arc::clone(self);
-        // Read now, not on the thread: a change made right after this call is a change.
-        let mut seen = snapshot(&files);
+        let mut seen = seen.0;
         let spawned = std::thread::Builder::new().name("verdict-config-watch".to_owned()).spawn(move || {
             let mut files = files;
             loop {
@@ -83,8 +90,10 @@ impl<J: ImageJudge + 'static> LiveEvaluator<J> {
                             .increment(1);
                         tracing::info!(generation, "admission configuration reloaded");
                         if watched != files {
+                            // New files, read by the rebuild before they could be compared: compare
+                            // against nothing, so the next round builds from contents read first.
                             files = watched;
-                            seen = snapshot(&files);
+                            seen = Vec::new();
                         }
                     }
                     Err(err) => {
@@ -104,7 +113,17 @@ impl<J: ImageJudge + 'static> LiveEvaluator<J> {
     }
 }
 
-/// The contents of `files` (`None` for one that cannot be read), to tell whether any changed.
+/// The contents of the files an environment is built from, to tell whether any changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceContents(Vec<Option<Vec<u8>>>);
+
+impl SourceContents {
+    /// Reads `files` now (`None` for one that cannot be read).
+    pub fn read(files: &[PathBuf]) -> Self {
+        SourceContents(snapshot(files))
+    }
+}
+
 fn snapshot(files: &[PathBuf]) -> Vec<Option<Vec<u8>>> {
     files.iter().map(|file| std::fs::read(file).ok()).collect()
 }
@@ -146,7 +165,8 @@ mod tests {
         std::fs::write(&file, "audit").unwrap_or_else(|e| panic!("{e}"));
         let live = LiveEvaluator::new(Fixed(false), settings(Mode::Enforce));
         let watched = file.clone();
-        live.watch(vec![file.clone()], Duration::from_millis(20), move || {
+        let seen = SourceContents::read(std::slice::from_ref(&file));
+        live.watch(vec![file.clone()], seen, Duration::from_millis(20), move || {
             let text = std::fs::read_to_string(&watched).map_err(|e| e.to_string())?;
             let mode = match text.trim() {
                 "audit" => Mode::Audit,
@@ -173,5 +193,27 @@ mod tests {
         std::fs::write(&file, "audit").unwrap_or_else(|e| panic!("{e}"));
         wait_for(3);
         assert_eq!(live.current().settings.mode, Mode::Audit);
+    }
+
+    #[test]
+    fn a_change_made_while_the_first_environment_was_built_is_applied() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("mode");
+        std::fs::write(&file, "enforce").unwrap_or_else(|e| panic!("{e}"));
+        let seen = SourceContents::read(std::slice::from_ref(&file));
+        // Written after the read, before the watcher starts: the environment may predate it.
+        std::fs::write(&file, "audit").unwrap_or_else(|e| panic!("{e}"));
+        let live = LiveEvaluator::new(Fixed(false), settings(Mode::Enforce));
+        live.watch(vec![file.clone()], seen, Duration::from_millis(20), move || {
+            Ok((Fixed(true), settings(Mode::Audit), vec![file.clone()]))
+        });
+        for _ in 0..250 {
+            if live.current().generation == 2 {
+                assert_eq!(live.current().settings.mode, Mode::Audit);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the change was lost");
     }
 }

@@ -10,7 +10,8 @@ use verdict_admission::cache::VerificationCache;
 use verdict_admission::ledger::{AppendDecision, DecisionRecorder, EnvironmentCheck, EnvironmentJudge};
 use verdict_admission::{
     AdmissionConfig, LedgerConfig, LiveEvaluator, Mode, PolicyFile, PolicyJudge, RegistryAccess,
-    ReloadingCertificate, Settings, WebhookConfig, answer, decide, load_admission_config, parse_review,
+    ReloadingCertificate, Settings, SourceContents, WebhookConfig, answer, decide, load_admission_config,
+    parse_review,
 };
 use verdict_client::HttpLedger;
 use verdict_core::ExitStatus;
@@ -247,7 +248,7 @@ fn source_files(args: &JudgeArgs, config: &AdmissionConfig) -> Vec<PathBuf> {
 fn reload_on_change<J: verdict_admission::ImageJudge + 'static>(
     live: &Arc<LiveEvaluator<J>>,
     args: &AdmissionServeArgs,
-    started: &AdmissionConfig,
+    (started, seen): (&AdmissionConfig, SourceContents),
     wrap: impl Fn(PolicyJudge) -> J + Send + 'static,
 ) {
     if args.no_reload {
@@ -255,7 +256,7 @@ fn reload_on_change<J: verdict_admission::ImageJudge + 'static>(
     }
     let judge_args = args.judge.clone();
     let ledger = serde_json::to_value(&started.ledger).unwrap_or_default();
-    live.watch(source_files(&judge_args, started), std::time::Duration::from_secs(2), move || {
+    live.watch(source_files(&judge_args, started), seen, std::time::Duration::from_secs(2), move || {
         let config = effective_config(&judge_args).map_err(|err| err.to_string())?;
         if serde_json::to_value(&config.ledger).unwrap_or_default() != ledger {
             return Err("the `ledger` section changed; restart the webhook to apply it".to_owned());
@@ -271,6 +272,11 @@ fn serve(args: &AdmissionServeArgs) -> CliResult {
         crate::render::print_json(&config)?;
         return Ok(ExitStatus::Ok);
     }
+    // What the watcher compares against is read before the judge is built (from the configuration read
+    // again after it), so a change in between is applied rather than lost; at worst it rebuilds once
+    // more than needed.
+    let seen = SourceContents::read(&source_files(&args.judge, &config));
+    let config = effective_config(&args.judge)?;
     let (judge, settings) = judge(&config)?;
     let max_body_bytes = usize::try_from(args.max_body_bytes)
         .map_err(|_| CliError::invalid(anyhow!("--max-body-bytes is too large for this machine")))?;
@@ -307,12 +313,12 @@ fn serve(args: &AdmissionServeArgs) -> CliResult {
                 let check = environment_check(ledger, org, environment.clone());
                 let wrap = move |judge| EnvironmentJudge::new(judge, environment.clone(), Arc::clone(&check));
                 let live = LiveEvaluator::new(wrap(judge), settings);
-                reload_on_change(&live, args, &config, wrap);
+                reload_on_change(&live, args, (&config, seen), wrap);
                 verdict_admission::serve(webhook, live, ready).await
             }
             None => {
                 let live = LiveEvaluator::new(judge, settings);
-                reload_on_change(&live, args, &config, |judge| judge);
+                reload_on_change(&live, args, (&config, seen), |judge| judge);
                 verdict_admission::serve(webhook, live, ready).await
             }
         };
