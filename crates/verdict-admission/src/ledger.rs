@@ -24,6 +24,41 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub type EnvironmentCheck =
     Arc<dyn Fn(String, String) -> BoxFuture<Result<Option<String>, String>> + Send + Sync>;
 
+/// The `assert artifact` request the environment check makes for an image: its digest, against the
+/// environment's attached policies, named as written when the ledger knows no name, recording nothing
+/// (the admission decision is recorded on its own).
+pub fn environment_request(
+    digest: &str,
+    image: String,
+    environment: String,
+) -> verdict_enforce::AssertRequest {
+    verdict_enforce::AssertRequest {
+        fingerprint: digest.trim_start_matches("sha256:").to_owned(),
+        name: None,
+        fallback_name: Some(image),
+        policies: verdict_enforce::PolicyChoice::Environment(environment),
+        flow: None,
+        record: false,
+    }
+}
+
+/// What an `assert artifact` outcome means at admission, as an [`EnvironmentCheck`] answers: compliant
+/// passes; anything else fails the image with the status and every reason; a ledger that could not answer
+/// is an error, which fails it too.
+pub fn environment_outcome(
+    outcome: Result<verdict_enforce::AssertDecision, verdict_ledger::LedgerError>,
+) -> Result<Option<String>, String> {
+    match outcome {
+        Ok(decision) if decision.evaluation.compliant => Ok(None),
+        Ok(decision) => {
+            let reasons: Vec<String> =
+                decision.evaluation.artifacts.iter().flat_map(|a| a.decision.reasons.clone()).collect();
+            Ok(Some(format!("{}: {}", decision.evaluation.status, reasons.join("; "))))
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
+
 /// Judges with an image judge, then with the environment's policies in the ledger.
 pub struct EnvironmentJudge<J> {
     inner: J,

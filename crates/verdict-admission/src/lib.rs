@@ -3,6 +3,7 @@
 //! and tests call the same functions, and the decision about each image is made elsewhere (the image
 //! policy, the ledger's environment policies) and handed back here as reasons.
 
+pub mod build;
 pub mod cache;
 pub mod config;
 pub mod decision;
@@ -16,6 +17,7 @@ pub mod review;
 pub mod server;
 pub mod tls;
 
+pub use build::{BuildError, build_judge};
 pub use config::{AdmissionConfig, CacheConfig, LedgerConfig, PolicyFile, load_admission_config};
 pub use decision::{AdmissionDecision, ImageJudge, ImageOutcome, Judgement, Mode, Settings, answer, decide};
 pub use images::{ImageRef, WorkloadError, changed_images, request_images, workload_images};

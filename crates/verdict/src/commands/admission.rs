@@ -5,21 +5,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use sha2::{Digest, Sha256};
-use verdict_admission::cache::VerificationCache;
-use verdict_admission::ledger::{AppendDecision, DecisionRecorder, EnvironmentCheck, EnvironmentJudge};
+use verdict_admission::ledger::{
+    AppendDecision, DecisionRecorder, EnvironmentCheck, EnvironmentJudge, environment_outcome,
+    environment_request,
+};
 use verdict_admission::{
-    AdmissionConfig, LedgerConfig, LiveEvaluator, Mode, PolicyFile, PolicyJudge, RegistryAccess,
-    ReloadingCertificate, Settings, SourceContents, WebhookConfig, answer, decide, load_admission_config,
+    AdmissionConfig, LedgerConfig, LiveEvaluator, Mode, PolicyFile, PolicyJudge, ReloadingCertificate,
+    Settings, SourceContents, WebhookConfig, answer, build_judge, decide, load_admission_config,
     parse_review,
 };
 use verdict_client::HttpLedger;
 use verdict_core::ExitStatus;
-use verdict_enforce::{AssertRequest, PolicyChoice};
-use verdict_imagepolicy::{ImagePolicy, NoMatch, PolicyMode, load_image_policy};
 use verdict_ledger::{Ledger, RecordKind, SqlLedger};
-use verdict_rego::Limits;
-use verdict_sigstore::BundleVerifier;
 
 use super::ledger::{ledger_error, require_ledger, runtime, with_ledger};
 use crate::cli::{EvalOutput, LedgerOptions};
@@ -68,68 +65,9 @@ fn effective_config(args: &JudgeArgs) -> Result<AdmissionConfig, CliError> {
     })
 }
 
-/// The judge and settings `config` describes: every policy and the trust root loaded (and refused with
-/// file:line:column) before anything is served. Policies are grouped by mode — the configuration's entry,
-/// else the policy's own, else the configured mode — and the policies of a group are one policy whose
-/// rules all apply.
+/// The judge and settings `config` describes ([`build_judge`]); a file that does not load is exit 2.
 fn judge(config: &AdmissionConfig) -> Result<(PolicyJudge, Settings), CliError> {
-    let mut groups: Vec<(Option<Mode>, ImagePolicy)> = Vec::new();
-    let mut digest = Sha256::new();
-    for entry in &config.policies {
-        let file = entry.path.display().to_string();
-        let source = std::fs::read_to_string(&entry.path)
-            .map_err(|err| CliError::invalid(anyhow!("cannot read the image policy {file}: {err}")))?;
-        let policy = load_image_policy(&file, &source).map_err(|diagnostics| {
-            let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
-            CliError::invalid(anyhow!("the image policy does not load:\n{}", rendered.join("\n")))
-        })?;
-        let own = policy.mode.map(|mode| match mode {
-            PolicyMode::Audit => Mode::Audit,
-            PolicyMode::Warn => Mode::Warn,
-            PolicyMode::Enforce => Mode::Enforce,
-        });
-        // A mode equal to the configured one is the configured mode's group.
-        let mode = entry.mode.or(own).filter(|mode| *mode != config.mode);
-        match groups.iter_mut().find(|(m, _)| *m == mode) {
-            Some((_, merged)) => {
-                // An image no rule matches is denied unless a policy says otherwise, explicitly.
-                if policy.no_match == NoMatch::Allow {
-                    merged.no_match = NoMatch::Allow;
-                }
-                merged.rules.extend(policy.rules);
-            }
-            None => groups.push((mode, policy)),
-        }
-        digest.update(source.as_bytes());
-        digest.update(format!("{mode:?}").as_bytes());
-    }
-    let no_match = groups.iter().any(|(_, p)| p.no_match == NoMatch::Allow);
-    match &config.trusted_root {
-        Some(root) => digest.update(std::fs::read(root).map_err(|err| {
-            CliError::invalid(anyhow!("cannot read the trusted root {}: {err}", root.display()))
-        })?),
-        None => digest.update(b"embedded production trusted root"),
-    }
-    let verifier = BundleVerifier::new(config.trusted_root.as_deref()).map_err(CliError::invalid)?;
-    tracing::info!(
-        no_match = if no_match { "allow" } else { "deny" },
-        groups = ?groups.iter().map(|(mode, p)| (mode.unwrap_or(config.mode), p.rules.len())).collect::<Vec<_>>(),
-        "image policies loaded: images no rule matches are {}",
-        if no_match { "ALLOWED (a policy says noMatch: allow)" } else { "denied" }
-    );
-    let access = RegistryAccess {
-        docker_config: config.docker_config.clone(),
-        request_timeout: config.registry_timeout,
-        budget: config.budget,
-    };
-    let settings = Settings {
-        mode: config.mode,
-        budget: config.budget,
-        exempt_namespaces: config.exempt_namespaces.clone(),
-    };
-    let judge = PolicyJudge::with_groups(groups, verifier, access, Limits::default())
-        .with_cache(VerificationCache::new(config.cache.clone()), hex::encode(digest.finalize()));
-    Ok((judge, settings))
+    build_judge(config).map_err(CliError::invalid)
 }
 
 fn validate(args: &AdmissionValidateArgs) -> CliResult {
@@ -185,32 +123,13 @@ async fn open_ledger(config: &LedgerConfig) -> Result<Arc<CliLedger>, CliError> 
     Ok(Arc::new(ledger))
 }
 
-/// The environment check the webhook runs after the image policies: `assert artifact`, as the CLI.
+/// The environment check on this ledger: [`environment_request`] asserted, read by [`environment_outcome`].
 fn environment_check(ledger: Arc<CliLedger>, org: String, environment: String) -> EnvironmentCheck {
     Arc::new(move |digest: String, image: String| {
-        let (ledger, org, environment) = (Arc::clone(&ledger), org.clone(), environment.clone());
+        let (ledger, org) = (Arc::clone(&ledger), org.clone());
+        let request = environment_request(&digest, image, environment.clone());
         Box::pin(async move {
-            let request = AssertRequest {
-                fingerprint: digest.trim_start_matches("sha256:").to_owned(),
-                name: None,
-                fallback_name: Some(image),
-                policies: PolicyChoice::Environment(environment),
-                flow: None,
-                record: false,
-            };
-            match verdict_enforce::assert_artifact(ledger.as_ref(), &org, &request).await {
-                Ok(decision) if decision.evaluation.compliant => Ok(None),
-                Ok(decision) => {
-                    let reasons: Vec<String> = decision
-                        .evaluation
-                        .artifacts
-                        .iter()
-                        .flat_map(|a| a.decision.reasons.clone())
-                        .collect();
-                    Ok(Some(format!("{}: {}", decision.evaluation.status, reasons.join("; "))))
-                }
-                Err(err) => Err(err.to_string()),
-            }
+            environment_outcome(verdict_enforce::assert_artifact(ledger.as_ref(), &org, &request).await)
         })
     })
 }
