@@ -43,9 +43,14 @@ pub struct AdmissionReplayArgs {
     /// How far back (e.g. 7d, 12h).
     #[arg(long, value_parser = parse_duration, default_value = "7d")]
     pub since: std::time::Duration,
-    /// The candidate configuration (its `ledger` is not used: decisions are read from --db/--host).
+    /// The candidate configuration. Decisions are read from --db/--host; the candidate's own
+    /// `ledger.environment`, when set, is checked as the webhook would (on the ledger it names).
     #[command(flatten)]
     pub judge: JudgeArgs,
+    /// Accept a window with no recorded decisions (exit 0) instead of refusing it: nothing replayed is
+    /// not evidence that enforcing is safe.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// table: what would be blocked; json: every replayed decision.
     #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,

@@ -731,6 +731,51 @@ fn environment_policies_from_the_ledger_apply_at_admission_and_decisions_are_rec
     assert_eq!((code, strict["would_block"].as_u64()), (1, Some(2)), "{strict}");
     assert_eq!(strict["replayed"][0]["workload"], "shop/Deployment/web");
     assert!(strict["replayed"][1]["reasons"][0].as_str().unwrap().contains("acme/app:v1"), "{strict}");
+    // A candidate naming an environment is judged by its policies too, as the webhook would.
+    std::fs::write(
+        world.path("tested.yml"),
+        "_schema: https://kosli.com/schemas/policy/environment/v1\nartifacts:\n  attestations:\n    - name: unit-tests\n      type: junit\n",
+    )
+    .unwrap();
+    verdict(&["create", "environment", "staging", "--type", "K8S"]);
+    verdict(&["create", "policy", "tested", world.path("tested.yml").to_str().unwrap()]);
+    verdict(&["attach-policy", "tested", "--environment", "staging"]);
+    std::fs::write(
+        world.path("staging.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [policy.yml]\ntrustedRoot: root.json\nregistry:\n  dockerConfig: docker.json\nledger:\n  db: ledger.db\n  org: acme\n  environment: staging\n",
+    )
+    .unwrap();
+    let (code, staging) = replay(world.path("staging.yaml").to_str().unwrap());
+    assert_eq!((code, staging["would_block"].as_u64()), (1, Some(2)), "{staging}");
+    assert!(staging.to_string().contains("unit-tests"), "the environment's reason: {staging}");
+    // A window with no decisions is not a safe one.
+    std::thread::sleep(Duration::from_millis(2100));
+    let empty = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args(["--db", &db, "--org", "acme", "admission", "replay", "--since", "1s", "--config"])
+        .arg(world.path("admission.yaml"))
+        .env_remove("VERDICT_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(empty.status.code(), Some(2), "{}", String::from_utf8_lossy(&empty.stdout));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no admission decisions recorded"));
+    let accepted = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args([
+            "--db",
+            &db,
+            "--org",
+            "acme",
+            "admission",
+            "replay",
+            "--since",
+            "1s",
+            "--allow-empty",
+            "--config",
+        ])
+        .arg(world.path("admission.yaml"))
+        .env_remove("VERDICT_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(accepted.status.code(), Some(0), "{}", String::from_utf8_lossy(&accepted.stderr));
 
     // A ledger that cannot be reached: the webhook does not start (exit 3), so it never admits blindly.
     std::fs::write(

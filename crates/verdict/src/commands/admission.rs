@@ -359,7 +359,25 @@ fn replay(args: &AdmissionReplayArgs, options: &LedgerOptions) -> CliResult {
         ledger.latest_records(&options.org, RecordKind::AdmissionDecision).await
     })?;
     let (since, recent) = verdict_admission::replay::recent(decisions, args.since);
-    let replayed = runtime()?.block_on(verdict_admission::replay::replay(&recent, &judge, &settings));
+    if recent.is_empty() && !args.allow_empty {
+        return Err(CliError::invalid(anyhow!(
+            "no admission decisions recorded in org {} since {since}: nothing to replay, so nothing says enforcing is safe (--allow-empty to accept)",
+            options.org
+        )));
+    }
+    // As the webhook would judge: the candidate's environment policies too, when it names an environment.
+    let environment = config.ledger.as_ref().and_then(|c| c.environment.clone().map(|e| (c, e)));
+    let replayed = runtime()?.block_on(async {
+        match environment {
+            Some((ledger_config, environment)) => {
+                let ledger = open_ledger(ledger_config).await?;
+                let check = environment_check(ledger, ledger_config.org.clone(), environment.clone());
+                let judge = EnvironmentJudge::new(judge, environment, check);
+                Ok::<_, CliError>(verdict_admission::replay::replay(&recent, &judge, &settings).await)
+            }
+            None => Ok(verdict_admission::replay::replay(&recent, &judge, &settings).await),
+        }
+    })?;
     let blocked: Vec<_> = replayed.iter().filter(|r| !r.passes_now).collect();
     match args.output {
         EvalOutput::Json => crate::render::print_json(&serde_json::json!({
