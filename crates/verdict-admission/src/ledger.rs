@@ -59,7 +59,8 @@ pub fn environment_outcome(
     }
 }
 
-/// Judges with an image judge, then with the environment's policies in the ledger.
+/// Judges with an image judge, then with the environment's policies in the ledger; the image passes
+/// only if both pass.
 pub struct EnvironmentJudge<J> {
     inner: J,
     environment: String,
@@ -75,15 +76,16 @@ impl<J> EnvironmentJudge<J> {
 
 impl<J: ImageJudge> ImageJudge for EnvironmentJudge<J> {
     async fn judge(&self, image: &str) -> Judgement {
+        // The environment is checked even when the image already failed, so a denial gives every
+        // reason at once (unsigned *and* not compliant) rather than one per attempt.
         let mut judgement = self.inner.judge(image).await;
-        if !judgement.allowed {
-            return judgement;
-        }
         let Some(digest) = judgement.digest.clone() else {
-            judgement.allowed = false;
-            judgement
-                .reasons
-                .push("the image's digest is unknown, so its evidence cannot be looked up".to_owned());
+            if judgement.allowed {
+                judgement.allowed = false;
+                judgement
+                    .reasons
+                    .push("the image's digest is unknown, so its evidence cannot be looked up".to_owned());
+            }
             return judgement;
         };
         match (self.check)(digest, image.to_owned()).await {

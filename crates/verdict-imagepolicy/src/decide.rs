@@ -198,7 +198,7 @@ fn decide_rule<E>(
 fn signer_id(attestor: &Attestor, signer: &SignerMatch) -> String {
     match (attestor, &signer.identity) {
         (_, Some(identity)) => format!("keyless {} {identity}", signer.issuer.as_deref().unwrap_or_default()),
-        (Attestor::Key { public_key }, None) => {
+        (Attestor::Key { public_key, .. }, None) => {
             let body: String = public_key.lines().filter(|l| !l.starts_with("-----")).collect();
             format!("key {}", body.split_whitespace().collect::<String>())
         }

@@ -57,6 +57,10 @@ fn as_text(node: &Node) -> Option<&str> {
     }
 }
 
+/// Why a keyless signer cannot waive the transparency log.
+const KEYLESS_NEEDS_LOG: &str = "the transparency log can be waived only for key-based signatures: a keyless \
+     certificate lives minutes, and only the log's timestamp proves it was valid at signing";
+
 /// Sigstore policy-controller's predicate type shorthands.
 fn predicate_type(name: &str) -> &str {
     match name {
@@ -117,7 +121,39 @@ impl Translator<'_> {
         mapping(vec![("keyless", mapping(keyless, identity))], identity)
     }
 
-    fn key_attestor(&mut self, key: &Node, path: &str) -> Option<Node> {
+    /// Kyverno's `cosign.ctlog`: the `insecureIgnoreTlog: true` node when the log is waived. With the
+    /// log waived nothing is dialled, so the `url` and keys Kyverno insists on are accepted and unused;
+    /// otherwise the log is checked against the AdmissionConfig's trusted root and they are refused.
+    fn kyverno_ctlog<'n>(&mut self, ctlog: &'n Node, path: &str) -> Option<&'n Node> {
+        let flag = ctlog.entry("insecureIgnoreTlog").map(|(_, v)| v);
+        let waived = flag.filter(|flag| matches!(flag.value, NodeValue::Bool(true)));
+        if let Some(flag) = flag
+            && !matches!(flag.value, NodeValue::Bool(_))
+        {
+            self.error(
+                flag,
+                "`insecureIgnoreTlog` must be true or false".to_owned(),
+                "write `insecureIgnoreTlog: true`",
+            );
+        }
+        let tlog = "the transparency log is checked against the AdmissionConfig's `trustedRoot`";
+        let unused: &[&str] = &["url", "rekorPubKey", "ctLogPubKey"];
+        let mut allowed = vec!["insecureIgnoreTlog"];
+        let mut unsupported = vec![
+            ("insecureIgnoreSCT", "verdict always checks keyless certificates' SCTs"),
+            ("tsaCertChain", "give the trust root as `trustedRoot` in the AdmissionConfig"),
+        ];
+        if waived.is_some() {
+            allowed.extend_from_slice(unused);
+        } else {
+            unsupported.extend(unused.iter().map(|name| (*name, tlog)));
+        }
+        self.keys(ctlog, &format!("{path}.ctlog"), &allowed, &unsupported);
+        waived
+    }
+
+    /// A key attestor (`data`, PEM); `ignore_tlog` is the node that waives the transparency log for it.
+    fn key_attestor(&mut self, key: &Node, path: &str, ignore_tlog: Option<&Node>) -> Option<Node> {
         self.keys(
             key,
             path,
@@ -133,7 +169,11 @@ impl Translator<'_> {
             ],
         );
         let data = key.entry("data")?.1;
-        Some(mapping(vec![("key", mapping(vec![("publicKey", data.clone())], data))], key))
+        let mut entries = vec![("publicKey", data.clone())];
+        if let Some(flag) = ignore_tlog {
+            entries.push(("ignoreTlog", node(NodeValue::Bool(true), flag)));
+        }
+        Some(mapping(vec![("key", mapping(entries, data))], key))
     }
 
     fn kyverno(&mut self, root: &Node) -> Node {
@@ -236,7 +276,6 @@ impl Translator<'_> {
             );
             let Some((_, cosign)) = attestor.entry("cosign") else { continue };
             let path = format!("{path}.cosign");
-            let tlog = "verdict requires transparency-log evidence for every signature";
             self.keys(
                 cosign,
                 &path,
@@ -248,22 +287,15 @@ impl Translator<'_> {
                     ("annotations", "remove it"),
                 ],
             );
-            if let Some((_, ctlog)) = cosign.entry("ctlog") {
-                self.keys(
-                    ctlog,
-                    &format!("{path}.ctlog"),
-                    &[],
-                    &[
-                        ("url", tlog),
-                        ("insecureIgnoreTlog", tlog),
-                        ("insecureIgnoreSCT", tlog),
-                        ("rekorPubKey", tlog),
-                        ("ctLogPubKey", tlog),
-                        ("tsaCertChain", tlog),
-                    ],
-                );
-            }
+            let ignore_tlog = cosign.entry("ctlog").and_then(|(_, ctlog)| self.kyverno_ctlog(ctlog, &path));
             if let Some((_, keyless)) = cosign.entry("keyless") {
+                if let Some(flag) = ignore_tlog {
+                    self.error(
+                        flag,
+                        KEYLESS_NEEDS_LOG.to_owned(),
+                        "remove `insecureIgnoreTlog` or sign with a key",
+                    );
+                }
                 self.keys(
                     keyless,
                     &format!("{path}.keyless"),
@@ -275,7 +307,7 @@ impl Translator<'_> {
                 }
             }
             if let Some((_, key)) = cosign.entry("key")
-                && let Some(entry) = self.key_attestor(key, &format!("{path}.key"))
+                && let Some(entry) = self.key_attestor(key, &format!("{path}.key"), ignore_tlog)
             {
                 entries.push(entry);
             }
@@ -382,20 +414,32 @@ impl Translator<'_> {
                     ),
                 ],
             );
+            // policy-controller: `ctlog: {}` (neither `url` nor `trustRootRef`) disables the log.
+            let mut ignore_tlog = None;
             if let Some((_, ctlog)) = authority.entry("ctlog") {
-                self.keys(
-                    ctlog,
-                    &format!("{path}.ctlog"),
-                    &["url"],
-                    &[("trustRootRef", tlog), ("insecureIgnoreTlog", tlog)],
-                );
+                self.keys(ctlog, &format!("{path}.ctlog"), &["url"], &[("trustRootRef", tlog)]);
                 if let Some((_, url)) = ctlog.entry("url")
                     && as_text(url) != Some("https://rekor.sigstore.dev")
                 {
                     self.error(url, "only the public Rekor log is known by URL".to_owned(), tlog);
                 }
+                let empty = match &ctlog.value {
+                    NodeValue::Mapping(entries) => entries.is_empty(),
+                    NodeValue::Null => true,
+                    _ => false,
+                };
+                if empty {
+                    ignore_tlog = Some(ctlog);
+                }
             }
             if let Some((_, keyless)) = authority.entry("keyless") {
+                if let Some(ctlog) = ignore_tlog {
+                    self.error(
+                        ctlog,
+                        KEYLESS_NEEDS_LOG.to_owned(),
+                        "give `ctlog: {url: https://rekor.sigstore.dev}` or remove `ctlog`",
+                    );
+                }
                 self.keys(
                     keyless,
                     &format!("{path}.keyless"),
@@ -412,7 +456,7 @@ impl Translator<'_> {
                 }
             }
             if let Some((_, key)) = authority.entry("key")
-                && let Some(entry) = self.key_attestor(key, &format!("{path}.key"))
+                && let Some(entry) = self.key_attestor(key, &format!("{path}.key"), ignore_tlog)
             {
                 entries.push(entry);
             }

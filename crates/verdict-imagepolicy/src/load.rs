@@ -42,7 +42,7 @@ fn allowed_keys(pointer: &str) -> &'static [&'static str] {
         [.., "attestors"] => &["count", "entries"],
         [.., "entries", _] => &["keyless", "key"],
         [.., "keyless"] => &["issuer", "issuerRegExp", "subject", "subjectRegExp"],
-        [.., "key"] => &["publicKey"],
+        [.., "key"] => &["publicKey", "ignoreTlog"],
         ["rules", _, "attestations", _] => &["name", "predicateType", "attestors", "policy"],
         _ => &[],
     }
@@ -264,7 +264,8 @@ impl Builder<'_> {
                 );
                 return None;
             }
-            return Some(Attestor::Key { public_key: pem });
+            let ignore_tlog = key.get("ignoreTlog").and_then(Value::as_bool).unwrap_or(false);
+            return Some(Attestor::Key { public_key: pem, ignore_tlog });
         }
         let keyless = &entry["keyless"];
         let issuer = self.matcher(&format!("{at}/keyless"), keyless, "issuer");

@@ -75,6 +75,10 @@ pub enum Attestor {
     Key {
         /// The PEM text.
         public_key: String,
+        /// Signatures without a transparency-log entry are accepted (air-gapped signers; the policy
+        /// must say so explicitly: verdict's `ignoreTlog`, Kyverno's `ctlog.insecureIgnoreTlog`,
+        /// policy-controller's empty `ctlog: {}`).
+        ignore_tlog: bool,
     },
 }
 
@@ -85,11 +89,12 @@ impl Attestor {
             Attestor::Keyless { issuer, subject } => {
                 format!("keyless subject {} issuer {}", describe(subject), describe(issuer))
             }
-            Attestor::Key { public_key } => {
+            Attestor::Key { public_key, ignore_tlog } => {
                 let body: String = public_key.lines().filter(|l| !l.starts_with("-----")).collect();
                 let tail: String =
                     body.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
-                format!("public key …{tail}")
+                let tlog = if *ignore_tlog { " (transparency log not required)" } else { "" };
+                format!("public key …{tail}{tlog}")
             }
         }
     }

@@ -82,7 +82,7 @@ fn check(attestor: &Attestor, sig: &Sig) -> Result<SignerMatch, String> {
                 Err(format!("signed by {s} ({i})"))
             }
         }
-        (Attestor::Key { public_key }, Sig::Key(key)) if public_key == key => Ok(matched(None, None)),
+        (Attestor::Key { public_key, .. }, Sig::Key(key)) if public_key == key => Ok(matched(None, None)),
         _ => Err("signed by someone else".into()),
     }
 }
@@ -523,7 +523,14 @@ fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
                 "      cosign:\n",
                 "      cosign:\n        ctlog:\n          insecureIgnoreTlog: true\n",
             ),
-            "kyverno.yaml:15:11: error: `spec.attestors[0].cosign.ctlog.insecureIgnoreTlog` is not supported",
+            "kyverno.yaml:15:31: error: the transparency log can be waived only for key-based signatures",
+        ),
+        (
+            KYVERNO.replace(
+                "      cosign:\n",
+                "      cosign:\n        ctlog:\n          url: https://rekor.internal\n",
+            ),
+            "kyverno.yaml:15:11: error: `spec.attestors[0].cosign.ctlog.url` is not supported",
         ),
         (
             KYVERNO.replace("    - glob: 'ghcr.io/myorg/*'", "    - expression: \"true\""),
@@ -556,7 +563,7 @@ fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
             missing.push(format!("expected {expected:?} in {found:#?}"));
         }
     }
-    let cip: Vec<(String, &str)> = vec![
+    let mut cip: Vec<(String, &str)> = vec![
         (
             CLUSTER_IMAGE_POLICY.replace("spec:\n", "spec:\n  mode: block\n"),
             "cip.yaml:6:9: error: mode \"block\" is not a policy-controller mode",
@@ -584,6 +591,20 @@ fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
             "`spec.authorities[0].static` is not supported",
         ),
     ];
+    cip.extend([
+        (
+            CLUSTER_IMAGE_POLICY
+                .replace("      ctlog:\n        url: https://rekor.sigstore.dev\n", "      ctlog: {}\n"),
+            "cip.yaml:15:14: error: the transparency log can be waived only for key-based signatures",
+        ),
+        (
+            CLUSTER_IMAGE_POLICY.replace(
+                "        url: https://rekor.sigstore.dev\n",
+                "        url: https://rekor.sigstore.dev\n        insecureIgnoreTlog: true\n",
+            ),
+            "cip.yaml:17:9: error: unknown key `insecureIgnoreTlog` in `spec.authorities[0].ctlog`",
+        ),
+    ]);
     for (source, expected) in cip {
         let found: Vec<String> =
             load_image_policy("cip.yaml", &source).unwrap_err().iter().map(|d| d.short()).collect();
@@ -625,4 +646,67 @@ fn a_policy_says_its_own_mode_in_every_format() {
         &VERDICT_EQUIVALENT.replace("kind: ImagePolicy\n", "kind: ImagePolicy\nmode: loud\n"),
     );
     assert!(refused.is_err(), "an unknown mode is refused, never read as a looser one");
+}
+
+/// The public key of `KEY`, indented for a YAML block scalar at `indent` spaces.
+fn key_block(indent: usize) -> String {
+    KEY.replace('\n', &format!("\n{}", " ".repeat(indent)))
+}
+
+/// Whether each key attestor of the loaded policy waives the transparency log.
+fn waivers(file: &str, source: &str) -> Vec<bool> {
+    let policy = load_image_policy(file, source).unwrap_or_else(|d| panic!("{file}: {d:#?}"));
+    policy.rules[0]
+        .attestors
+        .iter()
+        .flat_map(|a| &a.entries)
+        .filter_map(|entry| match entry {
+            Attestor::Key { ignore_tlog, .. } => Some(*ignore_tlog),
+            Attestor::Keyless { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_transparency_log_is_waived_only_where_a_policy_says_so_in_every_format() {
+    let verdict = |extra: &str| {
+        format!(
+            "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: airgap\n    images: ['registry.local/**']\n    attestors:\n      entries:\n        - key:\n{extra}            publicKey: |\n              {}\n",
+            key_block(14)
+        )
+    };
+    assert_eq!(waivers("v.yml", &verdict("")), [false]);
+    assert_eq!(waivers("v.yml", &verdict("            ignoreTlog: false\n")), [false]);
+    assert_eq!(waivers("v.yml", &verdict("            ignoreTlog: true\n")), [true]);
+
+    let kyverno = |ctlog: &str| {
+        format!(
+            "apiVersion: policies.kyverno.io/v1\nkind: ImageValidatingPolicy\nmetadata: {{name: airgap}}\nspec:\n  matchImageReferences: [{{glob: 'registry.local/*'}}]\n  attestors:\n    - name: release\n      cosign:\n{ctlog}        key:\n          data: |\n            {}\n",
+            key_block(12)
+        )
+    };
+    assert_eq!(waivers("k.yaml", &kyverno("")), [false]);
+    assert_eq!(waivers("k.yaml", &kyverno("        ctlog: {insecureIgnoreTlog: false}\n")), [false]);
+    // Kyverno insists on a URL and keys even when the log is waived; they are accepted and unused.
+    assert_eq!(
+        waivers(
+            "k.yaml",
+            &kyverno(
+                "        ctlog:\n          url: https://rekor.sigstore.dev\n          insecureIgnoreTlog: true\n"
+            ),
+        ),
+        [true]
+    );
+    let bad = load_image_policy("k.yaml", &kyverno("        ctlog: {insecureIgnoreTlog: yes please}\n"));
+    assert!(bad.unwrap_err().iter().any(|d| d.short().contains("must be true or false")));
+
+    let cip = |ctlog: &str| {
+        format!(
+            "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: airgap}}\nspec:\n  images: [{{glob: 'registry.local/**'}}]\n  authorities:\n    - name: release\n{ctlog}      key:\n        data: |\n          {}\n",
+            key_block(10)
+        )
+    };
+    assert_eq!(waivers("c.yaml", &cip("")), [false]);
+    assert_eq!(waivers("c.yaml", &cip("      ctlog: {url: https://rekor.sigstore.dev}\n")), [false]);
+    assert_eq!(waivers("c.yaml", &cip("      ctlog: {}\n")), [true]);
 }

@@ -68,9 +68,14 @@ pub fn statement(bundle: &Value) -> Result<Statement, String> {
 /// chain (keyless; the chain's self-signed root is left out — roots come from the trusted root only,
 /// never from the registry) or a managed key, and the Rekor entry with its signed entry timestamp.
 fn legacy_material(annotations: &std::collections::BTreeMap<String, String>) -> Result<Value, String> {
-    let rekor = annotations.get(REKOR_BUNDLE_ANNOTATION).ok_or(
-        "the layer has no Rekor bundle: a signature that is not in the transparency log is not accepted",
-    )?;
+    let Some(rekor) = annotations.get(REKOR_BUNDLE_ANNOTATION) else {
+        // Never logged (`--tlog-upload=false`): only a key-based signer may be accepted so, and only
+        // where its policy waives the log; the verifier refuses it otherwise.
+        if annotations.contains_key(CERTIFICATE_ANNOTATION) {
+            return Err("the layer has no Rekor bundle: a keyless signature that is not in the transparency log is not accepted".to_owned());
+        }
+        return Ok(json!({"publicKey": {"hint": ""}, "tlogEntries": []}));
+    };
     let rekor: Value =
         serde_json::from_str(rekor).map_err(|err| format!("the Rekor bundle annotation: {err}"))?;
     let set = rekor
@@ -183,18 +188,22 @@ mod tests {
     }
 
     #[test]
-    fn legacy_layers_without_a_log_entry_are_refused() {
+    fn legacy_layers_without_a_log_entry_are_key_based_bundles_without_entries() {
         let mut annotations = std::collections::BTreeMap::new();
         assert!(legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("signature annotation"));
         assert!(legacy_attestation_bundle(b"{}", &annotations).unwrap_err().contains("no payload"));
         assert!(legacy_attestation_bundle(b"[", &annotations).unwrap_err().contains("not a DSSE envelope"));
-        assert!(
-            legacy_attestation_bundle(br#"{"payload": "e30="}"#, &annotations)
-                .unwrap_err()
-                .contains("transparency log")
-        );
+        // Key-based and never logged: a bundle with no tlog entry, which the verifier refuses unless
+        // the signer's policy waives the log.
+        let unlogged = legacy_attestation_bundle(br#"{"payload": "e30="}"#, &annotations).unwrap();
+        assert_eq!(unlogged.pointer("/verificationMaterial/tlogEntries"), Some(&json!([])));
         annotations.insert(SIGNATURE_ANNOTATION.to_owned(), "c2ln".to_owned());
+        let unlogged = legacy_signature_bundle(b"{}", &annotations).unwrap();
+        assert_eq!(unlogged.pointer("/verificationMaterial/tlogEntries"), Some(&json!([])));
+        // Keyless and never logged: refused outright.
+        annotations.insert(CERTIFICATE_ANNOTATION.to_owned(), "-----BEGIN CERTIFICATE-----".to_owned());
         assert!(legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("transparency log"));
+        annotations.remove(CERTIFICATE_ANNOTATION);
         annotations.insert(REKOR_BUNDLE_ANNOTATION.to_owned(), "{".to_owned());
         assert!(
             legacy_signature_bundle(b"{}", &annotations).unwrap_err().contains("Rekor bundle annotation")

@@ -20,7 +20,9 @@ pub fn check(
         Attestor::Keyless { issuer, subject } => {
             Signer::Keyless { identity: subject.clone(), issuer: issuer.clone() }
         }
-        Attestor::Key { public_key } => Signer::Key(public_key.clone()),
+        Attestor::Key { public_key, ignore_tlog } => {
+            Signer::Key { public_key: public_key.clone(), ignore_tlog: *ignore_tlog }
+        }
     };
     match verifier.verify(&candidate.origin, &candidate.bundle, &candidate.subject, &signer) {
         Ok(Ok(verified)) => Ok(SignerMatch {

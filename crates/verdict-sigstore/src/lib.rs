@@ -2,6 +2,8 @@
 //! or the embedded production root) loaded once, offline; identities matched exactly or by regular
 //! expression; every failure is "not verified" with the reason (DESIGN.md rule 2).
 
+mod unlogged;
+
 use std::path::Path;
 
 use base64::Engine;
@@ -34,6 +36,11 @@ pub enum SigstoreError {
     #[error("{0}")]
     Usage(String),
 }
+
+/// Why a signature without a transparency-log entry is refused, and the one way to accept it.
+pub const NOT_LOGGED: &str = "the signature has no transparency-log entry; only a key-based signer explicitly \
+     allowed to skip the log is accepted without one (`ignoreTlog: true` in an image policy, Kyverno's \
+     `ctlog.insecureIgnoreTlog: true`, `verify bundle --key K --insecure-ignore-tlog`)";
 
 /// How a string claim is matched.
 #[derive(Debug, Clone)]
@@ -81,8 +88,15 @@ pub enum Signer {
         /// The OIDC issuer.
         issuer: Matcher,
     },
-    /// A managed key (PEM `PUBLIC KEY`).
-    Key(String),
+    /// A managed key.
+    Key {
+        /// The PEM `PUBLIC KEY` text.
+        public_key: String,
+        /// Accept a signature that carries no transparency-log entry (cosign's `--insecure-ignore-tlog`,
+        /// Kyverno's `ctlog.insecureIgnoreTlog`): for air-gapped signers only, and only when a policy
+        /// says so. Log entries that are present are still checked for consistency.
+        ignore_tlog: bool,
+    },
 }
 
 /// What was verified, as the CLI reports it.
@@ -170,13 +184,32 @@ impl BundleVerifier {
             return Ok(Err(reason));
         }
         let outcome = match signer {
-            Signer::Key(pem) => {
-                let key = DerPublicKey::from_pem(pem)
+            Signer::Key { public_key, ignore_tlog } => {
+                let key = DerPublicKey::from_pem(public_key)
                     .map_err(|err| SigstoreError::Usage(format!("--key is not a PEM public key: {err}")))?;
-                self.verify_with(subject, &bundle, &PublicKeyVerificationPolicy::new(key))?
+                if *ignore_tlog && unlogged::is_unlogged(&bundle) {
+                    return Ok(unlogged::verify(&key, &bundle, subject).map(|()| Verified {
+                        identity: None,
+                        issuer: None,
+                        integrated_time: None,
+                        verified_times: Vec::new(),
+                    }));
+                }
+                let policy = PublicKeyVerificationPolicy::new(key);
+                if *ignore_tlog {
+                    self.verify_with(subject, &bundle, &policy.skip_tlog_unsafe())?
+                } else {
+                    if bundle.verification_material.tlog_entries.is_empty() {
+                        return Ok(Err(NOT_LOGGED.to_owned()));
+                    }
+                    self.verify_with(subject, &bundle, &policy)?
+                }
             }
             // Crypto first with any identity; the identity rules are applied to the verified result.
             Signer::Keyless { .. } => {
+                if bundle.verification_material.tlog_entries.is_empty() {
+                    return Ok(Err(NOT_LOGGED.to_owned()));
+                }
                 self.verify_with(subject, &bundle, &VerificationPolicy::any_identity())?
             }
         };

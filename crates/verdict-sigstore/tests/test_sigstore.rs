@@ -31,6 +31,10 @@ fn keyless(identity: &str, issuer: &str) -> Signer {
     Signer::Keyless { identity: Matcher::Exact(identity.into()), issuer: Matcher::Exact(issuer.into()) }
 }
 
+fn key_signer(key: &SigningKey) -> Signer {
+    Signer::Key { public_key: key.public_pem(), ignore_tlog: false }
+}
+
 fn verify(
     f: &Fixture,
     bundle: &Value,
@@ -51,10 +55,10 @@ fn keyless_and_key_signatures_verify() {
     assert!(verified.integrated_time.is_some());
 
     let bundle = f.sigstore.sign_blob(&key, &artifact, None, &Options::default());
-    verify(&f, &bundle, &Subject::Bytes(artifact.clone()), &Signer::Key(key.public_pem())).unwrap();
+    verify(&f, &bundle, &Subject::Bytes(artifact.clone()), &key_signer(&key)).unwrap();
     // By digest too.
     let digest = hex::encode(sha2::Sha256::digest(&artifact));
-    verify(&f, &bundle, &Subject::Digest(digest), &Signer::Key(key.public_pem())).unwrap();
+    verify(&f, &bundle, &Subject::Digest(digest), &key_signer(&key)).unwrap();
 }
 
 #[test]
@@ -73,7 +77,7 @@ fn dsse_attestations_verify_against_their_subject() {
     let other = verify(&f, &bundle, &Subject::Digest("cd".repeat(32)), &keyless(ID, ISSUER));
     assert!(other.is_err(), "a statement about another digest must not verify");
     let bundle = f.sigstore.attest(&key, &statement, None, &Options::default());
-    verify(&f, &bundle, &Subject::Digest("ab".repeat(32)), &Signer::Key(key.public_pem())).unwrap();
+    verify(&f, &bundle, &Subject::Digest("ab".repeat(32)), &key_signer(&key)).unwrap();
 }
 
 #[test]
@@ -124,7 +128,7 @@ fn every_way_of_making_a_bundle_wrong_is_refused() {
         (
             "a key the policy does not name",
             f.sigstore.sign_blob(&key, &artifact, None, &Options::default()),
-            Signer::Key(SigningKey::generate().public_pem()),
+            key_signer(&SigningKey::generate()),
             "signature verification failed",
         ),
     ];
@@ -163,4 +167,37 @@ fn roots_are_told_from_leaves_and_pem_chains_are_read() {
         vec![leaf, sigstore.ca_der().to_vec()]
     );
     assert!(verdict_sigstore::certificates_from_pem("no certificate here").is_err());
+}
+
+#[test]
+fn a_signature_without_a_log_entry_is_accepted_only_for_a_key_whose_policy_waives_the_log() {
+    let f = fixture();
+    let key = SigningKey::generate();
+    let artifact = b"air-gapped build".to_vec();
+    let subject = Subject::Bytes(artifact.clone());
+    let unlogged = Options { omit_tlog: true, ..Options::default() };
+    let waived = Signer::Key { public_key: key.public_pem(), ignore_tlog: true };
+
+    let bundle = f.sigstore.sign_blob(&key, &artifact, None, &unlogged);
+    assert_eq!(bundle.pointer("/verificationMaterial/tlogEntries"), Some(&json!([])));
+    let refused = verify(&f, &bundle, &subject, &key_signer(&key)).unwrap_err();
+    assert!(refused.contains("no transparency-log entry") && refused.contains("ignoreTlog"), "{refused}");
+    let verified = verify(&f, &bundle, &subject, &waived).unwrap();
+    assert_eq!(verified.integrated_time, None);
+    // Waiving the log does not waive the signature: another key, or another artifact, is refused.
+    let stranger = Signer::Key { public_key: SigningKey::generate().public_pem(), ignore_tlog: true };
+    assert!(verify(&f, &bundle, &subject, &stranger).is_err());
+    assert!(verify(&f, &bundle, &Subject::Bytes(b"other".to_vec()), &waived).is_err());
+    // A logged signature still verifies with the log waived, and DSSE attestations follow the same rule.
+    let logged = f.sigstore.sign_blob(&key, &artifact, None, &Options::default());
+    verify(&f, &logged, &subject, &waived).unwrap();
+    let digest = "ab".repeat(32);
+    let statement = statement("app", &digest, "https://slsa.dev/provenance/v1", json!({}));
+    let attestation = f.sigstore.attest(&key, &statement, None, &unlogged);
+    assert!(verify(&f, &attestation, &Subject::Digest(digest.clone()), &key_signer(&key)).is_err());
+    verify(&f, &attestation, &Subject::Digest(digest), &waived).unwrap();
+    // Keyless signatures always need the log.
+    let keyless_unlogged = f.sigstore.sign_blob(&key, &artifact, Some((ID, ISSUER)), &unlogged);
+    let refused = verify(&f, &keyless_unlogged, &subject, &keyless(ID, ISSUER)).unwrap_err();
+    assert!(refused.contains("no transparency-log entry"), "{refused}");
 }

@@ -95,6 +95,8 @@ pub struct Options {
     pub break_inclusion_proof: bool,
     /// Leave the embedded SCT out of the certificate.
     pub omit_sct: bool,
+    /// Never log the signature (cosign `--tlog-upload=false`): no tlog entry, no Rekor bundle.
+    pub omit_tlog: bool,
 }
 
 impl Default for Options {
@@ -106,6 +108,7 @@ impl Default for Options {
             forge_set: false,
             break_inclusion_proof: false,
             omit_sct: false,
+            omit_tlog: false,
         }
     }
 }
@@ -319,15 +322,17 @@ impl TestSigstore {
         certificate_pem: Option<String>,
         options: &Options,
     ) -> std::collections::BTreeMap<String, String> {
-        let record = self.log(body, options);
-        let rekor = json!({
-            "SignedEntryTimestamp": record.set_b64,
-            "Payload": {"body": record.body_b64, "integratedTime": record.integrated, "logIndex": 0,
-                        "logID": hex::encode(&record.log_id)},
-        });
         let mut annotations = std::collections::BTreeMap::new();
         annotations.insert("dev.cosignproject.cosign/signature".to_owned(), signature);
-        annotations.insert("dev.sigstore.cosign/bundle".to_owned(), rekor.to_string());
+        if !options.omit_tlog {
+            let record = self.log(body, options);
+            let rekor = json!({
+                "SignedEntryTimestamp": record.set_b64,
+                "Payload": {"body": record.body_b64, "integratedTime": record.integrated, "logIndex": 0,
+                            "logID": hex::encode(&record.log_id)},
+            });
+            annotations.insert("dev.sigstore.cosign/bundle".to_owned(), rekor.to_string());
+        }
         if let Some(certificate) = certificate_pem {
             annotations.insert("dev.sigstore.cosign/certificate".to_owned(), certificate);
             annotations.insert("dev.sigstore.cosign/chain".to_owned(), pem("CERTIFICATE", &self.ca_der));
@@ -355,7 +360,11 @@ impl TestSigstore {
             },
         });
         let mut verification = material;
-        verification["tlogEntries"] = json!([self.tlog_entry("hashedrekord", &body, options)]);
+        verification["tlogEntries"] = if options.omit_tlog {
+            json!([])
+        } else {
+            json!([self.tlog_entry("hashedrekord", &body, options)])
+        };
         verification["timestampVerificationData"] = json!({});
         json!({
             "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
@@ -394,7 +403,8 @@ impl TestSigstore {
             },
         });
         let mut verification = material;
-        verification["tlogEntries"] = json!([self.tlog_entry("dsse", &body, options)]);
+        verification["tlogEntries"] =
+            if options.omit_tlog { json!([]) } else { json!([self.tlog_entry("dsse", &body, options)]) };
         verification["timestampVerificationData"] = json!({});
         json!({
             "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",

@@ -536,6 +536,10 @@ pub struct VerifyBundleArgs {
     /// A PEM public key, for bundles signed with a managed key instead of a certificate.
     #[arg(long, value_name = "FILE", conflicts_with = "issuer")]
     pub key: Option<PathBuf>,
+    /// Accept a key-based signature that has no transparency-log entry (air-gapped signers, as cosign's
+    /// flag of the same name). Keyless signatures always need the log.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
     /// Sigstore's trusted_root.json (default: the production root embedded in verdict; nothing is fetched).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,

@@ -777,6 +777,28 @@ fn environment_policies_from_the_ledger_apply_at_admission_and_decisions_are_rec
         .unwrap();
     assert_eq!(accepted.status.code(), Some(0), "{}", String::from_utf8_lossy(&accepted.stderr));
 
+    // An image that fails both ways is denied with both reasons at once: unsigned, and without
+    // provenance in prod.
+    std::fs::write(
+        world.path("unsigned-review.json"),
+        deployment_review("u-both", "shop", &world.unsigned).to_string(),
+    )
+    .unwrap();
+    let both = Command::new(assert_cmd::cargo::cargo_bin("verdict"))
+        .args(["admission", "review", "-o", "json", "--config"])
+        .arg(world.path("with-ledger.yaml"))
+        .arg(world.path("unsigned-review.json"))
+        .env_remove("VERDICT_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(1), "{}", String::from_utf8_lossy(&both.stderr));
+    let both: Value = serde_json::from_slice(&both.stdout).unwrap();
+    let reasons = both["decision"]["reasons"].to_string();
+    assert!(
+        reasons.contains("not signed") && reasons.contains("not compliant in environment prod"),
+        "{reasons}"
+    );
+
     // A ledger that cannot be reached: the webhook does not start (exit 3), so it never admits blindly.
     std::fs::write(
         world.path("down.yaml"),

@@ -32,7 +32,17 @@ fn demo_explains_an_allowed_and_a_denied_trail() {
         .stdout(predicate::str::contains("COMPLIANT     registry.example/backend:1.4.2"))
         .stdout(predicate::str::contains("NON-COMPLIANT registry.example/backend:1.4.3"))
         .stdout(predicate::str::contains("snapshot production#1 is NON-COMPLIANT"))
-        .stdout(predicate::str::contains("18 entries, each chained"));
+        .stdout(predicate::str::contains("ADMITTED (enforce) backend 1.4.2"))
+        .stdout(predicate::str::contains("DENIED   (enforce) backend 1.4.3"))
+        .stdout(predicate::str::contains("the image is not signed (no signature was found)"))
+        .stdout(predicate::str::contains(
+            "attestation \"provenance\" (https://slsa.dev/provenance/v1): none was found",
+        ))
+        .stdout(predicate::str::contains("not compliant in environment production"))
+        .stdout(predicate::str::contains("ADMITTED (warn   ) backend 1.4.3, with warnings:"))
+        .stdout(predicate::str::contains("ADMITTED (audit  ) backend 1.4.3\n"))
+        .stdout(predicate::str::contains("6 admission decisions recorded in the ledger"))
+        .stdout(predicate::str::contains("24 entries, each chained"));
 }
 
 #[test]
@@ -53,12 +63,22 @@ fn demo_with_db_leaves_a_readable_ledger() {
         .args(["ledger", "verify", "--db", &db])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("verified 18 entries"));
+        .stdout(predicate::str::contains("verified 24 entries"));
     // What the demo says about production holds for the real commands.
     verdict().args(["assert", "snapshot", "production", "--db", &db]).assert().code(1);
+    // The backend artifact is its container image: the fingerprint CI reported is the image digest the
+    // webhook looked up.
     let fingerprint = |version: &str| {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(format!("backend:{version}").as_bytes()))
+        let trail = if version == "1.4.2" { "release-1.4.2" } else { "hotfix-1.4.3" };
+        let output = verdict()
+            .args(["get", "trail", trail, "--flow", "backend-ci", "--db", &db, "-o", "json"])
+            .output()
+            .unwrap();
+        let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        document["compliance_status"]["artifacts_statuses"]["backend"]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     verdict()
         .args([

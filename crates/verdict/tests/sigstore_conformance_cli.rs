@@ -197,3 +197,36 @@ fn bench_bundle_reports_what_it_measured() {
         .assert()
         .code(2);
 }
+
+/// `verify bundle --key K --insecure-ignore-tlog`: a key-signed bundle that was never logged verifies
+/// only with the flag; the flag needs `--key` (keyless always needs the log) and still checks the key.
+#[test]
+fn insecure_ignore_tlog_accepts_an_unlogged_key_signature_only() {
+    use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore};
+    let sigstore = TestSigstore::new();
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate();
+    let artifact = dir.path().join("artifact.txt");
+    std::fs::write(&artifact, b"air-gapped").unwrap();
+    let bundle =
+        sigstore.sign_blob(&key, b"air-gapped", None, &Options { omit_tlog: true, ..Options::default() });
+    std::fs::write(dir.path().join("bundle.json"), bundle.to_string()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key.public_pem()).unwrap();
+    std::fs::write(dir.path().join("other.pem"), SigningKey::generate().public_pem()).unwrap();
+    std::fs::write(dir.path().join("root.json"), sigstore.trusted_root()).unwrap();
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("verdict")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["verify", "bundle", "--bundle", "bundle.json", "--trusted-root", "root.json"])
+            .args(extra)
+            .arg("artifact.txt")
+            .assert()
+    };
+    run(&["--key", "key.pem"]).code(1).stdout(predicates::str::contains("no transparency-log entry"));
+    run(&["--key", "key.pem", "--insecure-ignore-tlog"]).code(0);
+    run(&["--key", "other.pem", "--insecure-ignore-tlog"]).code(1);
+    run(&["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", ISSUER, "--insecure-ignore-tlog"])
+        .code(2)
+        .stderr(predicates::str::contains("--key"));
+}

@@ -423,3 +423,48 @@ fn registry_credentials_come_from_flags_or_docker_config() {
     let (code, _, stderr) = world.verify(&image, &policy, &[]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// Air-gapped signers: a key-based signature that was never logged (cosign `--tlog-upload=false`), as a
+/// legacy `.sig` layer and as a bundle referrer, is refused with the reason unless the policy's key
+/// entry says `ignoreTlog: true`; even then a signature by another key is refused.
+#[test]
+fn unlogged_key_signatures_pass_only_where_the_policy_waives_the_log() {
+    let world = World::new(true);
+    let unlogged = Options { omit_tlog: true, ..Options::default() };
+    let (legacy_digest, _) = push_image(&world.registry, "legacy/airgap", "v1", b"airgap");
+    let name = format!("{}/legacy/airgap", world.host());
+    let payload = simple_signing_payload(&name, &legacy_digest);
+    let annotations = world.sigstore.sign_legacy(&world.key, &payload, None, &unlogged);
+    assert!(!annotations.contains_key("dev.sigstore.cosign/bundle"));
+    push_legacy_signatures(&world.registry, "legacy/airgap", &legacy_digest, &[(payload, annotations)]);
+    let (digest, size) = push_image(&world.registry, "legacy/bundled", "v1", b"bundled");
+    let sign = statement(&format!("{}/legacy/bundled", world.host()), &digest, SIGN, json!({}));
+    let bundle = world.sigstore.attest(&world.key, &sign, None, &unlogged);
+    push_bundles(&world.registry, "legacy/bundled", &digest, size, &[(bundle, SIGN)], false);
+    let stranger = SigningKey::generate();
+    let (other, _) = push_image(&world.registry, "legacy/stranger", "v1", b"stranger");
+    let payload = simple_signing_payload(&format!("{}/legacy/stranger", world.host()), &other);
+    let annotations = world.sigstore.sign_legacy(&stranger, &payload, None, &unlogged);
+    push_legacy_signatures(&world.registry, "legacy/stranger", &other, &[(payload, annotations)]);
+
+    let strict = world.policy(POLICY);
+    for image in ["legacy/airgap", "legacy/bundled"] {
+        let (code, json, stderr) = world.verify(&format!("{}/{image}:v1", world.host()), &strict, &[]);
+        assert_eq!(code, 1, "{image}: {json:#}\n{stderr}");
+        assert!(reasons(&json).contains("no transparency-log entry"), "{image}: {json:#}");
+    }
+    let waived =
+        world.policy(&POLICY.replace("        - key:\n", "        - key:\n            ignoreTlog: true\n"));
+    for image in ["legacy/airgap", "legacy/bundled"] {
+        let (code, json, stderr) = world.verify(&format!("{}/{image}:v1", world.host()), &waived, &[]);
+        assert_eq!(code, 0, "{image}: {json:#}\n{stderr}");
+        assert!(
+            json["rules"][0]["signatures"]["satisfied"][0]["attestor"]
+                .as_str()
+                .is_some_and(|a| a.contains("transparency log not required"))
+        );
+    }
+    let (code, json, _) = world.verify(&format!("{}/legacy/stranger:v1", world.host()), &waived, &[]);
+    assert_eq!(code, 1, "{json:#}");
+    assert!(reasons(&json).contains("signature verification failed"), "{json:#}");
+}

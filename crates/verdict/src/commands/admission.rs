@@ -95,7 +95,7 @@ fn validate(args: &AdmissionValidateArgs) -> CliResult {
 
 /// The ledger the configuration names, opened (a database must exist already: the webhook creates no
 /// ledger), with the environment it checks (which must exist).
-async fn open_ledger(config: &LedgerConfig) -> Result<Arc<CliLedger>, CliError> {
+pub(crate) async fn open_ledger(config: &LedgerConfig) -> Result<Arc<CliLedger>, CliError> {
     let ledger = match (&config.host, &config.db) {
         (Some(host), _) => {
             let token = match &config.api_token_file {
@@ -124,7 +124,11 @@ async fn open_ledger(config: &LedgerConfig) -> Result<Arc<CliLedger>, CliError> 
 }
 
 /// The environment check on this ledger: [`environment_request`] asserted, read by [`environment_outcome`].
-fn environment_check(ledger: Arc<CliLedger>, org: String, environment: String) -> EnvironmentCheck {
+pub(crate) fn environment_check(
+    ledger: Arc<CliLedger>,
+    org: String,
+    environment: String,
+) -> EnvironmentCheck {
     Arc::new(move |digest: String, image: String| {
         let (ledger, org) = (Arc::clone(&ledger), org.clone());
         let request = environment_request(&digest, image, environment.clone());
@@ -135,7 +139,7 @@ fn environment_check(ledger: Arc<CliLedger>, org: String, environment: String) -
 }
 
 /// Appends decisions as `admission_decision` records.
-fn decision_appender(ledger: Arc<CliLedger>, org: String) -> AppendDecision {
+pub(crate) fn decision_appender(ledger: Arc<CliLedger>, org: String) -> AppendDecision {
     Arc::new(move |uid: String, body: serde_json::Value| {
         let (ledger, org) = (Arc::clone(&ledger), org.clone());
         Box::pin(async move {

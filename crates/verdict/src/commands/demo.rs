@@ -1,7 +1,8 @@
 //! `verdict demo`: the main job end to end, explained. Records a flow with a template, two trails (one
 //! good, one with a failing scan and a self-approved pull request), evaluates a Rego policy over each
-//! trail, enforces an environment policy on a snapshot of what runs in production, and verifies the
-//! ledger's hash chain.
+//! trail, enforces an environment policy on a snapshot of what runs in production, puts the admission
+//! webhook in front of the cluster (image signatures and the same environment policy, in enforce, warn
+//! and audit mode), and verifies the ledger's hash chain.
 
 use std::collections::BTreeMap;
 
@@ -11,10 +12,10 @@ use verdict_core::ExitStatus;
 use verdict_ledger::{Artifact, Attestation, Flow, Ledger, LedgerError, Trail};
 use verdict_rego::{Limits, RegoPolicy};
 
-use super::ledger::{ledger_error, with_ledger};
+use super::ledger::{ledger_error, runtime, with_ledger};
 use crate::cli::LedgerOptions;
 use crate::error::{CliError, CliResult};
-use crate::render::{ERROR, OK};
+use crate::render::{ERROR, OK, WARNING};
 
 const POLICY: &str = include_str!("../../../../examples/rego/trail-policy.rego");
 const TEMPLATE: &str = "version: 1\ntrail:\n  attestations:\n    - name: pull-request\n      type: pull_request\n  artifacts:\n    - name: backend\n      attestations:\n        - name: unit-tests\n          type: junit\n        - name: security-scan\n          type: snyk\n";
@@ -26,6 +27,11 @@ fn step(text: &str) {
 fn fingerprint(content: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(content.as_bytes()))
+}
+
+/// The backend artifact of `version`: the digest of its container image, as CI would report it.
+fn backend_fingerprint(version: &str) -> String {
+    super::demo_admission::backend_digest(version).trim_start_matches("sha256:").to_owned()
 }
 
 fn attestation(
@@ -77,7 +83,7 @@ async fn record(ledger: &impl Ledger, org: &str) -> Result<(), LedgerError> {
                 },
             )
             .await?;
-        let digest = fingerprint(&format!("backend:{version}"));
+        let digest = backend_fingerprint(version);
         ledger
             .report_artifact(
                 org,
@@ -149,7 +155,7 @@ async fn enforce(
         .iter()
         .map(|version| RunningArtifact {
             name: format!("registry.example/backend:{version}"),
-            fingerprint: fingerprint(&format!("backend:{version}")),
+            fingerprint: backend_fingerprint(version),
             instances: 3,
             started_at: None,
             pods: Vec::new(),
@@ -270,7 +276,56 @@ pub fn run(options: &LedgerOptions) -> CliResult {
         );
     }
 
-    step("5. Verify the ledger's hash chain (`verdict ledger verify`)");
+    step(
+        "5. Guard the cluster (`verdict admission serve`): the webhook over HTTPS checks each image's signature and production's policies",
+    );
+    let db = options.db.clone().unwrap_or_default();
+    let admission = runtime()?.block_on(super::demo_admission::run(&db, &options.org))?;
+    anstream::println!(
+        "backend 1.4.2 is signed by the release key and attested with SLSA provenance built from main (key-based, no transparency log: the policy says `ignoreTlog: true`); 1.4.3 is neither"
+    );
+    for answer in &admission.answers {
+        let mode = format!("{:?}", answer.mode).to_lowercase();
+        let version = answer.image.rsplit(':').next().unwrap_or_default();
+        match (answer.allowed, answer.warnings.is_empty()) {
+            (true, true) => {
+                anstream::println!(
+                    "{}ADMITTED{} ({mode:7}) backend {version}",
+                    OK.render(),
+                    OK.render_reset()
+                )
+            }
+            (true, false) => {
+                anstream::println!(
+                    "{}ADMITTED{} ({mode:7}) backend {version}, with warnings:",
+                    WARNING.render(),
+                    WARNING.render_reset()
+                );
+                for warning in &answer.warnings {
+                    anstream::println!("        - {warning}");
+                }
+            }
+            (false, _) => {
+                anstream::println!(
+                    "{}DENIED{}   ({mode:7}) backend {version}:",
+                    ERROR.render(),
+                    ERROR.render_reset()
+                );
+                // One line per failed check: the message joins them with "; " before the image.
+                let message = answer.message.as_deref().unwrap_or_default();
+                let split = message.replace(&format!("; {}", answer.image), &format!("\n{}", answer.image));
+                for line in split.lines() {
+                    anstream::println!("        {line}");
+                }
+            }
+        }
+    }
+    anstream::println!(
+        "{} admission decisions recorded in the ledger (`verdict admission replay` re-judges them)",
+        admission.recorded
+    );
+
+    step("6. Verify the ledger's hash chain (`verdict ledger verify`)");
     let report = with_ledger(&options, async |ledger| Ledger::verify(ledger).await)?;
     match &report.problem {
         None => anstream::println!(

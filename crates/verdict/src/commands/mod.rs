@@ -7,6 +7,7 @@ pub mod bench_admission;
 pub mod bench_server;
 pub mod bench_snapshot;
 pub mod demo;
+pub mod demo_admission;
 pub mod environments;
 pub mod evaluate;
 pub mod evidence;

@@ -31,11 +31,17 @@ fn matcher(exact: Option<&String>, regexp: Option<&String>, what: &str) -> Resul
 
 /// The signer `verify bundle`'s arguments name.
 fn signer(args: &VerifyBundleArgs) -> Result<Signer, CliError> {
+    if args.insecure_ignore_tlog && args.key.is_none() {
+        return Err(CliError::invalid(anyhow!(
+            "--insecure-ignore-tlog needs --key: keyless signatures always need the transparency log"
+        )));
+    }
     Ok(match &args.key {
-        Some(path) => Signer::Key(
-            std::fs::read_to_string(path)
+        Some(path) => Signer::Key {
+            public_key: std::fs::read_to_string(path)
                 .map_err(|err| CliError::invalid(anyhow!("cannot read --key {}: {err}", path.display())))?,
-        ),
+            ignore_tlog: args.insecure_ignore_tlog,
+        },
         None => Signer::Keyless {
             identity: matcher(
                 args.certificate_identity.as_ref(),
