@@ -81,6 +81,15 @@ pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
     convert(&first).map(Some)
 }
 
+/// Parses every document of a multi-document YAML stream (`---` separated), in order.
+pub fn parse_documents(source: &str) -> Result<Vec<Node>, SyntaxError> {
+    let documents = MarkedYaml::load_from_str(source).map_err(|err| SyntaxError {
+        message: err.info().to_owned(),
+        position: Position::from_marker(err.marker()),
+    })?;
+    documents.iter().map(convert).collect()
+}
+
 fn convert(node: &MarkedYaml<'_>) -> Result<Node, SyntaxError> {
     let start = Position::from_marker(&node.span.start);
     let end = Position::from_marker(&node.span.end);

@@ -1,0 +1,689 @@
+//! Evaluating a Kyverno policy on one resource: for every rule that applies (match minus exclude),
+//! its context entries, preconditions and validation — pattern, anyPattern, deny conditions, foreach —
+//! with the outcome Kyverno would report: pass, fail, skip (preconditions or conditional anchors), or
+//! error (an expression or context entry that cannot be evaluated — never a pass).
+
+use std::collections::BTreeMap;
+
+use jmespath::Rcvar;
+use serde_json::{Map, Value, json};
+
+use crate::conditions::{Operator, evaluate as evaluate_condition};
+use crate::jmes::{Missing, VariableError, context_data, search, substitute_all, substitute_string};
+use crate::matching::{RequestInfo, rule_applies};
+use crate::pattern::{Mismatch, match_pattern};
+use crate::policy::{Action, Policy, Rule, RuleKind};
+
+/// A rule's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The resource satisfies the rule.
+    Pass,
+    /// It does not.
+    Fail,
+    /// A failure of a policy whose failures are not scored.
+    Warn,
+    /// The rule could not be evaluated (counts as a failure wherever a decision is made).
+    Error,
+    /// The rule does not apply (preconditions, conditional anchors, nothing to iterate).
+    Skip,
+}
+
+impl Status {
+    /// The lower-case name (`pass`, `fail`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Error => "error",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One rule's response.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RuleResponse {
+    /// The rule's name.
+    pub rule: String,
+    /// The outcome (as a policy report states it: unscored failures are warnings).
+    pub status: Status,
+    /// Why.
+    pub message: String,
+    /// The failure action that applies to this resource (for enforcement decisions).
+    pub action: Action,
+}
+
+/// What the rules of one evaluation may read besides the resource.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The resource (`request.object`).
+    pub resource: Value,
+    /// `request.oldObject` (UPDATE and DELETE).
+    pub old_object: Option<Value>,
+    /// Operation, requester and namespace labels.
+    pub info: RequestInfo,
+}
+
+/// Values supplied instead of what a cluster would provide, by rule name: each key a variable path
+/// (`imageData.configData.created`, `request.operation`) set before the rule runs; a context entry
+/// whose name is set is not evaluated.
+pub type Values = BTreeMap<String, Map<String, Value>>;
+
+/// A rule's outcome before policy-level adjustments.
+pub(crate) struct RuleOutcome {
+    pub(crate) status: Status,
+    pub(crate) message: String,
+}
+
+impl RuleOutcome {
+    pub(crate) fn new(status: Status, message: impl Into<String>) -> Self {
+        RuleOutcome { status, message: message.into() }
+    }
+}
+
+type Outcome = RuleOutcome;
+
+/// Sets `value` at the dotted `path` of `data`, creating maps on the way.
+fn set_path(data: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut current = data;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            current.insert(part.to_owned(), value);
+            return;
+        }
+        let next = current.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        let Value::Object(map) = next else { return };
+        current = map;
+    }
+}
+
+/// Kyverno's parsed image references of every container (`images.containers.<name>.registry`, …).
+fn images(resource: &Value) -> Value {
+    let spec = match resource.get("kind").and_then(Value::as_str) {
+        Some("Pod") => resource.get("spec"),
+        Some("CronJob") => resource.pointer("/spec/jobTemplate/spec/template/spec"),
+        _ => resource.pointer("/spec/template/spec"),
+    };
+    let mut out = Map::new();
+    for (field, key) in [
+        ("containers", "containers"),
+        ("initContainers", "initContainers"),
+        ("ephemeralContainers", "ephemeralContainers"),
+    ] {
+        let mut by_name = Map::new();
+        for container in spec.and_then(|s| s.get(field)).and_then(Value::as_array).into_iter().flatten() {
+            let (Some(name), Some(image)) = (
+                container.get("name").and_then(Value::as_str),
+                container.get("image").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            by_name.insert(name.to_owned(), parse_image(image));
+        }
+        if !by_name.is_empty() {
+            out.insert(key.to_owned(), Value::Object(by_name));
+        }
+    }
+    Value::Object(out)
+}
+
+/// An image reference as Kyverno's `ImageInfo`.
+fn parse_image(image: &str) -> Value {
+    let (rest, digest) = image.split_once('@').map_or((image, ""), |(r, d)| (r, d));
+    let (first, remainder) = rest.split_once('/').unwrap_or(("", rest));
+    let has_registry =
+        !first.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost");
+    let (registry, path) =
+        if has_registry { (first, remainder.to_owned()) } else { ("docker.io", rest.to_owned()) };
+    let (path, tag) = match path.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p.to_owned(), t.to_owned()),
+        _ => (path, String::new()),
+    };
+    let tag = if tag.is_empty() && digest.is_empty() { "latest".to_owned() } else { tag };
+    let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
+    let mut reference = format!("{registry}/{path}");
+    if !tag.is_empty() {
+        reference.push(':');
+        reference.push_str(&tag);
+    }
+    let reference_with_tag = reference.clone();
+    if !digest.is_empty() {
+        reference.push('@');
+        reference.push_str(digest);
+    }
+    json!({"registry": registry, "path": path, "name": name, "tag": tag, "digest": digest,
+           "reference": reference, "referenceWithTag": reference_with_tag})
+}
+
+/// The data every rule of `request` starts from.
+fn base_context(request: &Request) -> Map<String, Value> {
+    let resource = match (&request.resource, &request.old_object) {
+        (Value::Null, Some(old)) => old,
+        (resource, _) => resource,
+    };
+    let namespace = resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+    let username = request.info.user_info.get("username").and_then(Value::as_str).unwrap_or_default();
+    let (sa_namespace, sa_name) =
+        match username.strip_prefix("system:serviceaccount:").and_then(|s| s.split_once(':')) {
+            Some((ns, name)) => (ns.to_owned(), name.to_owned()),
+            None => (String::new(), String::new()),
+        };
+    let mut data = Map::new();
+    data.insert(
+        "request".to_owned(),
+        json!({
+            "object": request.resource,
+            "oldObject": request.old_object.clone().unwrap_or(Value::Null),
+            "operation": request.info.operation,
+            "namespace": namespace,
+            "userInfo": request.info.user_info,
+            "roles": request.info.roles,
+            "clusterRoles": request.info.cluster_roles,
+        }),
+    );
+    data.insert("serviceAccountName".to_owned(), Value::String(sa_name));
+    data.insert("serviceAccountNamespace".to_owned(), Value::String(sa_namespace));
+    data.insert("images".to_owned(), images(resource));
+    data
+}
+
+/// The rule evaluator: the request's data plus what context entries and foreach add.
+struct Scope {
+    data: Map<String, Value>,
+}
+
+impl Scope {
+    fn variables(&self) -> Rcvar {
+        context_data(&Value::Object(self.data.clone()), &BTreeMap::new())
+    }
+
+    fn set(&mut self, name: &str, value: Value) {
+        set_path(&mut self.data, name, value);
+    }
+}
+
+/// Evaluates `policy` on `request`; a rule that does not apply has no response. `values` supplies
+/// variables by rule name (`""` for every rule).
+pub fn evaluate_policy(policy: &Policy, request: &Request, values: &Values) -> Vec<RuleResponse> {
+    // Values for every rule may replace request fields (`request.operation`, `request.object`, …):
+    // the resource judged is the one in the context afterwards, as in Kyverno's CLI.
+    let mut shared = base_context(request);
+    for (path, value) in values.get("").into_iter().flatten() {
+        set_path(&mut shared, path, value.clone());
+    }
+    let object = shared.get("request").and_then(|r| r.get("object")).cloned().unwrap_or(Value::Null);
+    let old_object = shared.get("request").and_then(|r| r.get("oldObject")).cloned().unwrap_or(Value::Null);
+    // A DELETE has no new object: the rule reads (and matches) the old one.
+    let resource =
+        if object.is_null() || object.as_object().is_some_and(Map::is_empty) { &old_object } else { &object };
+    let namespace = resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+    if let Some(policy_namespace) = &policy.namespace
+        && policy.kind == "Policy"
+        && policy_namespace != namespace
+    {
+        return Vec::new();
+    }
+    let action = effective_action(policy, namespace);
+    let mut responses = Vec::new();
+    for rule in &policy.rules {
+        if !rule_applies(&rule.match_block, rule.exclude.as_ref(), resource, &request.info) {
+            continue;
+        }
+        let outcome = match &rule.kind {
+            RuleKind::Unsupported(kind) => {
+                Outcome::new(Status::Error, format!("rule type `{kind}` is not supported by verdict"))
+            }
+            RuleKind::Validate(validate) => {
+                let mut scope = Scope { data: shared.clone() };
+                for (path, value) in values.get(&rule.name).into_iter().flatten() {
+                    scope.set(path, value.clone());
+                }
+                let supplied: Vec<&String> = [values.get(""), values.get(&rule.name)]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(Map::keys)
+                    .collect();
+                evaluate_rule(rule, validate, &mut scope, resource, &supplied)
+            }
+        };
+        let status =
+            if outcome.status == Status::Fail && !policy.scored { Status::Warn } else { outcome.status };
+        let rule_action = match &rule.kind {
+            RuleKind::Validate(validate) => validate
+                .get("failureAction")
+                .or_else(|| validate.get("validationFailureAction"))
+                .and_then(Value::as_str)
+                .and_then(|a| match a.to_ascii_lowercase().as_str() {
+                    "enforce" => Some(Action::Enforce),
+                    "audit" => Some(Action::Audit),
+                    _ => None,
+                })
+                .unwrap_or(action),
+            RuleKind::Unsupported(_) => action,
+        };
+        responses.push(RuleResponse {
+            rule: rule.name.clone(),
+            status,
+            message: outcome.message,
+            action: rule_action,
+        });
+    }
+    responses
+}
+
+/// The policy's action for a resource in `namespace`, overrides first.
+fn effective_action(policy: &Policy, namespace: &str) -> Action {
+    policy
+        .overrides
+        .iter()
+        .find(|o| o.namespaces.iter().any(|n| crate::wildcard::matches(n, namespace)))
+        .map_or(policy.action, |o| o.action)
+}
+
+fn evaluate_rule(
+    rule: &Rule,
+    validate: &Value,
+    scope: &mut Scope,
+    resource: &Value,
+    supplied: &[&String],
+) -> Outcome {
+    if let Err(message) = load_context(&rule.context, scope, supplied) {
+        return Outcome::new(Status::Error, message);
+    }
+    match preconditions(rule.preconditions.as_ref(), scope) {
+        Err(message) => return Outcome::new(Status::Error, message),
+        Ok(false) => return Outcome::new(Status::Skip, "preconditions not met"),
+        Ok(true) => {}
+    }
+    validate_block(&rule.name, validate, scope, resource, supplied, 0)
+}
+
+/// Evaluates context entries in order; a supplied value wins over evaluation.
+fn load_context(entries: &[Value], scope: &mut Scope, supplied: &[&String]) -> Result<(), String> {
+    for entry in entries {
+        let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
+        if supplied.iter().any(|s| s.as_str() == name || s.starts_with(&format!("{name}."))) {
+            continue;
+        }
+        if let Some(variable) = entry.get("variable") {
+            let data = scope.variables();
+            let mut value = match variable.get("value") {
+                Some(value) => substitute_all(value, &data, Missing::Error)
+                    .map_err(|e| format!("context entry {name:?}: {e}"))?,
+                None => Value::Null,
+            };
+            if let Some(path) = variable.get("jmesPath").and_then(Value::as_str) {
+                let path = match substitute_string(path, &data, Missing::Error) {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(e) => return Err(format!("context entry {name:?}: {e}")),
+                };
+                let source =
+                    if variable.get("value").is_some() { crate::jmes::to_variable(&value) } else { data };
+                value = search(&path, &source).unwrap_or(Value::Null);
+            }
+            if value.is_null() {
+                match variable.get("default") {
+                    Some(default) => {
+                        value = substitute_all(default, &scope.variables(), Missing::Error)
+                            .map_err(|e| format!("context entry {name:?}: {e}"))?
+                    }
+                    None => {
+                        return Err(format!(
+                            "context entry {name:?}: the variable resolved to nothing and has no default"
+                        ));
+                    }
+                }
+            }
+            scope.set(name, value);
+            continue;
+        }
+        let kind = ["configMap", "apiCall", "imageRegistry", "globalReference"]
+            .into_iter()
+            .find(|k| entry.get(*k).is_some())
+            .unwrap_or("unknown");
+        return Err(format!(
+            "context entry {name:?} ({kind}) needs data from a cluster or registry: supply `{name}` in the values file"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether every condition block holds; variables that cannot be resolved read as "".
+fn conditions_hold(block: &Value, scope: &Scope) -> Result<bool, String> {
+    let data = scope.variables();
+    let check = |condition: &Value| -> Result<bool, String> {
+        let operator_name = condition.get("operator").and_then(Value::as_str).unwrap_or_default();
+        let operator = Operator::parse(operator_name)
+            .ok_or_else(|| format!("unknown condition operator {operator_name:?}"))?;
+        let key = substitute_all(condition.get("key").unwrap_or(&Value::Null), &data, Missing::Empty)
+            .map_err(|e| e.to_string())?;
+        let value = substitute_all(condition.get("value").unwrap_or(&Value::Null), &data, Missing::Empty)
+            .map_err(|e| e.to_string())?;
+        Ok(evaluate_condition(operator, &key, &value))
+    };
+    match block {
+        Value::Array(list) => {
+            for condition in list {
+                if !check(condition)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Value::Object(map) => {
+            if let Some(any) = map.get("any").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+                let mut one = false;
+                for condition in any {
+                    if check(condition)? {
+                        one = true;
+                        break;
+                    }
+                }
+                if !one {
+                    return Ok(false);
+                }
+            }
+            if let Some(all) = map.get("all").and_then(Value::as_array) {
+                for condition in all {
+                    if !check(condition)? {
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
+        }
+        Value::Null => Ok(true),
+        _ => Err("conditions must be a list or an `any`/`all` map".to_owned()),
+    }
+}
+
+fn preconditions(block: Option<&Value>, scope: &Scope) -> Result<bool, String> {
+    match block {
+        None => Ok(true),
+        Some(block) => {
+            conditions_hold(block, scope).map_err(|e| format!("failed to evaluate preconditions: {e}"))
+        }
+    }
+}
+
+/// The rule's message with variables substituted (or why it could not be).
+fn message(validate: &Value, scope: &Scope) -> String {
+    let Some(text) = validate.get("message").and_then(Value::as_str) else { return String::new() };
+    match substitute_string(text, &scope.variables(), Missing::Error) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(VariableError::NotFound { .. } | VariableError::Query { .. }) => text.to_owned(),
+    }
+}
+
+fn validate_block(
+    rule: &str,
+    validate: &Value,
+    scope: &mut Scope,
+    resource: &Value,
+    supplied: &[&String],
+    nesting: usize,
+) -> Outcome {
+    if let Some(deny) = validate.get("deny") {
+        let conditions = deny.get("conditions").cloned().unwrap_or(Value::Null);
+        return match conditions_hold(&conditions, scope) {
+            Err(e) => Outcome::new(Status::Error, format!("failed to check deny conditions: {e}")),
+            Ok(true) => Outcome::new(Status::Fail, message(validate, scope)),
+            Ok(false) => Outcome::new(Status::Pass, format!("validation rule '{rule}' passed.")),
+        };
+    }
+    if validate.get("pattern").is_some() || validate.get("anyPattern").is_some() {
+        let data = scope.variables();
+        if let Some(pattern) = validate.get("pattern") {
+            let pattern = match substitute_all(pattern, &data, Missing::Error) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Outcome::new(
+                        Status::Error,
+                        format!("variable substitution failed for rule {rule}: {e}"),
+                    );
+                }
+            };
+            return match match_pattern(resource, &pattern) {
+                Ok(()) => Outcome::new(Status::Pass, format!("validation rule '{rule}' passed.")),
+                Err(Mismatch::Skip { message }) => Outcome::new(Status::Skip, message),
+                Err(Mismatch::Fail { path, .. }) => Outcome::new(
+                    Status::Fail,
+                    format!(
+                        "validation error: {}. rule {rule} failed at path {path}",
+                        message(validate, scope)
+                    ),
+                ),
+            };
+        }
+        let patterns = validate.get("anyPattern").and_then(Value::as_array).cloned().unwrap_or_default();
+        let (mut skipped, mut failed) = (Vec::new(), Vec::new());
+        for (index, pattern) in patterns.iter().enumerate() {
+            let pattern = match substitute_all(pattern, &data, Missing::Error) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Outcome::new(
+                        Status::Error,
+                        format!("variable substitution failed for rule {rule}: {e}"),
+                    );
+                }
+            };
+            match match_pattern(resource, &pattern) {
+                Ok(()) => {
+                    return Outcome::new(
+                        Status::Pass,
+                        format!("validation rule '{rule}' anyPattern[{index}] passed."),
+                    );
+                }
+                Err(Mismatch::Skip { message }) => skipped.push(message),
+                Err(Mismatch::Fail { path, .. }) => {
+                    failed.push(format!("rule {rule}[{index}] failed at path {path}"))
+                }
+            }
+        }
+        if failed.is_empty() && !skipped.is_empty() {
+            return Outcome::new(Status::Skip, skipped.join("; "));
+        }
+        return Outcome::new(
+            Status::Fail,
+            format!("validation error: {}. {}", message(validate, scope), failed.join(" ")),
+        );
+    }
+    if let Some(foreach) = validate.get("foreach").and_then(Value::as_array) {
+        return validate_foreach(rule, validate, foreach, scope, resource, supplied, nesting);
+    }
+    if validate.get("podSecurity").is_some() {
+        return crate::pod_security::validate(rule, validate, resource);
+    }
+    if validate.get("cel").is_some() {
+        return Outcome::new(Status::Error, "`validate.cel` rules are not supported by verdict yet");
+    }
+    Outcome::new(Status::Error, "the rule's `validate` block has nothing verdict can evaluate")
+}
+
+fn validate_foreach(
+    rule: &str,
+    validate: &Value,
+    blocks: &[Value],
+    scope: &mut Scope,
+    resource: &Value,
+    supplied: &[&String],
+    nesting: usize,
+) -> Outcome {
+    let mut applied = 0;
+    for block in blocks {
+        let list = block.get("list").and_then(Value::as_str).unwrap_or_default();
+        let data = scope.variables();
+        let expression = match substitute_string(list, &data, Missing::Error) {
+            Ok(Value::String(s)) => s,
+            _ => continue,
+        };
+        let elements = match search(&expression, &data) {
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Null) | Err(_) => continue,
+            Ok(other) => vec![other],
+        };
+        let element_scope = block.get("elementScope").and_then(Value::as_bool);
+        let saved = scope.data.clone();
+        let mut outcome = None;
+        let mut count = 0;
+        for (index, element) in elements.iter().enumerate() {
+            if element.is_null() {
+                continue;
+            }
+            scope.data = saved.clone();
+            for (key, value) in [
+                ("element".to_owned(), element.clone()),
+                ("elementIndex".to_owned(), json!(index)),
+                (format!("element{nesting}"), element.clone()),
+                (format!("elementIndex{nesting}"), json!(index)),
+            ] {
+                scope.data.insert(key, value);
+            }
+            let target = if element.is_object() && element_scope != Some(false) { element } else { resource };
+            let result = foreach_element(rule, validate, block, scope, target, supplied, nesting);
+            match result.status {
+                Status::Skip => continue,
+                Status::Pass => count += 1,
+                Status::Error if index + 1 < elements.len() => continue,
+                Status::Error => {
+                    outcome =
+                        Some(Outcome::new(Status::Error, format!("validation failure: {}", result.message)));
+                    break;
+                }
+                _ => {
+                    let text =
+                        if result.message.is_empty() { message(validate, scope) } else { result.message };
+                    outcome = Some(Outcome::new(Status::Fail, format!("validation failure: {text}")));
+                    break;
+                }
+            }
+        }
+        scope.data = saved;
+        if let Some(outcome) = outcome {
+            return outcome;
+        }
+        applied += count;
+    }
+    if applied == 0 {
+        return Outcome::new(Status::Skip, "rule skipped");
+    }
+    Outcome::new(Status::Pass, "rule passed")
+}
+
+/// One element of a foreach block: its context, preconditions and validation.
+fn foreach_element(
+    rule: &str,
+    validate: &Value,
+    block: &Value,
+    scope: &mut Scope,
+    target: &Value,
+    supplied: &[&String],
+    nesting: usize,
+) -> Outcome {
+    let context: Vec<Value> = block.get("context").and_then(Value::as_array).cloned().unwrap_or_default();
+    if let Err(message) = load_context(&context, scope, supplied) {
+        return Outcome::new(Status::Error, message);
+    }
+    match preconditions(block.get("preconditions"), scope) {
+        Err(message) => return Outcome::new(Status::Error, message),
+        Ok(false) => return Outcome::new(Status::Skip, "preconditions not met"),
+        Ok(true) => {}
+    }
+    let mut inner = serde_json::Map::new();
+    for key in ["pattern", "anyPattern", "deny"] {
+        if let Some(value) = block.get(key) {
+            inner.insert(key.to_owned(), value.clone());
+        }
+    }
+    if let Some(nested) = block.get("foreach") {
+        inner.insert("foreach".to_owned(), nested.clone());
+    }
+    if let Some(message) = validate.get("message") {
+        inner.insert("message".to_owned(), message.clone());
+    }
+    let inner = Value::Object(inner);
+    let outcome = validate_block(rule, &inner, scope, target, supplied, nesting + 1);
+    match outcome.status {
+        // A failing element reports the rule's message with this element's variables.
+        Status::Fail if inner.get("deny").is_some() => Outcome::new(Status::Fail, message(validate, scope)),
+        _ => outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::load_policy_file;
+
+    fn run(policy: &str, resource: Value) -> Vec<(String, Status)> {
+        let file = load_policy_file("p.yaml", policy).unwrap_or_else(|d| panic!("{d:#?}"));
+        let request = Request {
+            resource,
+            info: RequestInfo { operation: "CREATE".into(), ..RequestInfo::default() },
+            ..Request::default()
+        };
+        evaluate_policy(&file.policies[0], &request, &Values::new())
+            .into_iter()
+            .map(|r| (r.rule, r.status))
+            .collect()
+    }
+
+    const DENY_LATEST: &str = r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: no-latest}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: no-latest
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      preconditions:
+        all:
+          - key: "{{ request.operation }}"
+            operator: AnyIn
+            value: [CREATE, UPDATE]
+      validate:
+        message: "{{ element.name }} uses latest"
+        foreach:
+          - list: request.object.spec.containers
+            deny:
+              conditions:
+                any:
+                  - key: "{{ element.image }}"
+                    operator: Equals
+                    value: "*:latest"
+"#;
+
+    #[test]
+    fn foreach_deny_with_autogen() {
+        let pod = |image: &str| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": image}]}});
+        assert_eq!(run(DENY_LATEST, pod("nginx:1")), vec![("no-latest".to_owned(), Status::Pass)]);
+        assert_eq!(run(DENY_LATEST, pod("nginx:latest")), vec![("no-latest".to_owned(), Status::Fail)]);
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}}}});
+        assert_eq!(run(DENY_LATEST, deployment), vec![("autogen-no-latest".to_owned(), Status::Fail)]);
+        let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
+        assert!(run(DENY_LATEST, service).is_empty());
+    }
+
+    #[test]
+    fn images_are_parsed_as_kyverno_does() {
+        let image = parse_image("ghcr.io/acme/app:1.2@sha256:abc");
+        assert_eq!(image["registry"], "ghcr.io");
+        assert_eq!(image["path"], "acme/app");
+        assert_eq!(image["name"], "app");
+        assert_eq!(image["tag"], "1.2");
+        assert_eq!(parse_image("nginx")["tag"], "latest");
+        assert_eq!(parse_image("nginx")["registry"], "docker.io");
+        assert_eq!(parse_image("localhost:5000/x:1")["registry"], "localhost:5000");
+    }
+}

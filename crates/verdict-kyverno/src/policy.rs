@@ -1,0 +1,338 @@
+//! Loading Kyverno `ClusterPolicy` and `Policy` documents (`kyverno.io/v1`, `v2beta1`): every rule
+//! with its match, exclude, context, preconditions and validation, pod-controller rules generated as
+//! Kyverno's autogen does, and every problem reported with the file, line and column.
+
+use serde_json::{Map, Value};
+use verdict_policy::diagnostic::Diagnostic;
+use verdict_policy::yaml::Node;
+
+use crate::conditions::Operator;
+
+/// Audit or Enforce: what a failing rule does at admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Action {
+    /// Report only.
+    Audit,
+    /// Block.
+    Enforce,
+}
+
+impl Action {
+    fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "audit" => Some(Action::Audit),
+            "enforce" => Some(Action::Enforce),
+            _ => None,
+        }
+    }
+}
+
+/// A namespace-specific failure action (`validationFailureActionOverrides`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionOverride {
+    /// The action.
+    pub action: Action,
+    /// The namespaces it applies to (wildcards allowed).
+    pub namespaces: Vec<String>,
+}
+
+/// What a rule does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleKind {
+    /// A `validate` rule (pattern, anyPattern, deny, foreach, podSecurity or cel).
+    Validate(Value),
+    /// A rule type verdict does not evaluate (`mutate`, `generate`, `verifyImages`): reported per rule.
+    Unsupported(&'static str),
+}
+
+/// One rule, as Kyverno would run it (autogen rules included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Its name (`autogen-…` for generated ones).
+    pub name: String,
+    /// `match`.
+    pub match_block: Value,
+    /// `exclude`.
+    pub exclude: Option<Value>,
+    /// `context` entries.
+    pub context: Vec<Value>,
+    /// `preconditions`.
+    pub preconditions: Option<Value>,
+    /// What it does.
+    pub kind: RuleKind,
+}
+
+/// A loaded Kyverno policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// The file it came from.
+    pub file: String,
+    /// `ClusterPolicy` or `Policy`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace` of a namespaced `Policy`.
+    pub namespace: Option<String>,
+    /// `metadata.annotations`.
+    pub annotations: Map<String, Value>,
+    /// The failure action (`validationFailureAction` / `failureAction`; Audit by default).
+    pub action: Action,
+    /// Per-namespace overrides.
+    pub overrides: Vec<ActionOverride>,
+    /// Whether failures are scored (`policies.kyverno.io/scored: "false"` makes them warnings).
+    pub scored: bool,
+    /// The rules, with autogen rules after the originals.
+    pub rules: Vec<Rule>,
+}
+
+/// What a file holds besides Kyverno classic policies, for callers that read other kinds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherDocument {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// The document.
+    pub document: Value,
+}
+
+/// Every document of a policy file, sorted by what it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyFile {
+    /// Kyverno ClusterPolicies and Policies.
+    pub policies: Vec<Policy>,
+    /// Other documents (ValidatingPolicy, ValidatingAdmissionPolicy, …).
+    pub others: Vec<OtherDocument>,
+}
+
+struct Loader<'a> {
+    file: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Loader<'_> {
+    fn error(&mut self, at: &Node, message: impl Into<String>, hint: &str) {
+        let mut diagnostic = Diagnostic::error(self.file, at.start.line, at.start.column, message);
+        if !hint.is_empty() {
+            diagnostic = diagnostic.with_hint(hint);
+        }
+        self.diagnostics.push(diagnostic);
+    }
+}
+
+fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+/// Loads every document of `source` (`file` names it in diagnostics).
+pub fn load_policy_file(file: &str, source: &str) -> Result<PolicyFile, Vec<Diagnostic>> {
+    let documents = verdict_policy::yaml::parse_documents(source).map_err(|err| {
+        vec![
+            Diagnostic::error(
+                file,
+                err.position.line,
+                err.position.column,
+                format!("invalid YAML: {}", err.message),
+            )
+            .with_hint("check the indentation and quoting around this position"),
+        ]
+    })?;
+    let mut loader = Loader { file, diagnostics: Vec::new() };
+    let mut loaded = PolicyFile::default();
+    for node in &documents {
+        let document = node.to_json();
+        if document.is_null() {
+            continue;
+        }
+        let api_version = text(&document, "/apiVersion").unwrap_or_default().to_owned();
+        let kind = text(&document, "/kind").unwrap_or_default().to_owned();
+        let group = api_version.split('/').next().unwrap_or_default();
+        if group == "kyverno.io" && (kind == "ClusterPolicy" || kind == "Policy") {
+            if let Some(policy) = load_policy(&mut loader, node, &document) {
+                loaded.policies.push(policy);
+            }
+        } else if kind.is_empty() {
+            loader.error(
+                node,
+                "the document has no `kind`",
+                "a Kyverno policy starts with `apiVersion: kyverno.io/v1` and `kind: ClusterPolicy`",
+            );
+        } else {
+            let name = text(&document, "/metadata/name").unwrap_or_default().to_owned();
+            loaded.others.push(OtherDocument { api_version, kind, name, document });
+        }
+    }
+    if loader.diagnostics.is_empty() { Ok(loaded) } else { Err(loader.diagnostics) }
+}
+
+fn load_policy(loader: &mut Loader<'_>, node: &Node, document: &Value) -> Option<Policy> {
+    let name = text(document, "/metadata/name").unwrap_or_default().to_owned();
+    if name.is_empty() {
+        loader.error(
+            node.pointer("/metadata").unwrap_or(node),
+            "the policy has no `metadata.name`",
+            "add `metadata: {name: …}`",
+        );
+    }
+    let kind = text(document, "/kind").unwrap_or_default().to_owned();
+    let spec = document.get("spec").cloned().unwrap_or(Value::Null);
+    let spec_node = node.pointer("/spec").unwrap_or(node);
+    let action_text = text(&spec, "/failureAction").or_else(|| text(&spec, "/validationFailureAction"));
+    let action = match action_text {
+        None => Action::Audit,
+        Some(text) => Action::parse(text).unwrap_or_else(|| {
+            let at = spec_node
+                .pointer("/failureAction")
+                .or_else(|| spec_node.pointer("/validationFailureAction"))
+                .unwrap_or(spec_node);
+            loader.error(
+                at,
+                format!("failure action {text:?} is neither Audit nor Enforce"),
+                "write `Audit` or `Enforce`",
+            );
+            Action::Audit
+        }),
+    };
+    let overrides = overrides(spec.get("validationFailureActionOverrides"));
+    let annotations =
+        document.pointer("/metadata/annotations").and_then(Value::as_object).cloned().unwrap_or_default();
+    let scored = annotations.get("policies.kyverno.io/scored").and_then(Value::as_str) != Some("false");
+    let Some(rules) = spec.get("rules").and_then(Value::as_array) else {
+        loader.error(spec_node, "the policy has no `spec.rules`", "add at least one rule");
+        return None;
+    };
+    let mut loaded = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let at = spec_node.pointer(&format!("/rules/{index}")).unwrap_or(spec_node);
+        if let Some(rule) = load_rule(loader, at, rule) {
+            loaded.push(rule);
+        }
+    }
+    let generated = crate::autogen::generate(rules, &annotations);
+    for rule in &generated {
+        if let Some(rule) = load_rule(loader, spec_node, rule) {
+            loaded.push(rule);
+        }
+    }
+    Some(Policy {
+        file: loader.file.to_owned(),
+        kind,
+        name,
+        namespace: text(document, "/metadata/namespace").map(str::to_owned),
+        annotations,
+        action,
+        overrides,
+        scored,
+        rules: loaded,
+    })
+}
+
+fn overrides(value: Option<&Value>) -> Vec<ActionOverride> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let action = Action::parse(entry.get("action")?.as_str()?)?;
+            let namespaces = entry
+                .get("namespaces")
+                .and_then(Value::as_array)
+                .map(|n| n.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            Some(ActionOverride { action, namespaces })
+        })
+        .collect()
+}
+
+fn load_rule(loader: &mut Loader<'_>, at: &Node, rule: &Value) -> Option<Rule> {
+    let Some(name) = rule.get("name").and_then(Value::as_str) else {
+        loader.error(at, "the rule has no `name`", "add `name: …` to the rule");
+        return None;
+    };
+    let Some(match_block) = rule.get("match").cloned() else {
+        loader.error(
+            at,
+            format!("rule {name:?} has no `match`"),
+            "add `match: {any: [{resources: {kinds: [Pod]}}]}`",
+        );
+        return None;
+    };
+    let kind = if let Some(validate) = rule.get("validate") {
+        check_validate(loader, at, name, validate);
+        RuleKind::Validate(validate.clone())
+    } else if rule.get("mutate").is_some() {
+        RuleKind::Unsupported("mutate")
+    } else if rule.get("generate").is_some() {
+        RuleKind::Unsupported("generate")
+    } else if rule.get("verifyImages").is_some() {
+        RuleKind::Unsupported("verifyImages")
+    } else {
+        loader.error(
+            at,
+            format!("rule {name:?} has no `validate`, `mutate`, `generate` or `verifyImages`"),
+            "add a `validate` block",
+        );
+        return None;
+    };
+    for block in ["preconditions"] {
+        if let Some(conditions) = rule.get(block) {
+            check_conditions(loader, at, name, conditions);
+        }
+    }
+    Some(Rule {
+        name: name.to_owned(),
+        match_block,
+        exclude: rule.get("exclude").cloned(),
+        context: rule.get("context").and_then(Value::as_array).cloned().unwrap_or_default(),
+        preconditions: rule.get("preconditions").cloned(),
+        kind,
+    })
+}
+
+fn check_validate(loader: &mut Loader<'_>, at: &Node, name: &str, validate: &Value) {
+    let kinds: Vec<&str> =
+        ["pattern", "anyPattern", "deny", "foreach", "podSecurity", "cel", "manifests", "assert"]
+            .into_iter()
+            .filter(|k| validate.get(*k).is_some())
+            .collect();
+    if kinds.is_empty() {
+        loader.error(
+            at,
+            format!(
+                "rule {name:?}: `validate` has none of pattern, anyPattern, deny, foreach, podSecurity, cel"
+            ),
+            "add one of them",
+        );
+    }
+    if let Some(deny) = validate.get("deny")
+        && let Some(conditions) = deny.get("conditions")
+    {
+        check_conditions(loader, at, name, conditions);
+    }
+}
+
+/// Checks every condition's operator (`any`/`all` blocks or the old list form).
+fn check_conditions(loader: &mut Loader<'_>, at: &Node, name: &str, conditions: &Value) {
+    let mut all = Vec::new();
+    match conditions {
+        Value::Array(list) => all.extend(list),
+        Value::Object(map) => {
+            for key in ["any", "all"] {
+                all.extend(map.get(key).and_then(Value::as_array).into_iter().flatten());
+            }
+        }
+        _ => {}
+    }
+    for condition in all {
+        let operator = condition.get("operator").and_then(Value::as_str).unwrap_or_default();
+        if Operator::parse(operator).is_none() {
+            loader.error(
+                at,
+                format!("rule {name:?}: unknown condition operator {operator:?}"),
+                &format!("the operators are: {}", Operator::NAMES.join(", ")),
+            );
+        }
+    }
+}
