@@ -67,6 +67,18 @@ pub struct Request {
     pub info: RequestInfo,
 }
 
+impl Request {
+    /// The request Kyverno's CLI makes for `resource` under `info.operation`: an UPDATE compares the
+    /// resource with itself; a DELETE has only the old object.
+    pub fn for_operation(resource: Value, info: RequestInfo) -> Self {
+        match info.operation.as_str() {
+            "UPDATE" => Request { old_object: Some(resource.clone()), resource, info },
+            "DELETE" => Request { resource: Value::Null, old_object: Some(resource), info },
+            _ => Request { resource, old_object: None, info },
+        }
+    }
+}
+
 /// Values supplied instead of what a cluster would provide, by rule name: each key a variable path
 /// (`imageData.configData.created`, `request.operation`) set before the rule runs; a context entry
 /// whose name is set is not evaluated.
@@ -424,6 +436,11 @@ fn message(validate: &Value, scope: &Scope) -> String {
     }
 }
 
+/// A message ending with a full stop, as Kyverno writes failures.
+fn sentence(message: &str) -> String {
+    if message.is_empty() || message.ends_with('.') { message.to_owned() } else { format!("{message}.") }
+}
+
 fn validate_block(
     rule: &str,
     validate: &Value,
@@ -458,8 +475,8 @@ fn validate_block(
                 Err(Mismatch::Fail { path, .. }) => Outcome::new(
                     Status::Fail,
                     format!(
-                        "validation error: {}. rule {rule} failed at path {path}",
-                        message(validate, scope)
+                        "validation error: {} rule {rule} failed at path {path}",
+                        sentence(&message(validate, scope))
                     ),
                 ),
             };
@@ -494,7 +511,7 @@ fn validate_block(
         }
         return Outcome::new(
             Status::Fail,
-            format!("validation error: {}. {}", message(validate, scope), failed.join(" ")),
+            format!("validation error: {} {}", sentence(&message(validate, scope)), failed.join(" ")),
         );
     }
     if let Some(foreach) = validate.get("foreach").and_then(Value::as_array) {

@@ -2,6 +2,7 @@
 //! `verdict test`) and the admission webhook share: match/exclude, context, preconditions, patterns
 //! with anchors, deny conditions, foreach, podSecurity, JMESPath variables and autogen.
 
+pub mod apply;
 pub mod autogen;
 pub mod conditions;
 pub mod engine;

@@ -113,14 +113,22 @@ fn read(path: &Path) -> Result<String, TestError> {
 /// Every YAML document of `path` as JSON (`List` kinds expanded into their items).
 pub fn load_resources(path: &Path) -> Result<Vec<Value>, TestError> {
     let source = read(path)?;
-    let file = path.display().to_string();
-    let documents = verdict_policy::yaml::parse_documents(&source).map_err(|err| {
-        TestError::Invalid(vec![Diagnostic::error(
-            &file,
-            err.position.line,
-            err.position.column,
-            format!("invalid YAML: {}", err.message),
-        )])
+    parse_resources(&path.display().to_string(), &source)
+}
+
+/// Every YAML document of `source` as JSON (`List` kinds expanded into their items); `file` names it
+/// in errors.
+pub fn parse_resources(file: &str, source: &str) -> Result<Vec<Value>, TestError> {
+    let documents = verdict_policy::yaml::parse_documents(source).map_err(|err| {
+        TestError::Invalid(vec![
+            Diagnostic::error(
+                file,
+                err.position.line,
+                err.position.column,
+                format!("invalid YAML: {}", err.message),
+            )
+            .with_hint("check the indentation and quoting around this position"),
+        ])
     })?;
     let mut out = Vec::new();
     for document in documents {
@@ -137,18 +145,57 @@ pub fn load_resources(path: &Path) -> Result<Vec<Value>, TestError> {
     Ok(out)
 }
 
-/// The values file: global values, per policy rule and resource values, namespace labels.
+/// The requester described by a `UserInfo` file (`userInfo`, `roles`, `clusterRoles`).
+pub fn load_user_info(path: &Path, operation: &str) -> Result<RequestInfo, TestError> {
+    let info = load_resources(path)?.into_iter().next().unwrap_or(Value::Null);
+    Ok(RequestInfo {
+        operation: operation.to_owned(),
+        roles: strings(info.get("roles")),
+        cluster_roles: strings(info.get("clusterRoles")),
+        user_info: info.get("userInfo").cloned().unwrap_or(Value::Null),
+        ..RequestInfo::default()
+    })
+}
+
+/// A values file (`cli.kyverno.io/v1alpha1` `Values`): what a cluster would otherwise provide —
+/// global values, values per policy rule and per resource, namespace labels.
 #[derive(Debug, Clone, Default)]
-struct ValuesFile {
+pub struct ValuesFile {
     global: Map<String, Value>,
     /// (policy, rule) → values.
     rules: BTreeMap<(String, String), Map<String, Value>>,
     /// (policy, resource) → values.
     resources: BTreeMap<(String, String), Map<String, Value>>,
-    namespace_labels: BTreeMap<String, Map<String, Value>>,
+    /// Namespace name → its labels (for `namespaceSelector`).
+    pub namespace_labels: BTreeMap<String, Map<String, Value>>,
 }
 
-fn load_values(path: &Path) -> Result<ValuesFile, TestError> {
+impl ValuesFile {
+    /// The values for evaluating `policy` on the resource named `resource`: global and resource
+    /// values for every rule (`""`), rule values by rule name (autogen rules share their rule's).
+    pub fn for_resource(&self, policy: &Policy, resource: &str) -> Values {
+        let mut values = Values::new();
+        let mut shared = self.global.clone();
+        if let Some(extra) = self.resources.get(&(policy.name.clone(), resource.to_owned())) {
+            shared.extend(extra.clone());
+        }
+        values.insert(String::new(), shared);
+        for rule in &policy.rules {
+            let base = rule.name.trim_start_matches("autogen-cronjob-").trim_start_matches("autogen-");
+            let found = self
+                .rules
+                .get(&(policy.name.clone(), rule.name.clone()))
+                .or_else(|| self.rules.get(&(policy.name.clone(), base.to_owned())));
+            if let Some(extra) = found {
+                values.insert(rule.name.clone(), extra.clone());
+            }
+        }
+        values
+    }
+}
+
+/// Reads a values file.
+pub(crate) fn load_values(path: &Path) -> Result<ValuesFile, TestError> {
     let documents = load_resources(path)?;
     let mut values = ValuesFile::default();
     for document in documents {
@@ -222,13 +269,10 @@ pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, Tes
         Some(file) => load_values(&base.join(file))?,
         None => ValuesFile::default(),
     };
-    let mut user = RequestInfo { operation: "CREATE".to_owned(), ..RequestInfo::default() };
-    if let Some(file) = test.get("userinfo").and_then(Value::as_str) {
-        let info = load_resources(&base.join(file))?.into_iter().next().unwrap_or(Value::Null);
-        user.roles = strings(info.get("roles"));
-        user.cluster_roles = strings(info.get("clusterRoles"));
-        user.user_info = info.get("userInfo").cloned().unwrap_or(Value::Null);
-    }
+    let user = match test.get("userinfo").and_then(Value::as_str) {
+        Some(file) => load_user_info(&base.join(file), "CREATE")?,
+        None => RequestInfo { operation: "CREATE".to_owned(), ..RequestInfo::default() },
+    };
 
     let mut rows = Vec::new();
     for row in test.get("results").and_then(Value::as_array).into_iter().flatten() {
@@ -286,39 +330,18 @@ pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, Tes
             }
             for resource in matching {
                 let resource_name =
-                    resource.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned();
-                let mut rule_values: Values = Values::new();
-                let mut shared = values.global.clone();
-                if let Some(extra) = values.resources.get(&(policy_name.clone(), resource_name.clone())) {
-                    shared.extend(extra.clone());
-                }
-                rule_values.insert(String::new(), shared.clone());
-                for rule in &policy.rules {
-                    let base_rule =
-                        rule.name.trim_start_matches("autogen-cronjob-").trim_start_matches("autogen-");
-                    if let Some(extra) = values
-                        .rules
-                        .get(&(policy_name.clone(), rule.name.clone()))
-                        .or_else(|| values.rules.get(&(policy_name.clone(), base_rule.to_owned())))
-                    {
-                        rule_values.insert(rule.name.clone(), extra.clone());
-                    }
-                }
+                    resource.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+                let rule_values = values.for_resource(policy, resource_name);
                 let mut info = user.clone();
-                if let Some(operation) = shared.get("request.operation").and_then(Value::as_str) {
+                if let Some(operation) =
+                    rule_values.get("").and_then(|v| v.get("request.operation")).and_then(Value::as_str)
+                {
                     info.operation = operation.to_owned();
                 }
                 let namespace =
                     resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
                 info.namespace_labels = values.namespace_labels.get(namespace).cloned();
-                // As Kyverno's CLI: an UPDATE compares the resource with itself; a DELETE has only the old one.
-                let request = match info.operation.as_str() {
-                    "UPDATE" => {
-                        Request { resource: resource.clone(), old_object: Some(resource.clone()), info }
-                    }
-                    "DELETE" => Request { resource: Value::Null, old_object: Some(resource.clone()), info },
-                    _ => Request { resource: resource.clone(), old_object: None, info },
-                };
+                let request = Request::for_operation(resource.clone(), info);
                 let responses: Vec<_> = evaluate_policy(policy, &request, &rule_values)
                     .into_iter()
                     .filter(|r| {

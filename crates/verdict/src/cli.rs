@@ -113,6 +113,11 @@ pub enum Command {
     /// The Kubernetes admission webhook: serve it, or decide one AdmissionReview offline.
     #[command(subcommand)]
     Admission(crate::cli_admission::AdmissionCommand),
+    /// Apply Kyverno policies to resource manifests, as the cluster would (exit 1 when an enforced
+    /// rule fails).
+    Apply(crate::cli_kyverno::ApplyArgs),
+    /// Run `kyverno test` suites (kyverno-test.yaml files) and check every expected result.
+    Test(crate::cli_kyverno::TestArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -144,6 +149,8 @@ impl Command {
             | Command::Assert(_)
             | Command::Verify(_)
             | Command::Admission(_)
+            | Command::Apply(_)
+            | Command::Test(_)
             | Command::Fingerprint(_) => false,
         }
     }

@@ -4,6 +4,7 @@
 mod cli;
 mod cli_admission;
 mod cli_env;
+mod cli_kyverno;
 mod commands;
 mod error;
 mod input;
@@ -73,6 +74,8 @@ fn main() -> ExitCode {
         Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
         Command::Verify(command) => commands::verify::run(command),
         Command::Admission(command) => commands::admission::run(command, &cli.ledger),
+        Command::Apply(args) => commands::kyverno::apply(&args),
+        Command::Test(args) => commands::kyverno::test(&args),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

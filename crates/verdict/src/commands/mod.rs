@@ -12,6 +12,7 @@ pub mod environments;
 pub mod evaluate;
 pub mod evidence;
 pub mod fingerprint;
+pub mod kyverno;
 pub mod ledger;
 pub mod policy;
 pub mod record;

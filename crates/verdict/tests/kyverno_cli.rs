@@ -1,0 +1,287 @@
+//! `verdict apply` and `verdict test` as a Kyverno user runs them: kyverno/policies' own suites from the
+//! oracle pass, a wrong expectation fails the run, every output format carries the results, exit codes
+//! follow the failure action and `--mode`, and bad input is exit 2 with the file and position.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn verdict() -> Command {
+    let mut command = Command::cargo_bin("verdict").unwrap();
+    command.env("NO_COLOR", "1");
+    command
+}
+
+fn oracle(path: &str) -> std::path::PathBuf {
+    verdict_testkit::oracles().join("kyverno-policies").join(path)
+}
+
+const ENFORCED: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: disallow-latest
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: no-latest
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      validate:
+        message: "image {{ request.object.spec.containers[0].image }} uses the latest tag"
+        pattern:
+          spec:
+            containers:
+              - image: "!*:latest"
+"#;
+
+const PODS: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: good, namespace: shop}
+spec:
+  containers: [{name: c, image: "nginx:1.25"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bad, namespace: shop}
+spec:
+  containers: [{name: c, image: "nginx:latest"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers: [{name: c, image: "nginx:latest"}]
+"#;
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_oracle_suites_pass_through_the_cli() {
+    verdict()
+        .args(["test"])
+        .arg(oracle("best-practices"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Test Summary: 34 tests passed and 0 tests failed"));
+    // Rows for pod controllers name Kyverno's generated rules.
+    verdict()
+        .args(["test"])
+        .arg(oracle("other/limit-containers-per-pod"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("autogen-cronjob-"))
+        .stdout(predicate::str::contains("tests failed").and(predicate::str::contains(" 0 tests failed")));
+    // JSON and JUnit carry the same rows.
+    let output =
+        verdict().args(["test", "-o", "json"]).arg(oracle("other/require-qos-burstable")).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["passed"].as_u64().unwrap() > 0);
+    assert_eq!(json["failed"], 0);
+    verdict()
+        .args(["test", "-o", "junit"])
+        .arg(oracle("other/require-qos-burstable"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("<testsuites name=\"verdict test\""))
+        .stdout(predicate::str::contains("failures=\"0\""));
+    // A selector narrows the rows.
+    verdict()
+        .args([
+            "test",
+            "--test-case-selector",
+            "policy=require-labels, resource=badpod01",
+            "--detailed-results",
+        ])
+        .arg(oracle("best-practices/require-labels"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Test Summary: 1 tests passed and 0 tests failed"))
+        .stdout(predicate::str::contains("is required"));
+}
+
+#[test]
+fn a_wrong_expectation_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir, "policy.yaml", ENFORCED);
+    write(&dir, "pods.yaml", PODS);
+    let test = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\nresources: [pods.yaml]\nresults:\n  - {policy: disallow-latest, rule: no-latest, resources: [good], kind: Pod, result: pass}\n  - {policy: disallow-latest, rule: no-latest, resources: [bad], kind: Pod, result: pass}\n  - {policy: disallow-latest, rule: no-latest, resources: [web], kind: Deployment, result: fail}\n  - {policy: disallow-latest, rule: no-latest, resources: [missing], kind: Pod, result: pass}\n";
+    write(&dir, "kyverno-test.yaml", test);
+    verdict()
+        .arg("test")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Want pass, got fail"))
+        .stdout(predicate::str::contains("autogen-no-latest"))
+        .stdout(predicate::str::contains("Want pass, got not found"))
+        .stdout(predicate::str::contains("Test Summary: 2 tests passed and 2 tests failed"));
+    verdict()
+        .args(["test", "--fail-only"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Pod/shop/good").not());
+    // A test file naming a policy that does not exist on disk: exit 2, naming it.
+    write(&dir, "kyverno-test.yaml", &test.replace("policies: [policy.yaml]", "policies: [nope.yaml]"));
+    verdict().arg("test").arg(dir.path()).assert().code(2).stderr(predicate::str::contains("nope.yaml"));
+    verdict().arg("test").arg(dir.path().join("none")).assert().code(2);
+}
+
+#[test]
+fn apply_reports_every_result_and_exits_by_the_failure_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(&dir, "policy.yaml", ENFORCED);
+    let pods = write(&dir, "pods.yaml", PODS);
+    verdict()
+        .arg("apply")
+        .arg(&policy)
+        .arg("--resource")
+        .arg(&pods)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("pass: 1, fail: 2, warn: 0, error: 0, skip: 0"))
+        .stdout(predicate::str::contains("autogen-no-latest"))
+        .stdout(predicate::str::contains("image nginx:latest uses the latest tag."));
+    // Local development: failures are reported, the run passes.
+    verdict().arg("apply").arg(&policy).arg("-r").arg(&pods).args(["--mode", "warn"]).assert().code(0);
+    // An Audit policy reports without failing, unless CI enforces it.
+    let audit = write(&dir, "audit.yaml", &ENFORCED.replace("Enforce", "Audit"));
+    verdict().arg("apply").arg(&audit).arg("-r").arg(&pods).assert().code(0);
+    verdict().arg("apply").arg(&audit).arg("-r").arg(&pods).args(["--mode", "enforce"]).assert().code(1);
+
+    let output =
+        verdict().arg("apply").arg(&policy).arg("-r").arg(&pods).args(["-o", "json"]).output().unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["summary"]["fail"], 2);
+    assert_eq!(json["blocking"], 2);
+    let output = verdict()
+        .arg("apply")
+        .arg(&policy)
+        .arg("-r")
+        .arg(&pods)
+        .args(["-o", "policy-report"])
+        .output()
+        .unwrap();
+    let reports: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(reports["items"][0]["apiVersion"], "wgpolicyk8s.io/v1alpha2");
+    assert_eq!(reports["items"][0]["kind"], "PolicyReport");
+    assert_eq!(reports["items"][0]["metadata"]["namespace"], "shop");
+    assert_eq!(reports["items"][0]["summary"]["fail"], 2);
+    verdict()
+        .arg("apply")
+        .arg(&policy)
+        .arg("-r")
+        .arg(&pods)
+        .args(["-o", "junit"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("<failure type=\"fail\""));
+    let output =
+        verdict().arg("apply").arg(&policy).arg("-r").arg(&pods).args(["-o", "sarif"]).output().unwrap();
+    let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+    assert!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("pods.yaml")
+    );
+    // Resources from stdin and a directory of policies.
+    verdict()
+        .arg("apply")
+        .arg(dir.path())
+        .args(["-r", "-"])
+        .write_stdin(PODS)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Applying 2 policies to 3 resources"));
+}
+
+#[test]
+fn bad_input_is_exit_2_with_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let pods = write(&dir, "pods.yaml", PODS);
+    let bad_operator = write(
+        &dir,
+        "bad.yaml",
+        &ENFORCED.replace(
+            "      validate:\n",
+            "      preconditions:\n        all:\n          - {key: a, operator: Equalz, value: b}\n      validate:\n",
+        ),
+    );
+    verdict()
+        .arg("apply")
+        .arg(&bad_operator)
+        .arg("-r")
+        .arg(&pods)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.yaml:8:7"))
+        .stderr(predicate::str::contains("unknown condition operator \"Equalz\""));
+    let bad_yaml = write(&dir, "broken.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec: [\n");
+    verdict()
+        .arg("apply")
+        .arg(&bad_yaml)
+        .arg("-r")
+        .arg(&pods)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.yaml"));
+    let policy = write(&dir, "policy.yaml", ENFORCED);
+    verdict()
+        .arg("apply")
+        .arg(&policy)
+        .args(["-r", "missing.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.yaml"));
+    let not_resource = write(&dir, "notres.yaml", "just: data\n");
+    verdict()
+        .arg("apply")
+        .arg(&policy)
+        .arg("-r")
+        .arg(&not_resource)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no `kind`"));
+    let vap = write(
+        &dir,
+        "vap.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: x}\n",
+    );
+    verdict()
+        .arg("apply")
+        .arg(&vap)
+        .arg("-r")
+        .arg(&pods)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ValidatingAdmissionPolicy"));
+    // A mutate rule is reported as unsupported, per rule, as an error (never a silent pass).
+    let mutate = write(
+        &dir,
+        "mutate.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: m}\nspec:\n  rules:\n    - name: add-label\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      mutate: {patchStrategicMerge: {metadata: {labels: {a: b}}}}\n",
+    );
+    verdict()
+        .arg("apply")
+        .arg(&mutate)
+        .arg("-r")
+        .arg(&pods)
+        .args(["--mode", "enforce"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("rule type `mutate` is not supported by verdict"));
+}
