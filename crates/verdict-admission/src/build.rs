@@ -14,6 +14,7 @@ use crate::cache::VerificationCache;
 use crate::config::AdmissionConfig;
 use crate::decision::{Mode, Settings};
 use crate::judge::{PolicyJudge, RegistryAccess};
+use crate::manifest::ManifestPolicies;
 
 /// Why a configuration's judge cannot be built. Each names the file; policy errors carry every
 /// diagnostic rendered with its line and column.
@@ -35,6 +36,9 @@ pub enum BuildError {
     /// The trust root does not load.
     #[error("{0}")]
     TrustRoot(String),
+    /// A manifest (Kyverno) policy does not load.
+    #[error("{0}")]
+    Manifest(String),
 }
 
 /// The mode a policy's own `mode` stands for at admission.
@@ -100,10 +104,18 @@ pub fn build_judge(config: &AdmissionConfig) -> Result<(PolicyJudge, Settings), 
         request_timeout: config.registry_timeout,
         budget: config.budget,
     };
+    let manifest = ManifestPolicies::load(&config.manifest_policies)
+        .map_err(|err| BuildError::Manifest(err.to_string()))?;
+    if !manifest.is_empty() {
+        let (policies, rules) = manifest.counts();
+        tracing::info!(policies, rules, "manifest policies loaded");
+    }
     let settings = Settings {
         mode: config.mode,
         budget: config.budget,
         exempt_namespaces: config.exempt_namespaces.clone(),
+        judge_images: !config.policies.is_empty(),
+        manifest,
     };
     let judge = PolicyJudge::with_groups(groups, verifier, access, Limits::default())
         .with_cache(VerificationCache::new(config.cache.clone()), hex::encode(digest.finalize()));

@@ -83,6 +83,9 @@ pub struct PolicyFile {
 pub struct AdmissionConfig {
     /// Image policy files.
     pub policies: Vec<PolicyFile>,
+    /// Kyverno ClusterPolicy / Policy files evaluated on the request's object.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifest_policies: Vec<PathBuf>,
     /// Sigstore trusted root; `None`: the embedded production root.
     pub trusted_root: Option<PathBuf>,
     /// audit, warn or enforce.
@@ -108,6 +111,7 @@ impl Default for AdmissionConfig {
     fn default() -> Self {
         AdmissionConfig {
             policies: Vec::new(),
+            manifest_policies: Vec::new(),
             trusted_root: None,
             mode: Mode::Enforce,
             budget: Duration::from_secs(8),
@@ -159,6 +163,7 @@ fn allowed_keys(pointer: &str) -> &'static [&'static str] {
             "apiVersion",
             "kind",
             "policies",
+            "manifestPolicies",
             "trustedRoot",
             "mode",
             "budget",
@@ -309,8 +314,22 @@ impl Builder<'_> {
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(defaults.cache.max_entries),
         };
+        let mut manifest_policies = Vec::new();
+        for index in 0..document["manifestPolicies"].as_array().map_or(0, Vec::len) {
+            if let Some(path) = self.path(document, &format!("/manifestPolicies/{index}")) {
+                manifest_policies.push(path);
+            }
+        }
+        if policies.is_empty() && manifest_policies.is_empty() && self.diagnostics.is_empty() {
+            self.error(
+                "",
+                "the configuration names no policy".to_owned(),
+                "list image policies in `policies` or Kyverno policies in `manifestPolicies`",
+            );
+        }
         AdmissionConfig {
             policies,
+            manifest_policies,
             trusted_root: self.path(document, "/trustedRoot"),
             mode,
             budget: self.duration(document, "/budget", defaults.budget),

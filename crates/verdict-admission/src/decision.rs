@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::images::{changed_images, request_images};
+use crate::manifest::{ManifestOutcome, ManifestPolicies};
 use crate::review::{Request, allow, deny};
 
 /// What the webhook does with a failed evaluation.
@@ -79,6 +80,11 @@ pub struct Settings {
     pub budget: Duration,
     /// Namespaces whose requests are admitted without evaluation (the cluster's own).
     pub exempt_namespaces: Vec<String>,
+    /// Whether images are judged (false when the configuration names no image policy: only manifest
+    /// policies apply).
+    pub judge_images: bool,
+    /// Kyverno policies evaluated on the request's object.
+    pub manifest: ManifestPolicies,
 }
 
 /// The namespaces exempt by default: the control plane's and verdict's own, so the cluster cannot lock
@@ -92,6 +98,8 @@ impl Default for Settings {
             mode: Mode::Enforce,
             budget: Duration::from_secs(8),
             exempt_namespaces: DEFAULT_EXEMPT_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
+            judge_images: true,
+            manifest: ManifestPolicies::default(),
         }
     }
 }
@@ -124,6 +132,9 @@ pub struct AdmissionDecision {
     /// Failures of policies with a mode of their own, with that mode.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<(Mode, String)>,
+    /// The manifest policies' rules that applied, each with its result.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifest: Vec<ManifestOutcome>,
 }
 
 fn operation_name(operation: &Operation) -> &'static str {
@@ -150,6 +161,7 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
         images: Vec::new(),
         reasons: Vec::new(),
         notes: Vec::new(),
+        manifest: Vec::new(),
     };
     if let Some(namespace) = &request.namespace
         && settings.exempt_namespaces.iter().any(|n| n == namespace)
@@ -159,6 +171,12 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
     }
     let object = request.object.as_ref().map(to_json).unwrap_or(Value::Null);
     let old_object = request.old_object.as_ref().map(to_json).unwrap_or(Value::Null);
+    if matches!(request.operation, Operation::Create | Operation::Update) && !settings.manifest.is_empty() {
+        judge_manifest(request, &object, &old_object, settings, &mut decision);
+    }
+    if !settings.judge_images {
+        return finish(decision);
+    }
     let images = match request.operation {
         Operation::Create => request_images(&request.kind.kind, &object, &Value::Null),
         // An unchanged image was admitted when it was introduced; only new ones are checked.
@@ -219,6 +237,44 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
         }
     }
     finish(decision)
+}
+
+/// Evaluates the manifest policies on the request: an enforced rule's failure (or error) is a failure
+/// in the configured mode, an audited one a note recorded in audit mode.
+fn judge_manifest(
+    request: &Request,
+    object: &Value,
+    old_object: &Value,
+    settings: &Settings,
+    decision: &mut AdmissionDecision,
+) {
+    // The API server names the namespace in the request; a new object may not carry it yet.
+    let with_namespace = |value: &Value| {
+        let mut value = value.clone();
+        if let (Some(namespace), Some(metadata)) =
+            (&request.namespace, value.get_mut("metadata").and_then(Value::as_object_mut))
+            && !metadata.contains_key("namespace")
+        {
+            metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
+        }
+        value
+    };
+    let info = verdict_kyverno::RequestInfo {
+        operation: operation_name(&request.operation).to_owned(),
+        user_info: serde_json::to_value(&request.user_info).unwrap_or(Value::Null),
+        subresource: request.sub_resource.clone().unwrap_or_default(),
+        ..verdict_kyverno::RequestInfo::default()
+    };
+    for outcome in settings.manifest.evaluate(&with_namespace(object), &with_namespace(old_object), info) {
+        if outcome.failed() {
+            decision.passed = false;
+            match outcome.action {
+                verdict_kyverno::Action::Enforce => decision.reasons.push(outcome.reason()),
+                verdict_kyverno::Action::Audit => decision.notes.push((Mode::Audit, outcome.reason())),
+            }
+        }
+        decision.manifest.push(outcome);
+    }
 }
 
 /// The failures an answer acts on in `mode`: the configured mode's own failures (`reasons`) when it is

@@ -203,6 +203,7 @@ mod tests {
             images: Vec::new(),
             reasons: Vec::new(),
             notes: Vec::new(),
+            manifest: Vec::new(),
         }
     }
 

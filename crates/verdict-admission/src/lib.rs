@@ -12,6 +12,7 @@ pub mod judge;
 pub mod ledger;
 pub mod live;
 pub mod load;
+pub mod manifest;
 pub mod replay;
 pub mod review;
 pub mod server;

@@ -71,7 +71,14 @@ fn every_mistake_names_its_line_and_column() {
         ("", "admission.yaml:1:1: error: the configuration is empty"),
         ("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [p.yml\n", "invalid YAML"),
         ("kind: AdmissionConfig\npolicies: [p.yml]\n", "missing required key `apiVersion`"),
-        ("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\n", "missing required key `policies`"),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\n",
+            "admission.yaml:1:1: error: the configuration names no policy (hint: list image policies in `policies` or Kyverno policies in `manifestPolicies`)",
+        ),
+        (
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [missing.yml]\n",
+            "admission.yaml:3:20: error:",
+        ),
         (
             "apiVersion: verdict.dev/v2\nkind: AdmissionConfig\npolicies: [p.yml]\n",
             "admission.yaml:1:13: error: apiVersion must be verdict.dev/v1",

@@ -244,3 +244,64 @@ async fn a_policy_with_its_own_mode_acts_in_that_mode() {
         }
     }
 }
+
+/// Kyverno's own disallow-host-namespaces policy (from the oracle) at admission, on the oracle's real
+/// reviews: an Enforce copy denies the Pod (rule `host-namespaces`) and the Deployment (the autogen
+/// rule) in enforce mode and warns in warn mode; the Audit original admits and records; a clean Pod
+/// passes.
+#[tokio::test]
+async fn manifest_policies_decide_with_the_kyverno_engine() {
+    use verdict_admission::manifest::ManifestPolicies;
+    let original = verdict_testkit::oracles().join(
+        "kyverno-policies/pod-security/baseline/disallow-host-namespaces/disallow-host-namespaces.yaml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let enforced = dir.path().join("enforced.yaml");
+    std::fs::write(
+        &enforced,
+        std::fs::read_to_string(&original)
+            .unwrap()
+            .replace("validationFailureAction: Audit", "validationFailureAction: Enforce"),
+    )
+    .unwrap();
+    let manifest_settings = |mode: Mode, file: &std::path::Path| Settings {
+        mode,
+        judge_images: false,
+        manifest: ManifestPolicies::load(&[file.to_path_buf()]).unwrap(),
+        ..Settings::default()
+    };
+    let review =
+        |path: &str| std::fs::read(verdict_testkit::oracles().join("admission/reviews").join(path)).unwrap();
+    let judge = StandIn::default();
+    for (file, rule) in [
+        ("host-namespaces-psp-policy/pod_request.json", "host-namespaces"),
+        ("host-namespaces-psp-policy/deployment_request.json", "autogen-host-namespaces"),
+    ] {
+        let request = parse_review(&review(file)).unwrap();
+        let denied = decide(&request, &judge, &manifest_settings(Mode::Enforce, &enforced)).await;
+        assert!(!denied.admitted, "{file}: {denied:#?}");
+        let message = answer(&request, &denied).response.unwrap().result.message;
+        assert!(message.contains(&format!("policy disallow-host-namespaces rule {rule}")), "{message}");
+        assert!(message.contains("Sharing the host namespaces is disallowed"), "{message}");
+        let warned = decide(&request, &judge, &manifest_settings(Mode::Warn, &enforced)).await;
+        assert!(warned.admitted);
+        let warnings = answer(&request, &warned).response.unwrap().warnings.unwrap_or_default();
+        assert!(warnings.iter().any(|w| w.contains(rule)), "{warnings:?}");
+        // The policy's own Audit action: admitted, the failure recorded as an audit note.
+        let audited = decide(&request, &judge, &manifest_settings(Mode::Enforce, &original)).await;
+        assert!(audited.admitted && !audited.passed, "{audited:#?}");
+        assert!(audited.notes.iter().any(|(mode, note)| *mode == Mode::Audit && note.contains(rule)));
+    }
+    // Images are not judged when only manifest policies are configured.
+    assert_eq!(judge.judged.load(Ordering::SeqCst), 0);
+    let clean = parse_review(&review("pod-privileged-policy/no_privileged_containers.json")).unwrap();
+    let passed = decide(&clean, &judge, &manifest_settings(Mode::Enforce, &enforced)).await;
+    assert!(passed.admitted && passed.passed, "{passed:#?}");
+    assert_eq!(passed.manifest.len(), 1);
+    assert_eq!(passed.manifest[0].result, verdict_kyverno::Status::Pass);
+    // A file that holds no Kyverno policy is refused at load.
+    let image_policy = dir.path().join("image.yaml");
+    std::fs::write(&image_policy, "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules: []\n").unwrap();
+    let refused = ManifestPolicies::load(&[image_policy]).unwrap_err().to_string();
+    assert!(refused.contains("no Kyverno ClusterPolicy or Policy (found ImagePolicy)"), "{refused}");
+}

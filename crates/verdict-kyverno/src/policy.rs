@@ -10,6 +10,7 @@ use crate::conditions::Operator;
 
 /// Audit or Enforce: what a failing rule does at admission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub enum Action {
     /// Report only.
     Audit,

@@ -285,3 +285,66 @@ fn bad_input_is_exit_2_with_the_position() {
         .code(1)
         .stdout(predicate::str::contains("rule type `mutate` is not supported by verdict"));
 }
+
+/// The same policy file at admission: `verdict admission review` (the webhook's decision, offline) on
+/// the oracle's real AdmissionReviews, with only manifest policies configured.
+#[test]
+fn manifest_policies_are_enforced_at_admission() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(oracle(
+        "pod-security/baseline/disallow-host-namespaces/disallow-host-namespaces.yaml",
+    ))
+    .unwrap()
+    .replace("validationFailureAction: Audit", "validationFailureAction: Enforce");
+    write(&dir, "host-namespaces.yaml", &policy);
+    let config = write(
+        &dir,
+        "admission.yaml",
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [host-namespaces.yaml]\n",
+    );
+    verdict().args(["admission", "validate"]).arg(&config).assert().code(0);
+    let reviews = verdict_testkit::oracles().join("admission/reviews");
+    let output = verdict()
+        .args(["admission", "review", "-o", "json", "--config"])
+        .arg(&config)
+        .arg(reviews.join("host-namespaces-psp-policy/deployment_request.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["review"]["response"]["allowed"], false);
+    assert_eq!(json["decision"]["manifest"][0]["rule"], "autogen-host-namespaces");
+    assert_eq!(json["decision"]["manifest"][0]["result"], "fail");
+    assert_eq!(json["decision"]["manifest"][0]["action"], "Enforce");
+    verdict()
+        .args(["admission", "review", "--config"])
+        .arg(&config)
+        .arg(reviews.join("pod-privileged-policy/no_privileged_containers.json"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ADMITTED"));
+    // Neither image nor manifest policies: a configuration error with its position.
+    let empty = write(&dir, "empty.yaml", "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmode: audit\n");
+    verdict()
+        .args(["admission", "validate"])
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("names no policy"));
+    write(
+        &dir,
+        "broken-policy.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: b}\nspec: {rules: [{name: r}]}\n",
+    );
+    let bad = write(
+        &dir,
+        "bad.yaml",
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [broken-policy.yaml]\n",
+    );
+    verdict()
+        .args(["admission", "validate"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no `match`"));
+}
