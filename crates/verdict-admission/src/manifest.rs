@@ -10,9 +10,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use verdict_kyverno::{
-    Action, Policy, Request, RequestInfo, Status, Values, evaluate_policy, load_policy_file,
-};
+use verdict_kyverno::engine::{Prepared, evaluate_prepared};
+use verdict_kyverno::{Action, Policy, Request, RequestInfo, Status, Values, load_policy_file};
 
 /// The loaded manifest policies, shared by every request; compared by the digest of their sources.
 #[derive(Debug, Clone, Default)]
@@ -90,9 +89,11 @@ impl ManifestPolicies {
             old_object: (!old_object.is_null()).then(|| old_object.clone()),
             info,
         };
+        // The request's data is converted once for every policy.
+        let prepared = Prepared::new(&request, None);
         let mut outcomes = Vec::new();
         for policy in self.policies.iter() {
-            for response in evaluate_policy(policy, &request, &Values::new()) {
+            for response in evaluate_prepared(policy, &prepared, &Values::new()) {
                 outcomes.push(ManifestOutcome {
                     policy: policy.name.clone(),
                     rule: response.rule,

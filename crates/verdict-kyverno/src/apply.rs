@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::engine::{Request, Status, Values, evaluate_policy};
+use crate::engine::{Prepared, Request, Status, Values, evaluate_prepared};
 use crate::matching::RequestInfo;
 use crate::policy::{Action, Policy};
 use crate::testsuite::{TestError, ValuesFile};
@@ -144,21 +144,29 @@ pub fn apply(
     user: &RequestInfo,
 ) -> Vec<ApplyResult> {
     let mut results = Vec::new();
-    for policy in policies {
-        for resource in resources {
-            let name = resource.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    for resource in resources {
+        let name = resource.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        let namespace = resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
+        let mut info = user.clone();
+        info.namespace_labels = values.namespace_labels.get(namespace).cloned();
+        // Prepared once for every policy without values of its own for this resource.
+        let plain = Prepared::new(&Request::for_operation(resource.clone(), info.clone()), None);
+        for policy in policies {
             let rule_values: Values = values.for_resource(policy, name);
-            let mut info = user.clone();
-            if let Some(operation) =
-                rule_values.get("").and_then(|v| v.get("request.operation")).and_then(Value::as_str)
-            {
-                info.operation = operation.to_owned();
-            }
-            let namespace =
-                resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
-            info.namespace_labels = values.namespace_labels.get(namespace).cloned();
-            let request = Request::for_operation(resource.clone(), info);
-            for response in evaluate_policy(policy, &request, &rule_values) {
+            let shared = rule_values.get("").filter(|v| !v.is_empty());
+            let own;
+            let prepared = match shared {
+                None => &plain,
+                Some(shared) => {
+                    let mut info = info.clone();
+                    if let Some(operation) = shared.get("request.operation").and_then(Value::as_str) {
+                        info.operation = operation.to_owned();
+                    }
+                    own = Prepared::new(&Request::for_operation(resource.clone(), info), Some(shared));
+                    &own
+                }
+            };
+            for response in evaluate_prepared(policy, prepared, &rule_values) {
                 results.push(ApplyResult {
                     policy: policy.name.clone(),
                     rule: response.rule,

@@ -5,11 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use jmespath::Rcvar;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use jmespath::{Rcvar, Variable};
 use serde_json::{Map, Value, json};
 
 use crate::conditions::{Operator, evaluate as evaluate_condition};
-use crate::jmes::{Missing, VariableError, context_data, search, substitute_all, substitute_string};
+use crate::jmes::{Missing, VariableError, search, substitute_all, substitute_string, to_variable};
 use crate::matching::{RequestInfo, rule_applies};
 use crate::pattern::{Mismatch, match_pattern};
 use crate::policy::{Action, Policy, Rule, RuleKind};
@@ -206,35 +209,115 @@ fn base_context(request: &Request) -> Map<String, Value> {
     data
 }
 
-/// The rule evaluator: the request's data plus what context entries and foreach add.
+/// The variables a rule reads: the request's data, converted once per resource and shared by every
+/// rule (JMESPath values are reference-counted, so a rule's view costs a map of pointers), plus what
+/// its context entries, values and foreach elements add — converted when read, and cached until the
+/// next change.
 struct Scope {
-    data: Map<String, Value>,
+    base: Rc<BTreeMap<String, Rcvar>>,
+    base_json: Rc<Map<String, Value>>,
+    extra: Map<String, Value>,
+    cached: RefCell<Option<Rcvar>>,
 }
 
 impl Scope {
-    fn variables(&self) -> Rcvar {
-        context_data(&Value::Object(self.data.clone()), &BTreeMap::new())
+    fn new(base_json: Rc<Map<String, Value>>, base: Rc<BTreeMap<String, Rcvar>>) -> Self {
+        Scope { base, base_json, extra: Map::new(), cached: RefCell::new(None) }
     }
 
-    fn set(&mut self, name: &str, value: Value) {
-        set_path(&mut self.data, name, value);
+    fn variables(&self) -> Rcvar {
+        if let Some(cached) = self.cached.borrow().as_ref() {
+            return Rc::clone(cached);
+        }
+        let mut map = (*self.base).clone();
+        for (key, value) in &self.extra {
+            map.insert(key.clone(), to_variable(value));
+        }
+        let variables = Rc::new(Variable::Object(map));
+        *self.cached.borrow_mut() = Some(Rc::clone(&variables));
+        variables
+    }
+
+    /// Sets `value` at the dotted `path` (a top-level key of the shared data is copied first).
+    fn set(&mut self, path: &str, value: Value) {
+        let top = path.split('.').next().unwrap_or(path);
+        if top != path
+            && !self.extra.contains_key(top)
+            && let Some(shared) = self.base_json.get(top)
+        {
+            self.extra.insert(top.to_owned(), shared.clone());
+        }
+        set_path(&mut self.extra, path, value);
+        self.cached.replace(None);
+    }
+
+    fn insert(&mut self, key: String, value: Value) {
+        self.extra.insert(key, value);
+        self.cached.replace(None);
+    }
+
+    fn snapshot(&self) -> Map<String, Value> {
+        self.extra.clone()
+    }
+
+    fn restore(&mut self, extra: Map<String, Value>) {
+        self.extra = extra;
+        self.cached.replace(None);
     }
 }
 
 /// Evaluates `policy` on `request`; a rule that does not apply has no response. `values` supplies
 /// variables by rule name (`""` for every rule).
 pub fn evaluate_policy(policy: &Policy, request: &Request, values: &Values) -> Vec<RuleResponse> {
-    // Values for every rule may replace request fields (`request.operation`, `request.object`, …):
-    // the resource judged is the one in the context afterwards, as in Kyverno's CLI.
-    let mut shared = base_context(request);
-    for (path, value) in values.get("").into_iter().flatten() {
-        set_path(&mut shared, path, value.clone());
+    evaluate_prepared(policy, &Prepared::new(request, values.get("")), values)
+}
+
+/// A request ready to be judged by many policies: the values for every rule applied once (they may
+/// replace request fields — `request.operation`, `request.object` — and the resource judged is the one
+/// in the context afterwards, as in Kyverno's CLI), its data converted for JMESPath on first use and
+/// then shared by every rule of every policy.
+pub struct Prepared {
+    shared: Rc<Map<String, Value>>,
+    base: std::cell::OnceCell<Rc<BTreeMap<String, Rcvar>>>,
+    resource: Value,
+    info: RequestInfo,
+}
+
+impl Prepared {
+    /// Prepares `request` with the values every rule sees.
+    pub fn new(request: &Request, shared_values: Option<&Map<String, Value>>) -> Self {
+        let mut shared = base_context(request);
+        for (path, value) in shared_values.into_iter().flatten() {
+            set_path(&mut shared, path, value.clone());
+        }
+        let object = shared.get("request").and_then(|r| r.get("object")).cloned().unwrap_or(Value::Null);
+        // A DELETE has no new object: the rule reads (and matches) the old one.
+        let resource = if object.is_null() || object.as_object().is_some_and(Map::is_empty) {
+            shared.get("request").and_then(|r| r.get("oldObject")).cloned().unwrap_or(Value::Null)
+        } else {
+            object
+        };
+        Prepared {
+            shared: Rc::new(shared),
+            base: std::cell::OnceCell::new(),
+            resource,
+            info: request.info.clone(),
+        }
     }
-    let object = shared.get("request").and_then(|r| r.get("object")).cloned().unwrap_or(Value::Null);
-    let old_object = shared.get("request").and_then(|r| r.get("oldObject")).cloned().unwrap_or(Value::Null);
-    // A DELETE has no new object: the rule reads (and matches) the old one.
-    let resource =
-        if object.is_null() || object.as_object().is_some_and(Map::is_empty) { &old_object } else { &object };
+
+    fn base(&self) -> Rc<BTreeMap<String, Rcvar>> {
+        Rc::clone(
+            self.base.get_or_init(|| {
+                Rc::new(self.shared.iter().map(|(k, v)| (k.clone(), to_variable(v))).collect())
+            }),
+        )
+    }
+}
+
+/// Evaluates `policy` on a prepared request; `values` must hold the same `""` entry it was prepared
+/// with (its keys name the context entries that are supplied rather than evaluated).
+pub fn evaluate_prepared(policy: &Policy, prepared: &Prepared, values: &Values) -> Vec<RuleResponse> {
+    let resource = &prepared.resource;
     let namespace = resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
     if let Some(policy_namespace) = &policy.namespace
         && policy.kind == "Policy"
@@ -243,6 +326,8 @@ pub fn evaluate_policy(policy: &Policy, request: &Request, values: &Values) -> V
         return Vec::new();
     }
     let action = effective_action(policy, namespace);
+    let shared = &prepared.shared;
+    let request = prepared;
     let mut responses = Vec::new();
     for rule in &policy.rules {
         if !rule_applies(&rule.match_block, rule.exclude.as_ref(), resource, &request.info) {
@@ -253,7 +338,7 @@ pub fn evaluate_policy(policy: &Policy, request: &Request, values: &Values) -> V
                 Outcome::new(Status::Error, format!("rule type `{kind}` is not supported by verdict"))
             }
             RuleKind::Validate(validate) => {
-                let mut scope = Scope { data: shared.clone() };
+                let mut scope = Scope::new(Rc::clone(shared), prepared.base());
                 for (path, value) in values.get(&rule.name).into_iter().flatten() {
                     scope.set(path, value.clone());
                 }
@@ -549,21 +634,21 @@ fn validate_foreach(
             Ok(other) => vec![other],
         };
         let element_scope = block.get("elementScope").and_then(Value::as_bool);
-        let saved = scope.data.clone();
+        let saved = scope.snapshot();
         let mut outcome = None;
         let mut count = 0;
         for (index, element) in elements.iter().enumerate() {
             if element.is_null() {
                 continue;
             }
-            scope.data = saved.clone();
+            scope.restore(saved.clone());
             for (key, value) in [
                 ("element".to_owned(), element.clone()),
                 ("elementIndex".to_owned(), json!(index)),
                 (format!("element{nesting}"), element.clone()),
                 (format!("elementIndex{nesting}"), json!(index)),
             ] {
-                scope.data.insert(key, value);
+                scope.insert(key, value);
             }
             let target = if element.is_object() && element_scope != Some(false) { element } else { resource };
             let result = foreach_element(rule, validate, block, scope, target, supplied, nesting);
@@ -584,7 +669,7 @@ fn validate_foreach(
                 }
             }
         }
-        scope.data = saved;
+        scope.restore(saved);
         if let Some(outcome) = outcome {
             return outcome;
         }

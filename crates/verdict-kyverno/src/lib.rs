@@ -6,6 +6,7 @@ pub mod apply;
 pub mod autogen;
 pub mod conditions;
 pub mod engine;
+pub mod fuzz_checks;
 pub mod jmes;
 pub mod matching;
 pub mod pattern;

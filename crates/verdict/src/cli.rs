@@ -219,6 +219,28 @@ pub enum BenchCommand {
     /// Load a running admission webhook (loopback only) with AdmissionReviews at fixed rates, open loop;
     /// report p50/p95/p99 latency and the achieved rate per step.
     Admission(BenchAdmissionArgs),
+    /// Apply every Kyverno ClusterPolicy under --policies to generated Pods and Deployments, in-process;
+    /// report the mean cost per rule evaluation and per resource. Prints JSON.
+    Apply(BenchApplyArgs),
+}
+
+/// Arguments of `verdict bench apply`.
+#[derive(Debug, Args)]
+pub struct BenchApplyArgs {
+    /// A directory of Kyverno policies (searched recursively; files that are not classic policies, or
+    /// that do not load, are skipped and counted).
+    #[arg(long, value_name = "DIR")]
+    pub policies: PathBuf,
+    /// How many resources to generate (alternately Pods and Deployments, half of them compliant).
+    #[arg(long, default_value_t = 1000)]
+    pub resources: usize,
+    /// Timed passes over every (policy, resource).
+    #[arg(long, default_value_t = 3)]
+    pub iterations: usize,
+    /// Also write the generated resources here (multi-document YAML as JSON), for timing `verdict apply`
+    /// as a whole process.
+    #[arg(long, value_name = "FILE")]
+    pub write_resources: Option<PathBuf>,
 }
 
 /// Arguments of `verdict bench admission`.

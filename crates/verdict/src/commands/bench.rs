@@ -22,6 +22,7 @@ pub fn run(command: BenchCommand, options: &LedgerOptions) -> CliResult {
         BenchCommand::Snapshot(args) => super::bench_snapshot::run(&args, options),
         BenchCommand::Bundle(args) => super::verify::bench(&args),
         BenchCommand::Admission(args) => super::bench_admission::run(&args),
+        BenchCommand::Apply(args) => super::bench_apply::run(&args),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod assert;
 pub mod bench;
 pub mod bench_admission;
+pub mod bench_apply;
 pub mod bench_server;
 pub mod bench_snapshot;
 pub mod demo;
