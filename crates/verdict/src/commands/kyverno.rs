@@ -28,9 +28,14 @@ fn load_policies(args: &ApplyArgs) -> Result<Vec<Policy>, CliError> {
     for file in apply::expand_paths(&args.policies).map_err(test_error)? {
         let source = read_text(&file, "policy")?;
         let name = display_name(&file);
+        let explicit = args.policies.iter().any(|p| p == &file);
+        // A directory of policies also holds tests, resources and indexes: only files that name a
+        // Kyverno API are read as policies there.
+        if !explicit && !source.contains("kyverno.io/") {
+            continue;
+        }
         match load_policy_file(&name, &source) {
             Ok(loaded) => {
-                let explicit = args.policies.iter().any(|p| p == &file);
                 if loaded.policies.is_empty() && explicit {
                     let kinds: Vec<String> = loaded.others.iter().map(|o| o.kind.clone()).collect();
                     return Err(CliError::invalid(anyhow!(
