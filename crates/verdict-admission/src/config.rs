@@ -105,6 +105,9 @@ pub struct AdmissionConfig {
     /// The evidence ledger, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<LedgerConfig>,
+    /// The cluster manifest policies read (namespace labels, `configMap`, `apiCall`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl Default for AdmissionConfig {
@@ -120,6 +123,7 @@ impl Default for AdmissionConfig {
             registry_timeout: Duration::from_secs(5),
             cache: CacheConfig::default(),
             ledger: None,
+            cluster: None,
         }
     }
 }
@@ -171,10 +175,12 @@ fn allowed_keys(pointer: &str) -> &'static [&'static str] {
             "registry",
             "cache",
             "ledger",
+            "cluster",
         ],
         "/registry" => &["dockerConfig", "requestTimeout"],
         "/cache" => &["positiveTtl", "negativeTtl", "maxEntries"],
         "/ledger" => &["host", "db", "apiTokenFile", "org", "environment", "recordDecisions"],
+        "/cluster" => &["inCluster", "kubeconfig"],
         _ => &[],
     }
 }
@@ -338,6 +344,33 @@ impl Builder<'_> {
             registry_timeout: self.duration(document, "/registry/requestTimeout", defaults.registry_timeout),
             cache,
             ledger: document.get("ledger").map(|ledger| self.ledger(ledger)),
+            cluster: document.get("cluster").and_then(|cluster| self.cluster(document, cluster)),
+        }
+    }
+
+    fn cluster(&mut self, document: &Value, cluster: &Value) -> Option<crate::cluster::ClusterConfig> {
+        let in_cluster = cluster.get("inCluster").and_then(Value::as_bool).unwrap_or(false);
+        match (in_cluster, cluster.get("kubeconfig")) {
+            (true, Some(_)) => {
+                self.error(
+                    "/cluster/kubeconfig",
+                    "give `inCluster: true` or `kubeconfig`, not both".to_owned(),
+                    "inside the cluster, use its service account",
+                );
+                None
+            }
+            (true, None) => Some(crate::cluster::ClusterConfig::InCluster),
+            (false, Some(_)) => {
+                self.path(document, "/cluster/kubeconfig").map(crate::cluster::ClusterConfig::Kubeconfig)
+            }
+            (false, None) => {
+                self.error(
+                    "/cluster",
+                    "`cluster` needs `inCluster: true` or `kubeconfig`".to_owned(),
+                    "write `cluster: {inCluster: true}` when the webhook runs in the cluster",
+                );
+                None
+            }
         }
     }
 

@@ -85,6 +85,8 @@ pub struct Settings {
     pub judge_images: bool,
     /// Kyverno policies evaluated on the request's object.
     pub manifest: ManifestPolicies,
+    /// The cluster manifest policies read (namespace labels, ConfigMaps, API GETs), when configured.
+    pub cluster: Option<std::sync::Arc<crate::cluster::ClusterAccess>>,
 }
 
 /// The namespaces exempt by default: the control plane's and verdict's own, so the cluster cannot lock
@@ -100,6 +102,7 @@ impl Default for Settings {
             exempt_namespaces: DEFAULT_EXEMPT_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
             judge_images: true,
             manifest: ManifestPolicies::default(),
+            cluster: None,
         }
     }
 }
@@ -172,7 +175,7 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
     let object = request.object.as_ref().map(to_json).unwrap_or(Value::Null);
     let old_object = request.old_object.as_ref().map(to_json).unwrap_or(Value::Null);
     if matches!(request.operation, Operation::Create | Operation::Update) && !settings.manifest.is_empty() {
-        judge_manifest(request, &object, &old_object, settings, &mut decision);
+        judge_manifest(request, &object, &old_object, settings, &mut decision).await;
     }
     if !settings.judge_images {
         return finish(decision);
@@ -240,8 +243,10 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
 }
 
 /// Evaluates the manifest policies on the request: an enforced rule's failure (or error) is a failure
-/// in the configured mode, an audited one a note recorded in audit mode.
-fn judge_manifest(
+/// in the configured mode, an audited one a note recorded in audit mode. With a cluster configured,
+/// the namespace's labels and the context entries that read the cluster come from it; a cluster that
+/// cannot be read fails the request (it would otherwise skip the rules that select by its data).
+async fn judge_manifest(
     request: &Request,
     object: &Value,
     old_object: &Value,
@@ -259,13 +264,43 @@ fn judge_manifest(
         }
         value
     };
-    let info = verdict_kyverno::RequestInfo {
+    let mut info = verdict_kyverno::RequestInfo {
         operation: operation_name(&request.operation).to_owned(),
         user_info: serde_json::to_value(&request.user_info).unwrap_or(Value::Null),
         subresource: request.sub_resource.clone().unwrap_or_default(),
         ..verdict_kyverno::RequestInfo::default()
     };
-    for outcome in settings.manifest.evaluate(&with_namespace(object), &with_namespace(old_object), info) {
+    let mut data = None;
+    if let Some(cluster) = &settings.cluster {
+        let multi_threaded =
+            tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+        let read = async {
+            if !multi_threaded {
+                return Err("reading the cluster needs a multi-threaded runtime".to_owned());
+            }
+            if let Some(namespace) = &request.namespace {
+                info.namespace_labels = Some(cluster.namespace_labels(namespace).await?);
+            }
+            cluster.data().await
+        };
+        match read.await {
+            Ok(source) => data = Some(source),
+            Err(err) => {
+                decision.passed = false;
+                decision.reasons.push(format!("the manifest policies cannot read the cluster: {err}"));
+                return;
+            }
+        }
+    }
+    let (object, old_object) = (with_namespace(object), with_namespace(old_object));
+    let manifest = &settings.manifest;
+    let outcomes = if data.is_some() {
+        // Context entries read the cluster synchronously: this worker thread waits for them.
+        tokio::task::block_in_place(|| manifest.evaluate(&object, &old_object, info, data))
+    } else {
+        manifest.evaluate(&object, &old_object, info, None)
+    };
+    for outcome in outcomes {
         if outcome.failed() {
             decision.passed = false;
             match outcome.action {

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod cache;
+pub mod cluster;
 pub mod config;
 pub mod decision;
 pub mod images;

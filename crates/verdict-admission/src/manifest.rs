@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use verdict_kyverno::engine::{Prepared, evaluate_prepared};
+use verdict_kyverno::engine::{ClusterData, Prepared, evaluate_prepared};
 use verdict_kyverno::{Action, Policy, Request, RequestInfo, Status, Values, load_policy_file};
 
 /// The loaded manifest policies, shared by every request; compared by the digest of their sources.
@@ -83,11 +83,18 @@ impl ManifestPolicies {
     }
 
     /// Evaluates every policy on the request.
-    pub fn evaluate(&self, object: &Value, old_object: &Value, info: RequestInfo) -> Vec<ManifestOutcome> {
+    pub fn evaluate(
+        &self,
+        object: &Value,
+        old_object: &Value,
+        info: RequestInfo,
+        cluster: Option<Arc<dyn ClusterData + Send + Sync>>,
+    ) -> Vec<ManifestOutcome> {
         let request = Request {
             resource: object.clone(),
             old_object: (!old_object.is_null()).then(|| old_object.clone()),
             info,
+            cluster,
         };
         // The request's data is converted once for every policy.
         let prepared = Prepared::new(&request, None);

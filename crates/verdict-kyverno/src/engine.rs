@@ -59,8 +59,18 @@ pub struct RuleResponse {
     pub action: Action,
 }
 
+/// Where the context entries that read the cluster get their data: `configMap` and `apiCall` (GET of
+/// a Kubernetes API path). At admission, the cluster through kube-rs; offline, nothing (the values file
+/// supplies such entries instead).
+pub trait ClusterData {
+    /// The ConfigMap `namespace/name`, as the API returns it.
+    fn config_map(&self, namespace: &str, name: &str) -> Result<Value, String>;
+    /// The JSON answer to `GET url_path` on the Kubernetes API.
+    fn api_get(&self, url_path: &str) -> Result<Value, String>;
+}
+
 /// What the rules of one evaluation may read besides the resource.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Request {
     /// The resource (`request.object`).
     pub resource: Value,
@@ -68,6 +78,19 @@ pub struct Request {
     pub old_object: Option<Value>,
     /// Operation, requester and namespace labels.
     pub info: RequestInfo,
+    /// The cluster, for `configMap` and `apiCall` context entries (none offline).
+    pub cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("resource", &self.resource)
+            .field("old_object", &self.old_object)
+            .field("info", &self.info)
+            .field("cluster", &self.cluster.is_some())
+            .finish()
+    }
 }
 
 impl Request {
@@ -75,9 +98,9 @@ impl Request {
     /// resource with itself; a DELETE has only the old object.
     pub fn for_operation(resource: Value, info: RequestInfo) -> Self {
         match info.operation.as_str() {
-            "UPDATE" => Request { old_object: Some(resource.clone()), resource, info },
-            "DELETE" => Request { resource: Value::Null, old_object: Some(resource), info },
-            _ => Request { resource, old_object: None, info },
+            "UPDATE" => Request { old_object: Some(resource.clone()), resource, info, cluster: None },
+            "DELETE" => Request { resource: Value::Null, old_object: Some(resource), info, cluster: None },
+            _ => Request { resource, old_object: None, info, cluster: None },
         }
     }
 }
@@ -218,11 +241,16 @@ struct Scope {
     base_json: Rc<Map<String, Value>>,
     extra: Map<String, Value>,
     cached: RefCell<Option<Rcvar>>,
+    cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
 }
 
 impl Scope {
-    fn new(base_json: Rc<Map<String, Value>>, base: Rc<BTreeMap<String, Rcvar>>) -> Self {
-        Scope { base, base_json, extra: Map::new(), cached: RefCell::new(None) }
+    fn new(
+        base_json: Rc<Map<String, Value>>,
+        base: Rc<BTreeMap<String, Rcvar>>,
+        cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
+    ) -> Self {
+        Scope { base, base_json, extra: Map::new(), cached: RefCell::new(None), cluster }
     }
 
     fn variables(&self) -> Rcvar {
@@ -281,6 +309,7 @@ pub struct Prepared {
     base: std::cell::OnceCell<Rc<BTreeMap<String, Rcvar>>>,
     resource: Value,
     info: RequestInfo,
+    cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
 }
 
 impl Prepared {
@@ -302,6 +331,7 @@ impl Prepared {
             base: std::cell::OnceCell::new(),
             resource,
             info: request.info.clone(),
+            cluster: request.cluster.clone(),
         }
     }
 
@@ -338,7 +368,7 @@ pub fn evaluate_prepared(policy: &Policy, prepared: &Prepared, values: &Values) 
                 Outcome::new(Status::Error, format!("rule type `{kind}` is not supported by verdict"))
             }
             RuleKind::Validate(validate) => {
-                let mut scope = Scope::new(Rc::clone(shared), prepared.base());
+                let mut scope = Scope::new(Rc::clone(shared), prepared.base(), prepared.cluster.clone());
                 for (path, value) in values.get(&rule.name).into_iter().flatten() {
                     scope.set(path, value.clone());
                 }
@@ -446,11 +476,84 @@ fn load_context(entries: &[Value], scope: &mut Scope, supplied: &[&String]) -> R
             .into_iter()
             .find(|k| entry.get(*k).is_some())
             .unwrap_or("unknown");
-        return Err(format!(
-            "context entry {name:?} ({kind}) needs data from a cluster or registry: supply `{name}` in the values file"
-        ));
+        let value = match (kind, &scope.cluster) {
+            ("configMap", Some(cluster)) => {
+                read_config_map(name, &entry["configMap"], scope, cluster.as_ref())?
+            }
+            ("apiCall", Some(cluster)) => read_api_call(name, &entry["apiCall"], scope, cluster.as_ref())?,
+            _ => {
+                return Err(format!(
+                    "context entry {name:?} ({kind}) needs data from a cluster or registry: supply `{name}` in the values file"
+                ));
+            }
+        };
+        scope.set(name, value);
     }
     Ok(())
+}
+
+/// A text field of a context entry with its variables substituted.
+fn entry_text(entry: &Value, field: &str, scope: &Scope) -> Result<Option<String>, String> {
+    let Some(raw) = entry.get(field) else { return Ok(None) };
+    match substitute_all(raw, &scope.variables(), Missing::Error).map_err(|e| e.to_string())? {
+        Value::String(text) => Ok(Some(text)),
+        Value::Null => Ok(None),
+        other => Ok(Some(other.to_string())),
+    }
+}
+
+/// A `configMap` context entry read from the cluster (namespace default: `default`).
+fn read_config_map(
+    name: &str,
+    entry: &Value,
+    scope: &Scope,
+    cluster: &dyn ClusterData,
+) -> Result<Value, String> {
+    let map_name = entry_text(entry, "name", scope)?
+        .ok_or_else(|| format!("context entry {name:?}: configMap needs a `name`"))?;
+    let namespace = entry_text(entry, "namespace", scope)?
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".to_owned());
+    cluster
+        .config_map(&namespace, &map_name)
+        .map_err(|err| format!("context entry {name:?}: configMap {namespace}/{map_name}: {err}"))
+}
+
+/// An `apiCall` context entry: a GET of a Kubernetes API path, its `jmesPath` applied, its `default`
+/// when that yields nothing. Service calls and other methods are not supported and say so.
+fn read_api_call(
+    name: &str,
+    entry: &Value,
+    scope: &Scope,
+    cluster: &dyn ClusterData,
+) -> Result<Value, String> {
+    if entry.get("service").is_some() {
+        return Err(format!(
+            "context entry {name:?}: apiCall `service` calls are not supported by verdict (only `urlPath` GETs)"
+        ));
+    }
+    let method = entry.get("method").and_then(Value::as_str).unwrap_or("GET");
+    if method != "GET" {
+        return Err(format!(
+            "context entry {name:?}: apiCall method {method} is not supported by verdict (only GET)"
+        ));
+    }
+    let path = entry_text(entry, "urlPath", scope)?
+        .ok_or_else(|| format!("context entry {name:?}: apiCall needs a `urlPath`"))?;
+    let answer =
+        cluster.api_get(&path).map_err(|err| format!("context entry {name:?}: GET {path}: {err}"))?;
+    let mut value = match entry.get("jmesPath").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+        Some(expression) => {
+            search(expression, &to_variable(&answer)).map_err(|e| format!("context entry {name:?}: {e}"))?
+        }
+        None => answer,
+    };
+    if value.is_null()
+        && let Some(default) = entry.get("default")
+    {
+        value = default.clone();
+    }
+    Ok(value)
 }
 
 /// Whether every condition block holds; variables that cannot be resolved read as "".

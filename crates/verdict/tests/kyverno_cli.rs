@@ -348,3 +348,150 @@ fn manifest_policies_are_enforced_at_admission() {
         .code(2)
         .stderr(predicate::str::contains("has no `match`"));
 }
+
+/// At admission the cluster supplies what a values file supplies offline: namespace labels for
+/// `namespaceSelector`, `configMap` and `apiCall` context entries (an in-process fake API server with
+/// the real shapes). A cluster that cannot be read denies, naming why.
+#[test]
+fn admission_reads_namespace_labels_config_maps_and_api_calls_from_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: cluster-aware}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: prod-registries
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+              namespaceSelector: {matchLabels: {env: prod}}
+      context:
+        - name: registries
+          configMap: {name: allowed-registries, namespace: policies}
+      validate:
+        message: "{{ request.object.spec.containers[0].image }} is not from {{ registries.data.prefix }}"
+        deny:
+          conditions:
+            any:
+              - key: "{{ request.object.spec.containers[0].image }}"
+                operator: NotEquals
+                value: "{{ registries.data.prefix }}*"
+    - name: team-label
+      match:
+        any:
+          - resources: {kinds: [Pod]}
+      context:
+        - name: team
+          apiCall:
+            urlPath: "/api/v1/namespaces/{{ request.namespace }}"
+            jmesPath: "metadata.labels.team"
+      validate:
+        message: "namespace has no team"
+        deny:
+          conditions:
+            any:
+              - {key: "{{ team }}", operator: Equals, value: ""}
+"#;
+    write(&dir, "cluster-aware.yaml", policy);
+    let namespace = |name: &str, labels: Value| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}).to_string()
+    };
+    let api = verdict_testkit::json_api::FakeJsonApi::start(
+        vec![
+            ("/api/v1/namespaces/shop", namespace("shop", serde_json::json!({"env": "prod", "team": "shop"}))),
+            ("/api/v1/namespaces/lab", namespace("lab", serde_json::json!({"env": "dev"}))),
+            (
+                "/api/v1/namespaces/policies/configmaps/allowed-registries",
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "allowed-registries", "namespace": "policies"},
+                                   "data": {"prefix": "ghcr.io/acme/"}})
+                .to_string(),
+            ),
+        ],
+        ("authorization", "Bearer k8s-token"),
+    );
+    let kubeconfig = |server: &str| {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: c\n  cluster:\n    server: {server}\ncontexts:\n- name: t\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: k8s-token\n"
+        )
+    };
+    write(&dir, "kubeconfig.yaml", &kubeconfig(api.url()));
+    let config = write(
+        &dir,
+        "admission.yaml",
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [cluster-aware.yaml]\ncluster: {kubeconfig: kubeconfig.yaml}\n",
+    );
+    let pod_review = |namespace: &str, image: &str| {
+        serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "operation": "CREATE", "namespace": namespace, "name": "p", "userInfo": {"username": "alice"},
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                       "spec": {"containers": [{"name": "c", "image": image}]}}}})
+        .to_string()
+    };
+    let review = |config: &std::path::Path, namespace: &str, image: &str| {
+        let file = write(&dir, "review.json", &pod_review(namespace, image));
+        let output = verdict()
+            .args(["admission", "review", "-o", "json", "--config"])
+            .arg(config)
+            .arg(&file)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            serde_json::from_slice::<Value>(&output.stdout).unwrap_or(Value::Null),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, json, stderr) = review(&config, "shop", "ghcr.io/acme/app:1");
+    assert_eq!(code, Some(0), "{json:#}\n{stderr}");
+    assert_eq!(json["decision"]["manifest"].as_array().unwrap().len(), 2, "{json:#}");
+    let (code, json, _) = review(&config, "shop", "docker.io/evil/app:1");
+    assert_eq!(code, Some(1));
+    let message = json["review"]["response"]["status"]["message"].as_str().unwrap();
+    assert!(message.contains("docker.io/evil/app:1 is not from ghcr.io/acme/"), "{message}");
+    // Not a prod namespace: the registry rule does not apply; no team label: the apiCall rule denies.
+    let (code, json, _) = review(&config, "lab", "docker.io/evil/app:1");
+    assert_eq!(code, Some(1));
+    let rules: Vec<&str> = json["decision"]["manifest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["team-label"]);
+    assert!(
+        json["review"]["response"]["status"]["message"].as_str().unwrap().contains("namespace has no team")
+    );
+    // A namespace the cluster does not know, and a cluster that cannot be reached: denied, never admitted.
+    let (code, json, _) = review(&config, "ghost", "ghcr.io/acme/app:1");
+    assert_eq!(code, Some(1), "{json:#}");
+    assert!(
+        json["review"]["response"]["status"]["message"].as_str().unwrap().contains("cannot read the cluster")
+    );
+    write(&dir, "down.yaml", &kubeconfig("http://127.0.0.1:9"));
+    let down = write(
+        &dir,
+        "down-admission.yaml",
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [cluster-aware.yaml]\ncluster: {kubeconfig: down.yaml}\n",
+    );
+    let (code, json, _) = review(&down, "shop", "ghcr.io/acme/app:1");
+    assert_eq!(code, Some(1), "{json:#}");
+    assert!(
+        json["review"]["response"]["status"]["message"].as_str().unwrap().contains("cannot read the cluster")
+    );
+    // Both sources at once is a configuration error at its position.
+    let both = write(
+        &dir,
+        "both.yaml",
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [cluster-aware.yaml]\ncluster: {inCluster: true, kubeconfig: kubeconfig.yaml}\n",
+    );
+    verdict()
+        .args(["admission", "validate"])
+        .arg(&both)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not both"));
+}
