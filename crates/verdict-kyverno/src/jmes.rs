@@ -798,6 +798,28 @@ mod tests {
         assert_eq!(eval("semver_compare('1.2.3', '>=1.0.0 <2.0.0')"), json!(true));
         assert_eq!(eval("time_since('', '2024-01-01T00:00:00Z', '2024-01-01T01:30:00Z')"), json!("1h30m0s"));
         assert_eq!(eval("pattern_match('nginx:*', 'nginx:1')"), json!(true));
+        assert_eq!(eval("trim('--abc--', '-')"), json!("abc"));
+        assert_eq!(eval("trim_prefix('v1.2', 'v')"), json!("1.2"));
+        assert_eq!(eval("trim_suffix('app.yaml', '.yaml')"), json!("app"));
+        assert_eq!(eval("truncate('abcdef', `3`)"), json!("abc"));
+        assert_eq!(eval("replace('a-a-a', '-', '+', `1`)"), json!("a+a-a"));
+        assert_eq!(eval("replace_all('a-a-a', '-', '+')"), json!("a+a+a"));
+        assert_eq!(eval("regex_replace_all_literal('[0-9]', 'a1b2', '$1')"), json!("a$1b$1"));
+        assert_eq!(eval("label_match(`{\"app\": \"shop\"}`, request.object.metadata.labels)"), json!(true));
+        assert_eq!(eval("label_match(`{\"app\": \"web\"}`, request.object.metadata.labels)"), json!(false));
+        assert_eq!(eval("object_from_lists(['a', 'b'], [`1`, `2`])"), json!({"a": 1, "b": 2}));
+        assert_eq!(eval("lookup(request.object.metadata.labels, 'app')"), json!("shop"));
+        assert_eq!(eval("lookup(['x', 'y'], `1`)"), json!("y"));
+        assert_eq!(eval("to_boolean('True')"), json!(true));
+        assert!(search("to_boolean('maybe')", &d).is_err());
+        assert_eq!(eval("round(`3.14159`, `2`)"), json!(3.14));
+        assert_eq!(eval("sum(['1Gi', '1Gi'])"), json!(2147483648u64));
+        assert_eq!(eval("modulo(`7`, `3`)"), json!(1));
+        assert!(search("divide(`1`, `0`)", &d).is_err());
+        assert_eq!(eval("compare('a', 'b')"), json!(-1));
+        assert_eq!(eval("equal_fold('Go', 'GO')"), json!(true));
+        assert_eq!(eval("parse_yaml('a: [1, 2]').a[1]"), json!(2));
+        assert!(eval("time_now_utc()").as_str().is_some_and(|t| t.ends_with('Z')));
         assert!(search("unknown_fn(`1`)", &d).is_err());
         // A function on a missing field is null, as in JMESPath and Kyverno, not an error.
         assert_eq!(eval("request.object.spec.containers[].resources.keys(@)[]"), json!([]));
