@@ -213,12 +213,16 @@ fn base_context(request: &Request) -> Map<String, Value> {
             Some((ns, name)) => (ns.to_owned(), name.to_owned()),
             None => (String::new(), String::new()),
         };
+    let api_version = resource.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let mut data = Map::new();
     data.insert(
         "request".to_owned(),
         json!({
             "object": request.resource,
             "oldObject": request.old_object.clone().unwrap_or(Value::Null),
+            "name": resource.pointer("/metadata/name").cloned().unwrap_or(Value::Null),
+            "kind": {"group": group, "version": version, "kind": resource.get("kind").cloned().unwrap_or(Value::Null)},
             "operation": request.info.operation,
             "namespace": namespace,
             "userInfo": request.info.user_info,
@@ -242,6 +246,8 @@ struct Scope {
     extra: Map<String, Value>,
     cached: RefCell<Option<Rcvar>>,
     cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
+    /// The labels of the resource's namespace, when known (for CEL's `namespaceObject`).
+    namespace_labels: Option<Map<String, Value>>,
 }
 
 impl Scope {
@@ -250,7 +256,14 @@ impl Scope {
         base: Rc<BTreeMap<String, Rcvar>>,
         cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
     ) -> Self {
-        Scope { base, base_json, extra: Map::new(), cached: RefCell::new(None), cluster }
+        Scope {
+            base,
+            base_json,
+            extra: Map::new(),
+            cached: RefCell::new(None),
+            cluster,
+            namespace_labels: None,
+        }
     }
 
     fn variables(&self) -> Rcvar {
@@ -369,6 +382,7 @@ pub fn evaluate_prepared(policy: &Policy, prepared: &Prepared, values: &Values) 
             }
             RuleKind::Validate(validate) => {
                 let mut scope = Scope::new(Rc::clone(shared), prepared.base(), prepared.cluster.clone());
+                scope.namespace_labels = prepared.info.namespace_labels.clone();
                 for (path, value) in values.get(&rule.name).into_iter().flatten() {
                     scope.set(path, value.clone());
                 }
@@ -377,6 +391,22 @@ pub fn evaluate_prepared(policy: &Policy, prepared: &Prepared, values: &Values) 
                     .flatten()
                     .flat_map(Map::keys)
                     .collect();
+                // A ValidatingPolicy's matchConditions: false means the rule does not apply.
+                if !rule.match_conditions.is_empty() {
+                    match cel_conditions_hold(&rule.match_conditions, &scope) {
+                        Ok(false) => continue,
+                        Ok(true) => {}
+                        Err(err) => {
+                            responses.push(RuleResponse {
+                                rule: rule.name.clone(),
+                                status: Status::Fail,
+                                message: format!("matchConditions: {err}"),
+                                action,
+                            });
+                            continue;
+                        }
+                    }
+                }
                 evaluate_rule(rule, validate, &mut scope, resource, &supplied)
             }
         };
@@ -429,7 +459,27 @@ fn evaluate_rule(
         Ok(false) => return Outcome::new(Status::Skip, "preconditions not met"),
         Ok(true) => {}
     }
+    if !rule.cel_preconditions.is_empty() {
+        match cel_conditions_hold(&rule.cel_preconditions, scope) {
+            Ok(false) => return Outcome::new(Status::Skip, "cel preconditions not met"),
+            Ok(true) => {}
+            Err(err) => return Outcome::new(Status::Fail, format!("cel preconditions: {err}")),
+        }
+    }
     validate_block(&rule.name, validate, scope, resource, supplied, 0)
+}
+
+/// Whether every CEL condition (`{name, expression}`) is true.
+fn cel_conditions_hold(conditions: &[Value], scope: &Scope) -> Result<bool, String> {
+    let activation = cel_activation(scope, &[])?;
+    for condition in conditions {
+        let source = condition.get("expression").and_then(Value::as_str).unwrap_or_default();
+        let expression = crate::cel::compile_cached(source)?;
+        if !crate::cel::evaluate_bool(&expression, &activation)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Evaluates context entries in order; a supplied value wins over evaluation.
@@ -624,6 +674,91 @@ fn message(validate: &Value, scope: &Scope) -> String {
     }
 }
 
+/// The CEL variables of a rule: `object`, `oldObject`, `request`, `namespaceObject`, `params` and
+/// `variables`, from the rule's data.
+fn cel_activation(scope: &Scope, variables: &[Value]) -> Result<crate::cel::Activation, String> {
+    let data = crate::jmes::search("request", &scope.variables()).unwrap_or(Value::Null);
+    let object = data.get("object").cloned().unwrap_or(Value::Null);
+    let old_object = data.get("oldObject").cloned().unwrap_or(Value::Null);
+    let mut request = data.as_object().cloned().unwrap_or_default();
+    request.remove("object");
+    request.remove("oldObject");
+    let namespace = request.get("namespace").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let namespace_object = if namespace.is_empty() {
+        Value::Null
+    } else {
+        let labels = scope.namespace_labels.clone().unwrap_or_default();
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}})
+    };
+    let params = crate::jmes::search("params", &scope.variables()).unwrap_or(Value::Null);
+    let mut activation = crate::cel::Activation {
+        values: vec![
+            ("object".to_owned(), object),
+            ("oldObject".to_owned(), old_object),
+            ("request".to_owned(), Value::Object(request)),
+            ("namespaceObject".to_owned(), namespace_object),
+            ("params".to_owned(), params),
+        ],
+    };
+    // Variables in order, each seeing the ones before; one that fails is left out, so an expression
+    // that reads it fails (and one that does not, as with Kubernetes' lazy variables, does not).
+    let mut computed = Map::new();
+    for variable in variables {
+        let name = variable.get("name").and_then(Value::as_str).unwrap_or_default();
+        let source = variable.get("expression").and_then(Value::as_str).unwrap_or_default();
+        let expression = crate::cel::compile_cached(source)?;
+        let mut with_variables = activation.clone();
+        with_variables.values.push(("variables".to_owned(), Value::Object(computed.clone())));
+        if let Ok(value) = crate::cel::evaluate(&expression, &with_variables) {
+            computed.insert(name.to_owned(), value);
+        }
+    }
+    activation.values.push(("variables".to_owned(), Value::Object(computed)));
+    Ok(activation)
+}
+
+/// A `validate.cel` rule (and a ValidatingPolicy's validations): every expression must be true; the
+/// first false one fails with its message (or messageExpression), an error is an error.
+fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&str>) -> Outcome {
+    let variables = cel.get("variables").and_then(Value::as_array).cloned().unwrap_or_default();
+    let activation = match cel_activation(scope, &variables) {
+        Ok(activation) => activation,
+        Err(err) => return Outcome::new(Status::Error, err),
+    };
+    for item in cel.get("expressions").and_then(Value::as_array).into_iter().flatten() {
+        let source = item.get("expression").and_then(Value::as_str).unwrap_or_default();
+        let expression = match crate::cel::compile_cached(source) {
+            Ok(expression) => expression,
+            Err(err) => return Outcome::new(Status::Error, format!("invalid CEL expression: {err}")),
+        };
+        match crate::cel::evaluate_bool(&expression, &activation) {
+            Ok(true) => {}
+            Ok(false) => {
+                let from_expression = item
+                    .get("messageExpression")
+                    .and_then(Value::as_str)
+                    .and_then(|m| crate::cel::compile_cached(m).ok())
+                    .and_then(|m| crate::cel::evaluate(&m, &activation).ok())
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                let message = from_expression
+                    .or_else(|| item.get("message").and_then(Value::as_str).map(str::to_owned))
+                    .or_else(|| rule_message.map(str::to_owned))
+                    .unwrap_or_else(|| format!("failed expression: {source}"));
+                return Outcome::new(Status::Fail, message.trim().to_owned());
+            }
+            // As Kubernetes with failurePolicy Fail (Kyverno's default): an expression that cannot be
+            // evaluated denies.
+            Err(err) => {
+                return Outcome::new(
+                    Status::Fail,
+                    format!("rule {rule}: expression resulted in an error: {err}"),
+                );
+            }
+        }
+    }
+    Outcome::new(Status::Pass, format!("validation rule '{rule}' passed."))
+}
+
 /// A message ending with a full stop, as Kyverno writes failures.
 fn sentence(message: &str) -> String {
     if message.is_empty() || message.ends_with('.') { message.to_owned() } else { format!("{message}.") }
@@ -708,8 +843,8 @@ fn validate_block(
     if validate.get("podSecurity").is_some() {
         return crate::pod_security::validate(rule, validate, resource);
     }
-    if validate.get("cel").is_some() {
-        return Outcome::new(Status::Error, "`validate.cel` rules are not supported by verdict yet");
+    if let Some(cel) = validate.get("cel") {
+        return validate_cel(rule, cel, scope, validate.get("message").and_then(Value::as_str));
     }
     Outcome::new(Status::Error, "the rule's `validate` block has nothing verdict can evaluate")
 }
@@ -890,5 +1025,64 @@ spec:
         assert_eq!(parse_image("nginx")["tag"], "latest");
         assert_eq!(parse_image("nginx")["registry"], "docker.io");
         assert_eq!(parse_image("localhost:5000/x:1")["registry"], "localhost:5000");
+    }
+}
+
+#[cfg(test)]
+mod cel_policy_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::policy::load_policy_file;
+
+    fn statuses(source: &str, resource: Value) -> Vec<(String, Status)> {
+        let file = load_policy_file("p.yaml", source).unwrap_or_else(|d| panic!("{d:#?}"));
+        let request = Request::for_operation(
+            resource,
+            RequestInfo { operation: "CREATE".into(), ..RequestInfo::default() },
+        );
+        file.policies
+            .iter()
+            .flat_map(|p| evaluate_policy(p, &request, &Values::new()))
+            .map(|r| (r.rule, r.status))
+            .collect()
+    }
+
+    /// The same rule as a classic pattern, a `validate.cel` rule, a ValidatingPolicy and a Kubernetes
+    /// ValidatingAdmissionPolicy with its binding gives the same decisions, pod controllers included.
+    #[test]
+    fn one_rule_in_every_language_decides_the_same() {
+        let classic = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate:\n        message: no privileged\n        pattern:\n          spec:\n            containers:\n              - =(securityContext):\n                  =(privileged): false\n";
+        let cel = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate:\n        cel:\n          expressions:\n            - expression: \"object.spec.containers.all(c, c.?securityContext.?privileged.orValue(false) == false)\"\n              message: no privileged\n";
+        let vpol = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: p}\nspec:\n  validationActions: [Deny]\n  matchConstraints:\n    resourceRules:\n      - {apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}\n  validations:\n    - expression: \"object.spec.containers.all(c, c.?securityContext.?privileged.orValue(false) == false)\"\n      message: no privileged\n";
+        let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n      - {apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}\n  validations:\n    - expression: \"object.spec.containers.all(c, c.?securityContext.?privileged.orValue(false) == false)\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: p-binding}\nspec:\n  policyName: p\n  validationActions: [Deny]\n";
+        let pod = |privileged: bool| {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
+            "spec": {"containers": [{"name": "c", "image": "i", "securityContext": {"privileged": privileged}}]}})
+        };
+        let deployment = |privileged: bool| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i", "securityContext": {"privileged": privileged}}]}}}})
+        };
+        for source in [classic, cel, vpol, vap] {
+            let status =
+                |resource| statuses(source, resource).into_iter().map(|(_, s)| s).collect::<Vec<_>>();
+            assert_eq!(status(pod(false)), [Status::Pass], "{source}");
+            assert_eq!(status(pod(true)), [Status::Fail], "{source}");
+            assert_eq!(status(deployment(true)), [Status::Fail], "{source}");
+            assert_eq!(status(deployment(false)), [Status::Pass], "{source}");
+        }
+        // An expression that does not compile is a load error at the rule; one that fails at run time
+        // fails the rule (as failurePolicy Fail).
+        let broken = cel.replace(
+            "object.spec.containers.all(c, c.?securityContext.?privileged.orValue(false) == false)",
+            "object.spec.(",
+        );
+        assert!(load_policy_file("p.yaml", &broken).unwrap_err().iter().any(|d| d.short().contains("CEL")));
+        let erroring = cel.replace(
+            "object.spec.containers.all(c, c.?securityContext.?privileged.orValue(false) == false)",
+            "object.spec.nothing == 1",
+        );
+        assert_eq!(statuses(&erroring, pod(false)), [("r".to_owned(), Status::Fail)]);
     }
 }

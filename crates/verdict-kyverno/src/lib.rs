@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod autogen;
+pub mod cel;
 pub mod conditions;
 pub mod engine;
 pub mod fuzz_checks;
@@ -19,3 +20,4 @@ pub use engine::{Request, RuleResponse, Status, Values, evaluate_policy};
 pub use matching::RequestInfo;
 pub use policy::{Action, Policy, PolicyFile, load_policy_file};
 pub mod testsuite;
+pub mod vpol;

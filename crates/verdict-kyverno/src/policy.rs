@@ -59,6 +59,11 @@ pub struct Rule {
     pub context: Vec<Value>,
     /// `preconditions`.
     pub preconditions: Option<Value>,
+    /// `celPreconditions`: CEL `{name, expression}`; one that is false skips the rule.
+    pub cel_preconditions: Vec<Value>,
+    /// A ValidatingPolicy's `matchConditions`: CEL `{name, expression}`; one that is false means the
+    /// rule does not apply (no result).
+    pub match_conditions: Vec<Value>,
     /// What it does.
     pub kind: RuleKind,
 }
@@ -154,6 +159,23 @@ pub fn load_policy_file(file: &str, source: &str) -> Result<PolicyFile, Vec<Diag
             if let Some(policy) = load_policy(&mut loader, node, &document) {
                 loaded.policies.push(policy);
             }
+        } else if group == "policies.kyverno.io"
+            && (kind == "ValidatingPolicy" || kind == "NamespacedValidatingPolicy")
+        {
+            let translated = crate::vpol::translate(&document);
+            match translated {
+                Ok(policy_document) => {
+                    if let Some(mut policy) = load_policy(&mut loader, node, &policy_document) {
+                        policy.kind = kind.clone();
+                        loaded.policies.push(policy);
+                    }
+                }
+                Err(message) => loader.error(
+                    node,
+                    message,
+                    "see docs/kyverno.md for what ValidatingPolicy fields verdict reads",
+                ),
+            }
         } else if kind.is_empty() {
             loader.error(
                 node,
@@ -165,7 +187,82 @@ pub fn load_policy_file(file: &str, source: &str) -> Result<PolicyFile, Vec<Diag
             loaded.others.push(OtherDocument { api_version, kind, name, document });
         }
     }
+    admission_policies(&mut loader, &documents, &mut loaded);
     if loader.diagnostics.is_empty() { Ok(loaded) } else { Err(loader.diagnostics) }
+}
+
+/// Kubernetes ValidatingAdmissionPolicies of the file, each with the bindings of the file that name it:
+/// the same evaluation as a ValidatingPolicy, with the bindings' `validationActions` (Deny when none)
+/// and their namespace selector. A policy without a binding in the file is evaluated as if bound to
+/// everything with `Deny` — what `verdict apply` is asked about; parameters are not supported yet.
+fn admission_policies(loader: &mut Loader<'_>, documents: &[Node], loaded: &mut PolicyFile) {
+    let is = |other: &OtherDocument, kind: &str| {
+        other.kind == kind && other.api_version.starts_with("admissionregistration.k8s.io/")
+    };
+    let bindings: Vec<Value> = loaded
+        .others
+        .iter()
+        .filter(|o| is(o, "ValidatingAdmissionPolicyBinding"))
+        .map(|o| o.document.clone())
+        .collect();
+    let policies: Vec<Value> = loaded
+        .others
+        .iter()
+        .filter(|o| is(o, "ValidatingAdmissionPolicy"))
+        .map(|o| o.document.clone())
+        .collect();
+    for policy in policies {
+        let name = text(&policy, "/metadata/name").unwrap_or_default();
+        let found = documents
+            .iter()
+            .find(|n| {
+                n.pointer("/metadata/name").is_some_and(|m| m.to_json() == Value::String(name.to_owned()))
+            })
+            .or(documents.first());
+        let Some(node) = found else { continue };
+        let bound: Vec<&Value> =
+            bindings.iter().filter(|b| text(b, "/spec/policyName") == Some(name)).collect();
+        if bound.iter().any(|b| b.pointer("/spec/paramRef").is_some())
+            || policy.pointer("/spec/paramKind").is_some()
+        {
+            loader.error(node, format!("ValidatingAdmissionPolicy {name}: parameters (paramKind/paramRef) are not supported by verdict yet"), "inline the values in the expressions");
+            continue;
+        }
+        let mut actions: Vec<Value> = bound
+            .iter()
+            .flat_map(|b| {
+                b.pointer("/spec/validationActions").and_then(Value::as_array).cloned().unwrap_or_default()
+            })
+            .collect();
+        if actions.is_empty() {
+            actions.push(Value::String("Deny".to_owned()));
+        }
+        let mut document = policy.clone();
+        document["spec"]["validationActions"] = Value::Array(actions);
+        if let Some(selector) = bound.iter().find_map(|b| b.pointer("/spec/matchResources/namespaceSelector"))
+            && document.pointer("/spec/matchConstraints/namespaceSelector").is_none()
+            && let Some(constraints) =
+                document.pointer_mut("/spec/matchConstraints").and_then(Value::as_object_mut)
+        {
+            constraints.insert("namespaceSelector".to_owned(), selector.clone());
+        }
+        match crate::vpol::translate(&document) {
+            Ok(translated) => {
+                if let Some(mut loaded_policy) = load_policy(loader, node, &translated) {
+                    loaded_policy.kind = "ValidatingAdmissionPolicy".to_owned();
+                    loaded.policies.push(loaded_policy);
+                }
+            }
+            Err(message) => loader.error(
+                node,
+                format!("ValidatingAdmissionPolicy {name}: {message}"),
+                "see docs/kyverno.md",
+            ),
+        }
+    }
+    loaded
+        .others
+        .retain(|o| !is(o, "ValidatingAdmissionPolicy") && !is(o, "ValidatingAdmissionPolicyBinding"));
 }
 
 fn load_policy(loader: &mut Loader<'_>, node: &Node, document: &Value) -> Option<Policy> {
@@ -277,10 +374,18 @@ fn load_rule(loader: &mut Loader<'_>, at: &Node, rule: &Value) -> Option<Rule> {
         );
         return None;
     };
-    for block in ["preconditions"] {
-        if let Some(conditions) = rule.get(block) {
-            check_conditions(loader, at, name, conditions);
-        }
+    if let Some(conditions) = rule.get("preconditions") {
+        check_conditions(loader, at, name, conditions);
+    }
+    for block in ["celPreconditions", "matchConditions"] {
+        let sources: Vec<&str> = rule
+            .get(block)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("expression").and_then(Value::as_str))
+            .collect();
+        check_cel(loader, at, name, &sources);
     }
     Some(Rule {
         name: name.to_owned(),
@@ -288,6 +393,12 @@ fn load_rule(loader: &mut Loader<'_>, at: &Node, rule: &Value) -> Option<Rule> {
         exclude: rule.get("exclude").cloned(),
         context: rule.get("context").and_then(Value::as_array).cloned().unwrap_or_default(),
         preconditions: rule.get("preconditions").cloned(),
+        cel_preconditions: rule
+            .get("celPreconditions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        match_conditions: rule.get("matchConditions").and_then(Value::as_array).cloned().unwrap_or_default(),
         kind,
     })
 }
@@ -311,6 +422,34 @@ fn check_validate(loader: &mut Loader<'_>, at: &Node, name: &str, validate: &Val
         && let Some(conditions) = deny.get("conditions")
     {
         check_conditions(loader, at, name, conditions);
+    }
+    if let Some(cel) = validate.get("cel") {
+        let mut sources = Vec::new();
+        for item in cel.get("expressions").and_then(Value::as_array).into_iter().flatten() {
+            sources.extend(
+                ["expression", "messageExpression"]
+                    .iter()
+                    .filter_map(|k| item.get(*k).and_then(Value::as_str)),
+            );
+        }
+        for item in cel.get("variables").and_then(Value::as_array).into_iter().flatten() {
+            sources.extend(item.get("expression").and_then(Value::as_str));
+        }
+        check_cel(loader, at, name, &sources);
+    }
+}
+
+/// Compiles every CEL expression of a rule, reporting each that does not compile.
+fn check_cel(loader: &mut Loader<'_>, at: &Node, name: &str, sources: &[&str]) {
+    for source in sources {
+        if let Err(err) = crate::cel::compile(source) {
+            let first_line = err.lines().next().unwrap_or_default().to_owned();
+            loader.error(
+                at,
+                format!("rule {name:?}: invalid CEL expression {source:?}: {first_line}"),
+                "check the expression's syntax (CEL, as in Kubernetes ValidatingAdmissionPolicy)",
+            );
+        }
     }
 }
 

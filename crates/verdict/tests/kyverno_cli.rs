@@ -495,3 +495,65 @@ spec:
         .code(2)
         .stderr(predicate::str::contains("not both"));
 }
+
+/// CEL policies through the CLI: a Kyverno ValidatingPolicy and a Kubernetes ValidatingAdmissionPolicy
+/// with its binding, applied to the same manifests as the classic policy, decide the same; the
+/// oracle's CEL suites pass through `verdict test`.
+#[test]
+fn cel_policies_apply_like_their_classic_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let pods = write(&dir, "pods.yaml", PODS);
+    let expression = "object.spec.containers.all(c, !c.image.endsWith(':latest'))";
+    let vpol = write(
+        &dir,
+        "vpol.yaml",
+        &format!(
+            "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {{name: disallow-latest}}\nspec:\n  validationActions: [Deny]\n  matchConstraints:\n    resourceRules:\n      - {{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}}\n  validations:\n    - expression: \"{expression}\"\n      messageExpression: \"'image ' + object.spec.containers[0].image + ' uses the latest tag'\"\n"
+        ),
+    );
+    let vap = write(
+        &dir,
+        "vap.yaml",
+        &format!(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: disallow-latest}}\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n      - {{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}}\n  validations:\n    - expression: \"{expression}\"\n      message: uses the latest tag\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {{name: disallow-latest-binding}}\nspec:\n  policyName: disallow-latest\n  validationActions: [Deny]\n"
+        ),
+    );
+    for policy in [&vpol, &vap] {
+        let output =
+            verdict().arg("apply").arg(policy).arg("-r").arg(&pods).args(["-o", "json"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["summary"]["fail"], 2, "{json:#}");
+        assert_eq!(json["summary"]["pass"], 1, "{json:#}");
+    }
+    verdict()
+        .arg("apply")
+        .arg(&vpol)
+        .arg("-r")
+        .arg(&pods)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("image nginx:latest uses the latest tag"));
+    // An expression that does not compile: exit 2, naming the rule.
+    let broken = write(
+        &dir,
+        "broken-vpol.yaml",
+        &std::fs::read_to_string(&vpol).unwrap().replace(expression, "object.spec.("),
+    );
+    verdict()
+        .arg("apply")
+        .arg(&broken)
+        .arg("-r")
+        .arg(&pods)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid CEL expression"));
+    // The oracle's CEL suites.
+    verdict()
+        .args(["test"])
+        .arg(oracle("best-practices-cel"))
+        .arg(oracle("best-practices-vpol"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(" 0 tests failed"));
+}

@@ -39,7 +39,7 @@ fn load_policies(args: &ApplyArgs) -> Result<Vec<Policy>, CliError> {
                 if loaded.policies.is_empty() && explicit {
                     let kinds: Vec<String> = loaded.others.iter().map(|o| o.kind.clone()).collect();
                     return Err(CliError::invalid(anyhow!(
-                        "{name}: no Kyverno ClusterPolicy or Policy found (found: {}); verdict apply reads kyverno.io/v1 and v2beta1 policies",
+                        "{name}: no policy verdict evaluates found (found: {}); verdict apply reads Kyverno ClusterPolicy and Policy, ValidatingPolicy, and Kubernetes ValidatingAdmissionPolicy",
                         if kinds.is_empty() { "nothing".to_owned() } else { kinds.join(", ") }
                     )));
                 }

@@ -1,0 +1,366 @@
+//! CEL as Kubernetes and Kyverno use it, on the `cel` crate with the Kubernetes libraries of
+//! `kube-cel` (strings, lists, sets, regex, URLs, IP/CIDR, quantity, semver, format). Expressions are
+//! compiled at load. The optional-field syntax `a.?b` (used throughout Kyverno's policies), which this
+//! `cel` version does not parse, is rewritten before compiling into a function with the same meaning:
+//! `optional.of(a.b)` when `a` has `b`, else `optional.none()` — so `.orValue()`, `.hasValue()` and
+//! chains of `.?` behave as in Kubernetes.
+
+use std::sync::Arc;
+
+use kube_cel::KubeCelExt;
+use kube_cel::cel::extractors::This;
+use kube_cel::cel::objects::{Key, OptionalValue};
+use kube_cel::cel::{self, Context, FunctionContext, Program, Value as CelValue};
+use serde_json::Value;
+
+/// A compiled expression with its source (for messages).
+pub struct Expression {
+    source: String,
+    program: Program,
+}
+
+impl std::fmt::Debug for Expression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Expression").field(&self.source).finish()
+    }
+}
+
+impl PartialEq for Expression {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Expression {
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Whether the byte at `index` of `text` is inside a string literal.
+fn string_ranges(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut ranges = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        let quote = bytes[index];
+        if quote == b'\'' || quote == b'"' {
+            let start = index;
+            index += 1;
+            while index < bytes.len() && bytes[index] != quote {
+                if bytes[index] == b'\\' {
+                    index += 1;
+                }
+                index += 1;
+            }
+            ranges.push((start, index));
+        }
+        index += 1;
+    }
+    ranges
+}
+
+/// The start of the operand that ends at `end`: identifiers, dots and balanced (…) / […] groups.
+fn operand_start(bytes: &[u8], end: usize) -> usize {
+    let mut start = end;
+    let mut depth = 0i32;
+    while start > 0 {
+        let c = bytes[start - 1];
+        match c {
+            b')' | b']' => depth += 1,
+            b'(' | b'[' if depth > 0 => depth -= 1,
+            b'(' | b'[' => break,
+            _ if depth > 0 => {}
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' => {}
+            _ => break,
+        }
+        start -= 1;
+    }
+    start
+}
+
+/// Rewrites the optional syntax into functions: `X.?name` → `__verdict_optional_field(X, 'name')`,
+/// `X[?key]` → `__verdict_optional_field(X, key)`; a plain field selection after an optional one
+/// (`X.?a.b`) stays optional, as in CEL.
+fn rewrite_optional_fields(source: &str) -> String {
+    let mut text = source.to_owned();
+    for _ in 0..256 {
+        let strings = string_ranges(&text);
+        let in_string = |i: usize| strings.iter().any(|(s, e)| i > *s && i <= *e);
+        let field = text.match_indices(".?").map(|(i, _)| i).find(|i| !in_string(*i));
+        let index = text.match_indices("[?").map(|(i, _)| i).find(|i| !in_string(*i));
+        let position = match (field, index) {
+            (Some(f), Some(i)) => f.min(i),
+            (Some(f), None) => f,
+            (None, Some(i)) => i,
+            (None, None) => break,
+        };
+        let bytes = text.as_bytes();
+        let start = operand_start(bytes, position);
+        let operand = text[start..position].to_owned();
+        let (key, mut end) = if bytes[position] == b'.' {
+            let name_start = position + 2;
+            let name_end = text[name_start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(text.len(), |offset| name_start + offset);
+            if name_end == name_start {
+                break;
+            }
+            (format!("'{}'", &text[name_start..name_end]), name_end)
+        } else {
+            // `[?` … the matching `]`.
+            let mut depth = 1;
+            let mut cursor = position + 2;
+            while cursor < bytes.len() && depth > 0 {
+                match bytes[cursor] {
+                    b'[' => depth += 1,
+                    b']' => depth -= 1,
+                    _ => {}
+                }
+                cursor += 1;
+            }
+            if depth != 0 {
+                break;
+            }
+            (text[position + 2..cursor - 1].trim().to_owned(), cursor)
+        };
+        let replacement = format!("__verdict_optional_field({operand}, {key})");
+        // A following plain `.field` (not a method call) stays optional.
+        let rest = &text[end..];
+        let mut tail = String::new();
+        if let Some(after_dot) = rest.strip_prefix('.')
+            && !after_dot.starts_with('?')
+        {
+            let ident_len =
+                after_dot.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after_dot.len());
+            let follows_call = after_dot[ident_len..].trim_start().starts_with('(');
+            if ident_len > 0 && !follows_call {
+                tail = format!(".?{}", &after_dot[..ident_len]);
+                end += 1 + ident_len;
+            }
+        }
+        text.replace_range(start..end, &format!("{replacement}{tail}"));
+    }
+    text
+}
+
+/// `a.?name`: the field as an optional.
+fn optional_field(ftx: &FunctionContext, target: CelValue, key: CelValue) -> cel::ResolveResult {
+    let _ = ftx;
+    let target = match &target {
+        CelValue::Opaque(_) => match <&OptionalValue>::try_from(&target) {
+            Ok(optional) => match optional.value() {
+                Some(inner) => inner.clone(),
+                None => return Ok(CelValue::Opaque(Arc::new(OptionalValue::none()))),
+            },
+            Err(_) => target.clone(),
+        },
+        _ => target,
+    };
+    let found = match (&target, &key) {
+        (CelValue::Map(map), CelValue::String(name)) => map.get(&Key::String(Arc::clone(name))).cloned(),
+        (CelValue::Map(map), CelValue::Int(i)) => map.get(&Key::Int(*i)).cloned(),
+        (CelValue::List(items), CelValue::Int(i)) => {
+            usize::try_from(*i).ok().and_then(|i| items.get(i).cloned())
+        }
+        _ => None,
+    };
+    Ok(CelValue::Opaque(Arc::new(match found {
+        Some(value) => OptionalValue::of(value),
+        None => OptionalValue::none(),
+    })))
+}
+
+/// `x.orValue(d)`: the optional's value or `d`; a value that is not an optional is itself (Kyverno's
+/// policies call it on fields that are sometimes plain values, and Kyverno accepts that).
+fn or_value(This(this): This<CelValue>, other: CelValue) -> cel::ResolveResult {
+    match <&OptionalValue>::try_from(&this) {
+        Ok(optional) => Ok(optional.value().cloned().unwrap_or(other)),
+        Err(_) => Ok(this),
+    }
+}
+
+/// `x.hasValue()`: whether the optional holds a value; a plain value does.
+fn has_value(This(this): This<CelValue>) -> cel::ResolveResult {
+    match <&OptionalValue>::try_from(&this) {
+        Ok(optional) => Ok(CelValue::Bool(optional.value().is_some())),
+        Err(_) => Ok(CelValue::Bool(true)),
+    }
+}
+
+/// Compiles `source` (CEL), or says why not.
+pub fn compile(source: &str) -> Result<Expression, String> {
+    let rewritten = if source.contains(".?") || source.contains("[?") {
+        rewrite_optional_fields(source)
+    } else {
+        source.to_owned()
+    };
+    let program = Program::compile(&rewritten).map_err(|err| err.to_string())?;
+    Ok(Expression { source: source.to_owned(), program })
+}
+
+thread_local! {
+    /// Compiled expressions: policies repeat the same expressions for every resource.
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<Expression>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The compiled `source`, from this thread's cache when it was compiled before.
+pub fn compile_cached(source: &str) -> Result<std::rc::Rc<Expression>, String> {
+    if let Some(found) = COMPILED.with(|cache| cache.borrow().get(source).cloned()) {
+        return Ok(found);
+    }
+    let compiled = std::rc::Rc::new(compile(source)?);
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(source.to_owned(), std::rc::Rc::clone(&compiled));
+    });
+    Ok(compiled)
+}
+
+/// The variables an expression reads.
+#[derive(Debug, Clone, Default)]
+pub struct Activation {
+    /// `name → value` pairs (`object`, `oldObject`, `request`, `params`, `namespaceObject`, …).
+    pub values: Vec<(String, Value)>,
+}
+
+/// A context with the Kubernetes libraries and `activation`'s variables.
+fn context(activation: &Activation) -> Result<Context<'static>, String> {
+    let mut context = Context::default().with_all();
+    context.add_function("__verdict_optional_field", optional_field);
+    context.add_function("orValue", or_value);
+    context.add_function("hasValue", has_value);
+    for (name, value) in &activation.values {
+        context.add_variable(name.clone(), value.clone()).map_err(|err| format!("variable {name}: {err}"))?;
+    }
+    Ok(context)
+}
+
+/// Evaluates `expression` to a JSON value.
+pub fn evaluate(expression: &Expression, activation: &Activation) -> Result<Value, String> {
+    let context = context(activation)?;
+    let value =
+        expression.program.execute(&context).map_err(|err| format!("{}: {err}", expression.source))?;
+    to_json(&value).map_err(|err| format!("{}: {err}", expression.source))
+}
+
+/// Evaluates `expression`, which must yield a boolean.
+pub fn evaluate_bool(expression: &Expression, activation: &Activation) -> Result<bool, String> {
+    match evaluate(expression, activation)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(format!("{} must evaluate to a bool, not {other}", expression.source)),
+    }
+}
+
+fn to_json(value: &CelValue) -> Result<Value, String> {
+    Ok(match value {
+        CelValue::Null => Value::Null,
+        CelValue::Bool(b) => Value::Bool(*b),
+        CelValue::Int(i) => Value::from(*i),
+        CelValue::UInt(u) => Value::from(*u),
+        CelValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        CelValue::String(s) => Value::String(s.to_string()),
+        CelValue::List(items) => Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
+        CelValue::Map(map) => {
+            let mut out = serde_json::Map::new();
+            for (key, item) in map.map.iter() {
+                let key = match key {
+                    Key::String(s) => s.to_string(),
+                    Key::Int(i) => i.to_string(),
+                    Key::Uint(u) => u.to_string(),
+                    Key::Bool(b) => b.to_string(),
+                };
+                out.insert(key, to_json(item)?);
+            }
+            Value::Object(out)
+        }
+        CelValue::Opaque(_) => match <&OptionalValue>::try_from(value) {
+            Ok(optional) => match optional.value() {
+                Some(inner) => to_json(inner)?,
+                None => Value::Null,
+            },
+            Err(_) => return Err("the expression yields a value that is not JSON".to_owned()),
+        },
+        other => Value::String(format!("{other:?}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn run(source: &str, object: Value) -> Result<Value, String> {
+        let expression = compile(source)?;
+        evaluate(&expression, &Activation { values: vec![("object".into(), object)] })
+    }
+
+    #[test]
+    fn kubernetes_expressions() {
+        let pod = json!({"metadata": {"name": "p", "labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:latest", "resources": {"limits": {"memory": "1Gi"}}}]}});
+        assert_eq!(
+            run("object.spec.containers.all(c, !c.image.endsWith(':latest'))", pod.clone()),
+            Ok(json!(false))
+        );
+        assert_eq!(
+            run("has(object.metadata.labels) && 'app' in object.metadata.labels", pod.clone()),
+            Ok(json!(true))
+        );
+        assert_eq!(run("object.?spec.?hostNetwork.orValue(false) == false", pod.clone()), Ok(json!(true)));
+        assert_eq!(
+            run(
+                "object.spec.containers.all(c, c.?securityContext.?privileged.orValue(false) == false)",
+                pod.clone()
+            ),
+            Ok(json!(true))
+        );
+        assert_eq!(run("object.?metadata.?labels.?app.hasValue()", pod.clone()), Ok(json!(true)));
+        assert_eq!(run("object.metadata.labels[?'app'].orValue('-')", pod.clone()), Ok(json!("x")));
+        assert_eq!(run("object.metadata.labels[?'team'].orValue('-')", pod.clone()), Ok(json!("-")));
+        assert_eq!(
+            run("object.spec.containers[0].?securityContext.privileged.orValue(false)", pod.clone()),
+            Ok(json!(false))
+        );
+        assert_eq!(run("object.?metadata.?annotations['x'].orValue('none')", pod.clone()), Ok(json!("none")));
+        assert_eq!(
+            run(
+                "object.spec.containers.exists(c, quantity(c.resources.limits.memory).isGreaterThan(quantity('512Mi')))",
+                pod.clone()
+            ),
+            Ok(json!(true))
+        );
+        assert_eq!(
+            run("object.metadata.name + '-' + string(size(object.spec.containers))", pod.clone()),
+            Ok(json!("p-1"))
+        );
+        assert!(run("object.spec.nope == 1", pod.clone()).is_err());
+        assert!(compile("object.spec.(").is_err());
+        // `.?` inside a string literal is text.
+        assert_eq!(run("'a.?b'", pod), Ok(json!("a.?b")));
+    }
+
+    #[test]
+    fn optional_rewrite() {
+        assert_eq!(rewrite_optional_fields("a.?b"), "__verdict_optional_field(a, 'b')");
+        assert_eq!(
+            rewrite_optional_fields("x.y.?b.?c.orValue(1)"),
+            "__verdict_optional_field(__verdict_optional_field(x.y, 'b'), 'c').orValue(1)"
+        );
+        assert_eq!(rewrite_optional_fields("f(a).?b"), "__verdict_optional_field(f(a), 'b')");
+        assert_eq!(
+            rewrite_optional_fields("m[?'k'].orValue(1)"),
+            "__verdict_optional_field(m, 'k').orValue(1)"
+        );
+        assert_eq!(
+            rewrite_optional_fields("c.?s.a.orValue(true)"),
+            "__verdict_optional_field(__verdict_optional_field(c, 's'), 'a').orValue(true)"
+        );
+    }
+}
