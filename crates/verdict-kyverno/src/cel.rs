@@ -229,32 +229,82 @@ pub struct Activation {
     pub values: Vec<(String, Value)>,
 }
 
-/// A context with the Kubernetes libraries and `activation`'s variables.
-fn context(activation: &Activation) -> Result<Context<'static>, String> {
+fn root() -> Context<'static> {
     let mut context = Context::default().with_all();
     context.add_function("__verdict_optional_field", optional_field);
     context.add_function("orValue", or_value);
     context.add_function("hasValue", has_value);
-    for (name, value) in &activation.values {
-        context.add_variable(name.clone(), value.clone()).map_err(|err| format!("variable {name}: {err}"))?;
+    context
+}
+
+thread_local! {
+    /// The functions (the Kubernetes libraries and verdict's), registered once per thread; each
+    /// evaluation adds its variables in a child scope.
+    static ROOT: Context<'static> = root();
+}
+
+/// Variables converted to CEL values once, for the many expressions of a rule.
+#[derive(Clone, Default)]
+pub struct Bindings {
+    values: Vec<(String, CelValue)>,
+}
+
+impl Bindings {
+    /// The bindings of `activation`.
+    pub fn new(activation: &Activation) -> Result<Self, String> {
+        let mut bindings = Bindings::default();
+        for (name, value) in &activation.values {
+            bindings.set(name, value)?;
+        }
+        Ok(bindings)
     }
-    Ok(context)
+
+    /// Binds `name` to `value` (replacing an earlier binding).
+    pub fn set(&mut self, name: &str, value: &Value) -> Result<(), String> {
+        let converted = cel::to_value(value).map_err(|err| format!("variable {name}: {err}"))?;
+        self.values.retain(|(n, _)| n != name);
+        self.values.push((name.to_owned(), converted));
+        Ok(())
+    }
+}
+
+static EVALUATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many CEL expressions this process has evaluated (for `verdict bench apply`).
+pub fn evaluations() -> u64 {
+    EVALUATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Evaluates `expression` with `bindings` to a JSON value.
+pub fn evaluate_in(expression: &Expression, bindings: &Bindings) -> Result<Value, String> {
+    EVALUATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let value = ROOT.with(|root| {
+        let mut scope = root.new_inner_scope();
+        for (name, value) in &bindings.values {
+            scope.add_variable_from_value(name.clone(), value.clone());
+        }
+        expression.program.execute(&scope)
+    });
+    let value = value.map_err(|err| format!("{}: {err}", expression.source))?;
+    to_json(&value).map_err(|err| format!("{}: {err}", expression.source))
+}
+
+/// Evaluates `expression` with `bindings`; it must yield a boolean.
+pub fn evaluate_bool_in(expression: &Expression, bindings: &Bindings) -> Result<bool, String> {
+    match evaluate_in(expression, bindings)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(format!("{} must evaluate to a bool, not {other}", expression.source)),
+    }
 }
 
 /// Evaluates `expression` to a JSON value.
 pub fn evaluate(expression: &Expression, activation: &Activation) -> Result<Value, String> {
-    let context = context(activation)?;
-    let value =
-        expression.program.execute(&context).map_err(|err| format!("{}: {err}", expression.source))?;
-    to_json(&value).map_err(|err| format!("{}: {err}", expression.source))
+    evaluate_in(expression, &Bindings::new(activation)?)
 }
 
 /// Evaluates `expression`, which must yield a boolean.
 pub fn evaluate_bool(expression: &Expression, activation: &Activation) -> Result<bool, String> {
-    match evaluate(expression, activation)? {
-        Value::Bool(b) => Ok(b),
-        other => Err(format!("{} must evaluate to a bool, not {other}", expression.source)),
-    }
+    evaluate_bool_in(expression, &Bindings::new(activation)?)
 }
 
 fn to_json(value: &CelValue) -> Result<Value, String> {

@@ -248,6 +248,8 @@ struct Scope {
     cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
     /// The labels of the resource's namespace, when known (for CEL's `namespaceObject`).
     namespace_labels: Option<Map<String, Value>>,
+    /// The CEL bindings of the request's data, converted once per request and shared by its rules.
+    cel_base: Rc<std::cell::OnceCell<Result<crate::cel::Bindings, String>>>,
 }
 
 impl Scope {
@@ -263,6 +265,7 @@ impl Scope {
             cached: RefCell::new(None),
             cluster,
             namespace_labels: None,
+            cel_base: Rc::new(std::cell::OnceCell::new()),
         }
     }
 
@@ -323,6 +326,7 @@ pub struct Prepared {
     resource: Value,
     info: RequestInfo,
     cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
+    cel_base: Rc<std::cell::OnceCell<Result<crate::cel::Bindings, String>>>,
 }
 
 impl Prepared {
@@ -345,6 +349,7 @@ impl Prepared {
             resource,
             info: request.info.clone(),
             cluster: request.cluster.clone(),
+            cel_base: Rc::new(std::cell::OnceCell::new()),
         }
     }
 
@@ -383,6 +388,7 @@ pub fn evaluate_prepared(policy: &Policy, prepared: &Prepared, values: &Values) 
             RuleKind::Validate(validate) => {
                 let mut scope = Scope::new(Rc::clone(shared), prepared.base(), prepared.cluster.clone());
                 scope.namespace_labels = prepared.info.namespace_labels.clone();
+                scope.cel_base = Rc::clone(&prepared.cel_base);
                 for (path, value) in values.get(&rule.name).into_iter().flatten() {
                     scope.set(path, value.clone());
                 }
@@ -471,11 +477,11 @@ fn evaluate_rule(
 
 /// Whether every CEL condition (`{name, expression}`) is true.
 fn cel_conditions_hold(conditions: &[Value], scope: &Scope) -> Result<bool, String> {
-    let activation = cel_activation(scope, &[])?;
+    let bindings = cel_activation(scope, &[])?;
     for condition in conditions {
         let source = condition.get("expression").and_then(Value::as_str).unwrap_or_default();
         let expression = crate::cel::compile_cached(source)?;
-        if !crate::cel::evaluate_bool(&expression, &activation)? {
+        if !crate::cel::evaluate_bool_in(&expression, &bindings)? {
             return Ok(false);
         }
     }
@@ -676,8 +682,13 @@ fn message(validate: &Value, scope: &Scope) -> String {
 
 /// The CEL variables of a rule: `object`, `oldObject`, `request`, `namespaceObject`, `params` and
 /// `variables`, from the rule's data.
-fn cel_activation(scope: &Scope, variables: &[Value]) -> Result<crate::cel::Activation, String> {
-    let data = crate::jmes::search("request", &scope.variables()).unwrap_or(Value::Null);
+/// The CEL bindings of the request's data: `object`, `oldObject`, `request`, `namespaceObject`,
+/// `params`.
+fn cel_request_bindings(scope: &Scope) -> Result<crate::cel::Bindings, String> {
+    let data = match scope.extra.get("request") {
+        Some(request) => request.clone(),
+        None => scope.base_json.get("request").cloned().unwrap_or(Value::Null),
+    };
     let object = data.get("object").cloned().unwrap_or(Value::Null);
     let old_object = data.get("oldObject").cloned().unwrap_or(Value::Null);
     let mut request = data.as_object().cloned().unwrap_or_default();
@@ -690,8 +701,9 @@ fn cel_activation(scope: &Scope, variables: &[Value]) -> Result<crate::cel::Acti
         let labels = scope.namespace_labels.clone().unwrap_or_default();
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}})
     };
-    let params = crate::jmes::search("params", &scope.variables()).unwrap_or(Value::Null);
-    let mut activation = crate::cel::Activation {
+    let params =
+        scope.extra.get("params").or_else(|| scope.base_json.get("params")).cloned().unwrap_or(Value::Null);
+    crate::cel::Bindings::new(&crate::cel::Activation {
         values: vec![
             ("object".to_owned(), object),
             ("oldObject".to_owned(), old_object),
@@ -699,30 +711,39 @@ fn cel_activation(scope: &Scope, variables: &[Value]) -> Result<crate::cel::Acti
             ("namespaceObject".to_owned(), namespace_object),
             ("params".to_owned(), params),
         ],
+    })
+}
+
+/// The CEL variables of a rule — the request's data (converted once per request unless this rule
+/// changed it) and the rule's `variables`.
+fn cel_activation(scope: &Scope, variables: &[Value]) -> Result<crate::cel::Bindings, String> {
+    let own = scope.extra.contains_key("request") || scope.extra.contains_key("params");
+    let base = if own {
+        cel_request_bindings(scope)?
+    } else {
+        scope.cel_base.get_or_init(|| cel_request_bindings(scope)).clone()?
     };
-    // Variables in order, each seeing the ones before; one that fails is left out, so an expression
-    // that reads it fails (and one that does not, as with Kubernetes' lazy variables, does not).
+    let mut bindings = base;
     let mut computed = Map::new();
     for variable in variables {
         let name = variable.get("name").and_then(Value::as_str).unwrap_or_default();
         let source = variable.get("expression").and_then(Value::as_str).unwrap_or_default();
         let expression = crate::cel::compile_cached(source)?;
-        let mut with_variables = activation.clone();
-        with_variables.values.push(("variables".to_owned(), Value::Object(computed.clone())));
-        if let Ok(value) = crate::cel::evaluate(&expression, &with_variables) {
+        bindings.set("variables", &Value::Object(computed.clone()))?;
+        if let Ok(value) = crate::cel::evaluate_in(&expression, &bindings) {
             computed.insert(name.to_owned(), value);
         }
     }
-    activation.values.push(("variables".to_owned(), Value::Object(computed)));
-    Ok(activation)
+    bindings.set("variables", &Value::Object(computed))?;
+    Ok(bindings)
 }
 
 /// A `validate.cel` rule (and a ValidatingPolicy's validations): every expression must be true; the
 /// first false one fails with its message (or messageExpression), an error is an error.
 fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&str>) -> Outcome {
     let variables = cel.get("variables").and_then(Value::as_array).cloned().unwrap_or_default();
-    let activation = match cel_activation(scope, &variables) {
-        Ok(activation) => activation,
+    let bindings = match cel_activation(scope, &variables) {
+        Ok(bindings) => bindings,
         Err(err) => return Outcome::new(Status::Error, err),
     };
     for item in cel.get("expressions").and_then(Value::as_array).into_iter().flatten() {
@@ -731,14 +752,14 @@ fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&st
             Ok(expression) => expression,
             Err(err) => return Outcome::new(Status::Error, format!("invalid CEL expression: {err}")),
         };
-        match crate::cel::evaluate_bool(&expression, &activation) {
+        match crate::cel::evaluate_bool_in(&expression, &bindings) {
             Ok(true) => {}
             Ok(false) => {
                 let from_expression = item
                     .get("messageExpression")
                     .and_then(Value::as_str)
                     .and_then(|m| crate::cel::compile_cached(m).ok())
-                    .and_then(|m| crate::cel::evaluate(&m, &activation).ok())
+                    .and_then(|m| crate::cel::evaluate_in(&m, &bindings).ok())
                     .and_then(|v| v.as_str().map(str::to_owned));
                 let message = from_expression
                     .or_else(|| item.get("message").and_then(Value::as_str).map(str::to_owned))

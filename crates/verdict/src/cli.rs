@@ -219,16 +219,16 @@ pub enum BenchCommand {
     /// Load a running admission webhook (loopback only) with AdmissionReviews at fixed rates, open loop;
     /// report p50/p95/p99 latency and the achieved rate per step.
     Admission(BenchAdmissionArgs),
-    /// Apply every Kyverno ClusterPolicy under --policies to generated Pods and Deployments, in-process;
-    /// report the mean cost per rule evaluation and per resource. Prints JSON.
+    /// Apply every Kyverno policy under --policies to generated Pods and Deployments, in-process, the
+    /// classic and the CEL ones apart; report the mean cost per rule evaluation and per resource. JSON.
     Apply(BenchApplyArgs),
 }
 
 /// Arguments of `verdict bench apply`.
 #[derive(Debug, Args)]
 pub struct BenchApplyArgs {
-    /// A directory of Kyverno policies (searched recursively; files that are not classic policies, or
-    /// that do not load, are skipped and counted).
+    /// A directory of Kyverno policies (searched recursively; files that do not load are skipped and
+    /// counted).
     #[arg(long, value_name = "DIR")]
     pub policies: PathBuf,
     /// How many resources to generate (alternately Pods and Deployments, half of them compliant).

@@ -55,6 +55,42 @@ fn resource(index: usize) -> Value {
     }
 }
 
+/// Whether `policy` has a CEL rule (timed apart: the two engines differ).
+fn is_cel(policy: &verdict_kyverno::Policy) -> bool {
+    policy.rules.iter().any(|rule| matches!(&rule.kind, RuleKind::Validate(v) if v.get("cel").is_some()))
+}
+
+/// Times `policies` over `resources`: one untimed pass (compiled expressions cached, as in a
+/// long-running webhook), then `iterations` timed ones.
+fn measure(policies: &[verdict_kyverno::Policy], resources: &[Value], iterations: usize) -> Value {
+    let info = RequestInfo { operation: "CREATE".to_owned(), ..RequestInfo::default() };
+    let values = ValuesFile::default();
+    let results = apply(policies, resources, &values, &info);
+    let evaluations = results.len();
+    let cel_before = verdict_kyverno::cel::evaluations();
+    let started = Instant::now();
+    for _ in 0..iterations.max(1) {
+        std::hint::black_box(apply(policies, resources, &values, &info));
+    }
+    let seconds = started.elapsed().as_secs_f64() / iterations.max(1) as f64;
+    let cel_expressions = (verdict_kyverno::cel::evaluations() - cel_before) / iterations.max(1) as u64;
+    let rules: usize = policies.iter().map(|p| p.rules.len()).sum();
+    let by_status = |status: verdict_kyverno::Status| results.iter().filter(|r| r.result == status).count();
+    json!({
+        "policies": policies.len(),
+        "rules_including_autogen": rules,
+        "rule_evaluations": evaluations,
+        "results": {"pass": by_status(verdict_kyverno::Status::Pass), "fail": by_status(verdict_kyverno::Status::Fail),
+                    "skip": by_status(verdict_kyverno::Status::Skip), "error": by_status(verdict_kyverno::Status::Error)},
+        "seconds_per_pass": seconds,
+        "mean_us_per_rule_evaluation": seconds * 1e6 / evaluations.max(1) as f64,
+        "mean_us_per_resource_all_policies": seconds * 1e6 / resources.len().max(1) as f64,
+        "mean_us_per_policy_and_resource": seconds * 1e6 / (resources.len() * policies.len()).max(1) as f64,
+        "cel_expressions_per_pass": cel_expressions,
+        "mean_us_per_cel_expression": if cel_expressions == 0 { Value::Null } else { json!(seconds * 1e6 / cel_expressions as f64) },
+    })
+}
+
 /// Runs the benchmark.
 pub fn run(args: &BenchApplyArgs) -> CliResult {
     let mut policies = Vec::new();
@@ -66,14 +102,11 @@ pub fn run(args: &BenchApplyArgs) -> CliResult {
             skipped += 1;
             continue;
         };
+        if !source.contains("kyverno.io/") && !source.contains("admissionregistration.k8s.io/") {
+            continue;
+        }
         match load_policy_file(&file.display().to_string(), &source) {
-            // CEL rules would only time the "not supported" error: classic policies only.
-            Ok(loaded) => policies.extend(loaded.policies.into_iter().filter(|policy| {
-                !policy
-                    .rules
-                    .iter()
-                    .any(|rule| matches!(&rule.kind, RuleKind::Validate(v) if v.get("cel").is_some()))
-            })),
+            Ok(loaded) => policies.extend(loaded.policies),
             Err(_) => skipped += 1,
         }
     }
@@ -86,30 +119,12 @@ pub fn run(args: &BenchApplyArgs) -> CliResult {
         std::fs::write(path, text)
             .map_err(|err| CliError::invalid(anyhow!("cannot write {}: {err}", path.display())))?;
     }
-    let info = RequestInfo { operation: "CREATE".to_owned(), ..RequestInfo::default() };
-    let values = ValuesFile::default();
-    // One untimed pass: compiled-expression caches warm, as in a long-running webhook.
-    let results = apply(&policies, &resources, &values, &info);
-    let evaluations = results.len();
-    let started = Instant::now();
-    for _ in 0..args.iterations.max(1) {
-        std::hint::black_box(apply(&policies, &resources, &values, &info));
-    }
-    let seconds = started.elapsed().as_secs_f64() / args.iterations.max(1) as f64;
-    let rules: usize = policies.iter().map(|p| p.rules.len()).sum();
-    let by_status = |status: verdict_kyverno::Status| results.iter().filter(|r| r.result == status).count();
+    let (cel, classic): (Vec<_>, Vec<_>) = policies.into_iter().partition(is_cel);
     crate::render::print_json(&json!({
-        "policies": policies.len(),
-        "rules_including_autogen": rules,
         "files_skipped": skipped,
         "resources": resources.len(),
-        "rule_evaluations": evaluations,
-        "results": {"pass": by_status(verdict_kyverno::Status::Pass), "fail": by_status(verdict_kyverno::Status::Fail),
-                    "skip": by_status(verdict_kyverno::Status::Skip), "error": by_status(verdict_kyverno::Status::Error)},
-        "seconds_per_pass": seconds,
-        "mean_us_per_rule_evaluation": seconds * 1e6 / evaluations.max(1) as f64,
-        "mean_us_per_resource_all_policies": seconds * 1e6 / resources.len().max(1) as f64,
-        "mean_us_per_policy_and_resource": seconds * 1e6 / (resources.len() * policies.len()).max(1) as f64,
+        "classic": measure(&classic, &resources, args.iterations),
+        "cel": measure(&cel, &resources, args.iterations),
     }))?;
     Ok(ExitStatus::Ok)
 }
