@@ -285,8 +285,36 @@ pub fn evaluate_in(expression: &Expression, bindings: &Bindings) -> Result<Value
         }
         expression.program.execute(&scope)
     });
-    let value = value.map_err(|err| format!("{}: {err}", expression.source))?;
+    let value = value.map_err(|err| match unsupported_library(&expression.source) {
+        Some(why) => format!("{}: {why}", expression.source),
+        None => format!("{}: {err}", expression.source),
+    })?;
     to_json(&value).map_err(|err| format!("{}: {err}", expression.source))
+}
+
+/// Why an expression that uses a library verdict does not provide cannot be evaluated.
+pub fn unsupported_library(source: &str) -> Option<&'static str> {
+    let uses = |prefix: &str| {
+        source.match_indices(prefix).any(|(i, _)| {
+            i == 0
+                || !source.as_bytes()[i - 1].is_ascii_alphanumeric()
+                    && source.as_bytes()[i - 1] != b'_'
+                    && source.as_bytes()[i - 1] != b'.'
+        })
+    };
+    if uses("authorizer") {
+        Some("`authorizer` needs the API server's authorization checks, which are not available to verdict")
+    } else if uses("http.") {
+        Some("Kyverno's `http` CEL library is not supported by verdict")
+    } else if uses("resource.") {
+        Some("Kyverno's `resource` CEL library (resource.Get/List) is not supported by verdict yet")
+    } else if uses("image.") {
+        Some("Kyverno's `image` CEL library is not supported by verdict yet")
+    } else if uses("globalContext.") {
+        Some("Kyverno's `globalContext` CEL library is not supported by verdict")
+    } else {
+        None
+    }
 }
 
 /// Evaluates `expression` with `bindings`; it must yield a boolean.
@@ -397,6 +425,17 @@ mod tests {
     }
 
     #[test]
+    fn unsupported_libraries_say_so() {
+        let failure =
+            run("authorizer.group('').resource('pods').check('get').allowed()", json!({})).unwrap_err();
+        assert!(failure.contains("authorization checks"), "{failure}");
+        let failure = run("resource.List('v1', 'pods', 'x').items.size() > 0", json!({})).unwrap_err();
+        assert!(failure.contains("`resource` CEL library"), "{failure}");
+        assert_eq!(unsupported_library("object.image.size()"), None);
+        assert_eq!(unsupported_library("my_resource.x"), None);
+    }
+
+    #[test]
     fn optional_rewrite() {
         assert_eq!(rewrite_optional_fields("a.?b"), "__verdict_optional_field(a, 'b')");
         assert_eq!(
@@ -412,5 +451,80 @@ mod tests {
             rewrite_optional_fields("c.?s.a.orValue(true)"),
             "__verdict_optional_field(__verdict_optional_field(c, 's'), 'a').orValue(true)"
         );
+    }
+}
+
+#[cfg(test)]
+mod library_tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn eval(source: &str) -> Result<Value, String> {
+        evaluate(&compile(source)?, &Activation::default())
+    }
+
+    /// Examples from the Kubernetes CEL reference (kubernetes.io/docs/reference/using-api/cel), one or
+    /// more per library function.
+    #[test]
+    fn kubernetes_library_examples() {
+        let cases: &[(&str, Value)] = &[
+            // Strings.
+            ("'hello'.charAt(1)", json!("e")),
+            ("'hello mellow'.indexOf('ello')", json!(1)),
+            ("'hello mellow'.lastIndexOf('ello')", json!(7)),
+            ("'TacoCat'.lowerAscii()", json!("tacocat")),
+            ("'TacoCat'.upperAscii()", json!("TACOCAT")),
+            ("'hello hello'.replace('he', 'we')", json!("wello wello")),
+            ("'hello hello hello'.split(' ')", json!(["hello", "hello", "hello"])),
+            ("'tacocat'.substring(4)", json!("cat")),
+            ("'tacocat'.substring(0, 4)", json!("taco")),
+            ("'  \\ttrim\\n    '.trim()", json!("trim")),
+            ("['hello', 'mellow'].join(' ')", json!("hello mellow")),
+            // Lists.
+            ("[1, 2, 3].isSorted()", json!(true)),
+            ("[1, 2, 3].sum()", json!(6)),
+            ("[1, 2, 3].max()", json!(3)),
+            ("[1, 2, 3].min()", json!(1)),
+            ("[1, 2, 2, 3].indexOf(2)", json!(1)),
+            ("[1, 2, 2, 3].lastIndexOf(2)", json!(2)),
+            // Sets.
+            ("sets.contains([1, 2, 3, 4], [2, 3])", json!(true)),
+            ("sets.equivalent([1, 2, 3], [3, 2, 1])", json!(true)),
+            ("sets.intersects([1, 2, 3], [3, 4])", json!(true)),
+            // Regex.
+            ("'abc 123'.find('[0-9]+')", json!("123")),
+            ("'123 abc 456'.findAll('[0-9]+')", json!(["123", "456"])),
+            // URLs.
+            ("url('https://example.com:80/').getHost()", json!("example.com:80")),
+            ("url('https://example.com/path').getScheme()", json!("https")),
+            ("url('https://example.com/path').getEscapedPath()", json!("/path")),
+            ("isURL('https://example.com')", json!(true)),
+            // IP and CIDR.
+            ("ip('10.0.0.1').family()", json!(4)),
+            ("isIP('::1')", json!(true)),
+            ("cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))", json!(true)),
+            ("cidr('10.0.0.0/8').containsIP(ip('192.168.0.1'))", json!(false)),
+            ("ip('127.0.0.1').isLoopback()", json!(true)),
+            // Quantities.
+            ("quantity('1Gi').isGreaterThan(quantity('1G'))", json!(true)),
+            ("quantity('500m').compareTo(quantity('1'))", json!(-1)),
+            ("isQuantity('1.5Mi')", json!(true)),
+            ("quantity('1k').asInteger()", json!(1000)),
+            // Semver.
+            ("semver('1.2.3').major()", json!(1)),
+            ("semver('1.2.3').isLessThan(semver('1.10.0'))", json!(true)),
+            ("isSemver('1.0.0-rc.1')", json!(true)),
+            // Format.
+            ("'%s is %d'.format(['x', 1])", json!("x is 1")),
+        ];
+        let mut missing = Vec::new();
+        for (source, expected) in cases {
+            match eval(source) {
+                Ok(found) if found == *expected => {}
+                other => missing.push(format!("{source}: expected {expected}, got {other:?}")),
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }
