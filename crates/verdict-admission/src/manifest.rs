@@ -95,6 +95,7 @@ impl ManifestPolicies {
             old_object: (!old_object.is_null()).then(|| old_object.clone()),
             info,
             cluster,
+            resources: None,
         };
         // The request's data is converted once for every policy.
         let prepared = Prepared::new(&request, None);

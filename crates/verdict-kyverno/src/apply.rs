@@ -144,13 +144,16 @@ pub fn apply(
     user: &RequestInfo,
 ) -> Vec<ApplyResult> {
     let mut results = Vec::new();
+    // CEL params (`paramRef`) are found among the resources of the run.
+    let all = std::sync::Arc::new(resources.to_vec());
     for resource in resources {
         let name = resource.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
         let namespace = resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
         let mut info = user.clone();
         info.namespace_labels = values.namespace_labels.get(namespace).cloned();
         // Prepared once for every policy without values of its own for this resource.
-        let plain = Prepared::new(&Request::for_operation(resource.clone(), info.clone()), None);
+        let plain = Prepared::new(&Request::for_operation(resource.clone(), info.clone()), None)
+            .with_resources(std::sync::Arc::clone(&all));
         for policy in policies {
             let rule_values: Values = values.for_resource(policy, name);
             let shared = rule_values.get("").filter(|v| !v.is_empty());
@@ -162,7 +165,8 @@ pub fn apply(
                     if let Some(operation) = shared.get("request.operation").and_then(Value::as_str) {
                         info.operation = operation.to_owned();
                     }
-                    own = Prepared::new(&Request::for_operation(resource.clone(), info), Some(shared));
+                    own = Prepared::new(&Request::for_operation(resource.clone(), info), Some(shared))
+                        .with_resources(std::sync::Arc::clone(&all));
                     &own
                 }
             };

@@ -268,6 +268,9 @@ impl Bindings {
     }
 }
 
+/// The time one expression may take.
+pub const BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
+
 static EVALUATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How many CEL expressions this process has evaluated (for `verdict bench apply`).
@@ -278,6 +281,7 @@ pub fn evaluations() -> u64 {
 /// Evaluates `expression` with `bindings` to a JSON value.
 pub fn evaluate_in(expression: &Expression, bindings: &Bindings) -> Result<Value, String> {
     EVALUATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let started = std::time::Instant::now();
     let value = ROOT.with(|root| {
         let mut scope = root.new_inner_scope();
         for (name, value) in &bindings.values {
@@ -285,6 +289,10 @@ pub fn evaluate_in(expression: &Expression, bindings: &Bindings) -> Result<Value
         }
         expression.program.execute(&scope)
     });
+    // An expensive expression is an error (which fails closed), as Kubernetes' cost limit makes it.
+    if started.elapsed() > BUDGET {
+        return Err(format!("{}: took longer than the evaluation budget of {BUDGET:?}", expression.source));
+    }
     let value = value.map_err(|err| match unsupported_library(&expression.source) {
         Some(why) => format!("{}: {why}", expression.source),
         None => format!("{}: {err}", expression.source),

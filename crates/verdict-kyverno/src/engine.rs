@@ -80,6 +80,8 @@ pub struct Request {
     pub info: RequestInfo,
     /// The cluster, for `configMap` and `apiCall` context entries (none offline).
     pub cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
+    /// The other resources of the run (`apply`, `test`): where CEL params (`paramRef`) are found.
+    pub resources: Option<std::sync::Arc<Vec<Value>>>,
 }
 
 impl std::fmt::Debug for Request {
@@ -98,9 +100,11 @@ impl Request {
     /// resource with itself; a DELETE has only the old object.
     pub fn for_operation(resource: Value, info: RequestInfo) -> Self {
         match info.operation.as_str() {
-            "UPDATE" => Request { old_object: Some(resource.clone()), resource, info, cluster: None },
-            "DELETE" => Request { resource: Value::Null, old_object: Some(resource), info, cluster: None },
-            _ => Request { resource, old_object: None, info, cluster: None },
+            "UPDATE" => Request { old_object: Some(resource.clone()), resource, info, ..Request::default() },
+            "DELETE" => {
+                Request { resource: Value::Null, old_object: Some(resource), info, ..Request::default() }
+            }
+            _ => Request { resource, old_object: None, info, ..Request::default() },
         }
     }
 }
@@ -250,6 +254,8 @@ struct Scope {
     namespace_labels: Option<Map<String, Value>>,
     /// The CEL bindings of the request's data, converted once per request and shared by its rules.
     cel_base: Rc<std::cell::OnceCell<Result<crate::cel::Bindings, String>>>,
+    /// The other resources of the run, for CEL params.
+    resources: Option<std::sync::Arc<Vec<Value>>>,
 }
 
 impl Scope {
@@ -266,6 +272,7 @@ impl Scope {
             cluster,
             namespace_labels: None,
             cel_base: Rc::new(std::cell::OnceCell::new()),
+            resources: None,
         }
     }
 
@@ -327,9 +334,16 @@ pub struct Prepared {
     info: RequestInfo,
     cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
     cel_base: Rc<std::cell::OnceCell<Result<crate::cel::Bindings, String>>>,
+    resources: Option<std::sync::Arc<Vec<Value>>>,
 }
 
 impl Prepared {
+    /// Makes the other resources of the run available to CEL params.
+    pub fn with_resources(mut self, resources: std::sync::Arc<Vec<Value>>) -> Self {
+        self.resources = Some(resources);
+        self
+    }
+
     /// Prepares `request` with the values every rule sees.
     pub fn new(request: &Request, shared_values: Option<&Map<String, Value>>) -> Self {
         let mut shared = base_context(request);
@@ -350,6 +364,7 @@ impl Prepared {
             info: request.info.clone(),
             cluster: request.cluster.clone(),
             cel_base: Rc::new(std::cell::OnceCell::new()),
+            resources: request.resources.clone(),
         }
     }
 
@@ -389,6 +404,7 @@ pub fn evaluate_prepared(policy: &Policy, prepared: &Prepared, values: &Values) 
                 let mut scope = Scope::new(Rc::clone(shared), prepared.base(), prepared.cluster.clone());
                 scope.namespace_labels = prepared.info.namespace_labels.clone();
                 scope.cel_base = Rc::clone(&prepared.cel_base);
+                scope.resources = prepared.resources.clone();
                 for (path, value) in values.get(&rule.name).into_iter().flatten() {
                     scope.set(path, value.clone());
                 }
@@ -723,7 +739,16 @@ fn cel_activation(scope: &Scope, variables: &[Value]) -> Result<crate::cel::Bind
     } else {
         scope.cel_base.get_or_init(|| cel_request_bindings(scope)).clone()?
     };
-    let mut bindings = base;
+    cel_variables(base, variables)
+}
+
+/// `bindings` with the rule's `variables` computed in order, each seeing the ones before; one that
+/// fails is left out, so an expression that reads it fails (and one that does not, as with Kubernetes'
+/// lazy variables, does not).
+fn cel_variables(
+    mut bindings: crate::cel::Bindings,
+    variables: &[Value],
+) -> Result<crate::cel::Bindings, String> {
     let mut computed = Map::new();
     for variable in variables {
         let name = variable.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -738,14 +763,97 @@ fn cel_activation(scope: &Scope, variables: &[Value]) -> Result<crate::cel::Bind
     Ok(bindings)
 }
 
+/// The params of a CEL rule.
+enum Params {
+    /// The rule takes none.
+    None,
+    /// The parameter resource.
+    Found(Value),
+    /// None found, and `parameterNotFoundAction: Allow` admits.
+    MissingAllowed(String),
+}
+
+/// Finds the resource `paramKind` + `paramRef` name: among the run's resources (`apply`, `test`),
+/// else from the cluster (at admission). Missing params deny unless `parameterNotFoundAction: Allow`.
+fn resolve_params(cel: &Value, scope: &Scope) -> Result<Params, String> {
+    let Some(kind) = cel.get("paramKind") else { return Ok(Params::None) };
+    let api_version = kind.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let kind_name = kind.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let reference =
+        cel.get("paramRef").ok_or_else(|| format!("paramKind {kind_name} is given without a paramRef"))?;
+    let name = reference.get("name").and_then(Value::as_str).unwrap_or_default();
+    let request_namespace = scope
+        .base_json
+        .get("request")
+        .and_then(|r| r.get("namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespace = reference.get("namespace").and_then(Value::as_str).unwrap_or(request_namespace);
+    let matches = |resource: &&Value| {
+        resource.get("apiVersion").and_then(Value::as_str) == Some(api_version)
+            && resource.get("kind").and_then(Value::as_str) == Some(kind_name)
+            && resource.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+            && (namespace.is_empty()
+                || resource
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .is_none_or(|n| n == namespace))
+    };
+    let mut found = scope.resources.as_ref().and_then(|resources| resources.iter().find(matches).cloned());
+    if found.is_none()
+        && let Some(cluster) = &scope.cluster
+    {
+        let plural = format!("{}s", kind_name.to_ascii_lowercase());
+        let prefix = if api_version.contains('/') {
+            format!("/apis/{api_version}")
+        } else {
+            format!("/api/{api_version}")
+        };
+        let path = if namespace.is_empty() {
+            format!("{prefix}/{plural}/{name}")
+        } else {
+            format!("{prefix}/namespaces/{namespace}/{plural}/{name}")
+        };
+        found = cluster.api_get(&path).ok();
+    }
+    match found {
+        Some(params) => Ok(Params::Found(params)),
+        None => {
+            let what = format!("no {kind_name} {namespace}/{name} for paramRef");
+            if reference.get("parameterNotFoundAction").and_then(Value::as_str) == Some("Allow") {
+                Ok(Params::MissingAllowed(format!("{what}: admitted (parameterNotFoundAction: Allow)")))
+            } else {
+                Err(format!("{what} (parameterNotFoundAction: Deny)"))
+            }
+        }
+    }
+}
+
 /// A `validate.cel` rule (and a ValidatingPolicy's validations): every expression must be true; the
 /// first false one fails with its message (or messageExpression), an error is an error.
 fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&str>) -> Outcome {
     let variables = cel.get("variables").and_then(Value::as_array).cloned().unwrap_or_default();
-    let bindings = match cel_activation(scope, &variables) {
+    let mut bindings = match cel_activation(scope, &variables) {
         Ok(bindings) => bindings,
         Err(err) => return Outcome::new(Status::Error, err),
     };
+    match resolve_params(cel, scope) {
+        Ok(Params::None) => {}
+        Ok(Params::Found(params)) => {
+            // Variables may read params: they are computed again with them bound.
+            if let Err(err) = bindings.set("params", &params) {
+                return Outcome::new(Status::Error, err);
+            }
+            if !variables.is_empty() {
+                match cel_variables(bindings.clone(), &variables) {
+                    Ok(with_variables) => bindings = with_variables,
+                    Err(err) => return Outcome::new(Status::Error, err),
+                }
+            }
+        }
+        Ok(Params::MissingAllowed(why)) => return Outcome::new(Status::Pass, why),
+        Err(why) => return Outcome::new(Status::Fail, why),
+    }
     for item in cel.get("expressions").and_then(Value::as_array).into_iter().flatten() {
         let source = item.get("expression").and_then(Value::as_str).unwrap_or_default();
         let expression = match crate::cel::compile_cached(source) {
@@ -777,7 +885,29 @@ fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&st
             }
         }
     }
-    Outcome::new(Status::Pass, format!("validation rule '{rule}' passed."))
+    let mut message = format!("validation rule '{rule}' passed.");
+    let annotations: Vec<String> = cel
+        .get("auditAnnotations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|annotation| {
+            let key = annotation.get("key").and_then(Value::as_str)?;
+            let source = annotation.get("valueExpression").and_then(Value::as_str)?;
+            let value =
+                crate::cel::compile_cached(source).and_then(|e| crate::cel::evaluate_in(&e, &bindings));
+            match value {
+                Ok(Value::Null) => None,
+                Ok(Value::String(text)) => Some(format!("{key}={text}")),
+                Ok(other) => Some(format!("{key}={other}")),
+                Err(err) => Some(format!("{key}: {err}")),
+            }
+        })
+        .collect();
+    if !annotations.is_empty() {
+        message.push_str(&format!(" Audit annotations: {}", annotations.join(", ")));
+    }
+    Outcome::new(Status::Pass, message)
 }
 
 /// A message ending with a full stop, as Kyverno writes failures.
@@ -1105,5 +1235,40 @@ mod cel_policy_tests {
             "object.spec.nothing == 1",
         );
         assert_eq!(statuses(&erroring, pod(false)), [("r".to_owned(), Status::Fail)]);
+    }
+
+    /// Params: a ValidatingAdmissionPolicy's `paramKind` with its binding's `paramRef`, found among the
+    /// run's resources; a missing one denies unless `parameterNotFoundAction: Allow`. Audit annotations
+    /// are reported with the result.
+    #[test]
+    fn params_come_from_the_runs_resources() {
+        let vap = |action: &str| {
+            format!(
+                "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: replicas}}\nspec:\n  paramKind: {{apiVersion: v1, kind: ConfigMap}}\n  matchConstraints:\n    resourceRules:\n      - {{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}}\n  validations:\n    - expression: \"object.spec.replicas <= int(params.data.maxReplicas)\"\n      messageExpression: \"'at most ' + params.data.maxReplicas + ' replicas'\"\n  auditAnnotations:\n    - {{key: replicas, valueExpression: \"string(object.spec.replicas)\"}}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {{name: replicas-binding}}\nspec:\n  policyName: replicas\n  validationActions: [Deny]\n  paramRef: {{name: limits, namespace: shop, parameterNotFoundAction: {action}}}\n"
+            )
+        };
+        let deployment = |replicas: i64| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("d{replicas}"), "namespace": "shop"},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": []}}}})
+        };
+        let limits = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "limits", "namespace": "shop"}, "data": {"maxReplicas": "3"}});
+        let run = |source: &str, resources: Vec<Value>| {
+            let file = load_policy_file("vap.yaml", source).unwrap_or_else(|d| panic!("{d:#?}"));
+            let info = RequestInfo { operation: "CREATE".into(), ..RequestInfo::default() };
+            crate::apply::apply(&file.policies, &resources, &crate::testsuite::ValuesFile::default(), &info)
+                .into_iter()
+                .filter(|r| r.resource.kind == "Deployment")
+                .map(|r| (r.resource.name, r.result, r.message))
+                .collect::<Vec<_>>()
+        };
+        let results = run(&vap("Deny"), vec![deployment(2), deployment(5), limits.clone()]);
+        assert_eq!(results[0].1, Status::Pass, "{results:?}");
+        assert!(results[0].2.contains("Audit annotations: replicas=2"), "{results:?}");
+        assert_eq!((results[1].1, results[1].2.as_str()), (Status::Fail, "at most 3 replicas"));
+        let missing = run(&vap("Deny"), vec![deployment(2)]);
+        assert_eq!(missing[0].1, Status::Fail);
+        assert!(missing[0].2.contains("no ConfigMap shop/limits"), "{missing:?}");
+        let allowed = run(&vap("Allow"), vec![deployment(5)]);
+        assert_eq!(allowed[0].1, Status::Pass, "{allowed:?}");
     }
 }

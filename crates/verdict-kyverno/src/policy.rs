@@ -194,7 +194,8 @@ pub fn load_policy_file(file: &str, source: &str) -> Result<PolicyFile, Vec<Diag
 /// Kubernetes ValidatingAdmissionPolicies of the file, each with the bindings of the file that name it:
 /// the same evaluation as a ValidatingPolicy, with the bindings' `validationActions` (Deny when none)
 /// and their namespace selector. A policy without a binding in the file is evaluated as if bound to
-/// everything with `Deny` — what `verdict apply` is asked about; parameters are not supported yet.
+/// everything with `Deny` — what `verdict apply` is asked about. Params (`paramKind` and the binding's
+/// `paramRef`) come from the run's resources or the cluster.
 fn admission_policies(loader: &mut Loader<'_>, documents: &[Node], loaded: &mut PolicyFile) {
     let is = |other: &OtherDocument, kind: &str| {
         other.kind == kind && other.api_version.starts_with("admissionregistration.k8s.io/")
@@ -222,12 +223,6 @@ fn admission_policies(loader: &mut Loader<'_>, documents: &[Node], loaded: &mut 
         let Some(node) = found else { continue };
         let bound: Vec<&Value> =
             bindings.iter().filter(|b| text(b, "/spec/policyName") == Some(name)).collect();
-        if bound.iter().any(|b| b.pointer("/spec/paramRef").is_some())
-            || policy.pointer("/spec/paramKind").is_some()
-        {
-            loader.error(node, format!("ValidatingAdmissionPolicy {name}: parameters (paramKind/paramRef) are not supported by verdict yet"), "inline the values in the expressions");
-            continue;
-        }
         let mut actions: Vec<Value> = bound
             .iter()
             .flat_map(|b| {
@@ -239,6 +234,11 @@ fn admission_policies(loader: &mut Loader<'_>, documents: &[Node], loaded: &mut 
         }
         let mut document = policy.clone();
         document["spec"]["validationActions"] = Value::Array(actions);
+        // The params of the first binding that names some (each binding is its own evaluation in a
+        // cluster; here, one).
+        if let Some(reference) = bound.iter().find_map(|b| b.pointer("/spec/paramRef")) {
+            document["spec"]["paramRef"] = reference.clone();
+        }
         if let Some(selector) = bound.iter().find_map(|b| b.pointer("/spec/matchResources/namespaceSelector"))
             && document.pointer("/spec/matchConstraints/namespaceSelector").is_none()
             && let Some(constraints) =

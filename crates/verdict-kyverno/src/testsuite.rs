@@ -265,6 +265,7 @@ pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, Tes
     for file in strings(test.get("resources")) {
         resources.extend(load_resources(&base.join(&file))?);
     }
+    let all_resources = std::sync::Arc::new(resources.clone());
     let values = match test.get("variables").and_then(Value::as_str) {
         Some(file) => load_values(&base.join(file))?,
         None => ValuesFile::default(),
@@ -341,7 +342,8 @@ pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, Tes
                 let namespace =
                     resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
                 info.namespace_labels = values.namespace_labels.get(namespace).cloned();
-                let request = Request::for_operation(resource.clone(), info);
+                let mut request = Request::for_operation(resource.clone(), info);
+                request.resources = Some(std::sync::Arc::clone(&all_resources));
                 let responses: Vec<_> = evaluate_policy(policy, &request, &rule_values)
                     .into_iter()
                     .filter(|r| {

@@ -127,6 +127,11 @@ pub fn translate(document: &Value) -> Result<Value, String> {
             "variables": spec.get("variables").cloned().unwrap_or(json!([])),
         }},
     });
+    for key in ["paramKind", "paramRef", "auditAnnotations"] {
+        if let Some(value) = spec.get(key) {
+            rule["validate"]["cel"][key] = value.clone();
+        }
+    }
     if !excluding.is_empty() {
         rule["exclude"] = json!({"any": excluding});
     }
