@@ -232,6 +232,24 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ClusterIssuer",
 ];
 
+/// Whether `kind` lives outside namespaces.
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED.contains(&kind)
+}
+
+/// `resource` with `metadata.namespace: default` when it is namespaced and names none — as the API
+/// server (and Kyverno's CLI) would place it.
+pub fn with_default_namespace(mut resource: Value) -> Value {
+    let kind = resource.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if !is_cluster_scoped(&kind)
+        && let Some(metadata) = resource.get_mut("metadata").and_then(Value::as_object_mut)
+        && !metadata.contains_key("namespace")
+    {
+        metadata.insert("namespace".to_owned(), Value::String("default".to_owned()));
+    }
+    resource
+}
+
 /// `wgpolicyk8s.io/v1alpha2` reports, in a `v1` `List`: a PolicyReport per namespace, a
 /// ClusterPolicyReport for cluster-scoped resources.
 pub fn policy_reports(results: &[ApplyResult]) -> Value {

@@ -172,6 +172,127 @@ fn optional_field(ftx: &FunctionContext, target: CelValue, key: CelValue) -> cel
     })))
 }
 
+/// Kyverno's data libraries, served from the data the run supplies (`LIBRARY` binding): each call is
+/// rewritten to pass that data explicitly.
+const LIBRARY_CALLS: [(&str, &str); 3] = [
+    ("resource.List(", "__verdict_resource_list(__verdict_library, "),
+    ("resource.Get(", "__verdict_resource_get(__verdict_library, "),
+    ("image.GetMetadata(", "__verdict_image_metadata(__verdict_library, "),
+];
+
+/// The binding that holds the library data: `{"resources": [...], "images": [...]}`.
+pub const LIBRARY: &str = "__verdict_library";
+
+fn rewrite_library_calls(source: &str) -> String {
+    let mut text = source.to_owned();
+    for (call, replacement) in LIBRARY_CALLS {
+        let mut from = 0;
+        while let Some(offset) = text[from..].find(call) {
+            let at = from + offset;
+            let preceded = at > 0 && {
+                let c = text.as_bytes()[at - 1];
+                c.is_ascii_alphanumeric() || c == b'_' || c == b'.'
+            };
+            if preceded {
+                from = at + call.len();
+                continue;
+            }
+            text.replace_range(at..at + call.len(), replacement);
+            from = at + replacement.len();
+        }
+    }
+    text
+}
+
+fn library_items(library: &CelValue, key: &str) -> Vec<CelValue> {
+    match library {
+        CelValue::Map(map) => match map.get(&Key::String(Arc::new(key.to_owned()))) {
+            Some(CelValue::List(items)) => items.iter().cloned().collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn field<'a>(value: &'a CelValue, path: &[&str]) -> Option<&'a CelValue> {
+    let mut current = value;
+    for key in path {
+        current = match current {
+            CelValue::Map(map) => map.get(&Key::String(Arc::new((*key).to_owned())))?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+fn text_of(value: Option<&CelValue>) -> String {
+    match value {
+        Some(CelValue::String(s)) => s.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Whether a resource is of `api_version` and the plural `resource` (`pods`, `horizontalpodautoscalers`).
+fn is_resource(item: &CelValue, api_version: &str, resource: &str) -> bool {
+    let kind = text_of(field(item, &["kind"])).to_ascii_lowercase();
+    text_of(field(item, &["apiVersion"])) == api_version
+        && (resource.trim_end_matches('s') == kind
+            || crate::vpol::kind_of(resource).eq_ignore_ascii_case(&kind))
+}
+
+/// `resource.List(apiVersion, resource, namespace)`: `{items: [...]}` of the run's data.
+fn resource_list(
+    ftx: &FunctionContext,
+    library: CelValue,
+    api_version: Arc<String>,
+    resource: Arc<String>,
+    namespace: Arc<String>,
+) -> cel::ResolveResult {
+    let _ = ftx;
+    let items: Vec<CelValue> = library_items(&library, "resources")
+        .into_iter()
+        .filter(|item| is_resource(item, &api_version, &resource))
+        .filter(|item| {
+            namespace.is_empty() || text_of(field(item, &["metadata", "namespace"])) == namespace.as_str()
+        })
+        .collect();
+    let mut map = std::collections::HashMap::new();
+    map.insert(Key::String(Arc::new("items".to_owned())), CelValue::List(Arc::new(items)));
+    Ok(CelValue::Map(cel::objects::Map { map: Arc::new(map) }))
+}
+
+/// `resource.Get(apiVersion, resource, namespace, name)`: one resource of the run's data.
+fn resource_get(
+    ftx: &FunctionContext,
+    library: CelValue,
+    api_version: Arc<String>,
+    resource: Arc<String>,
+    namespace: Arc<String>,
+    name: Arc<String>,
+) -> cel::ResolveResult {
+    library_items(&library, "resources")
+        .into_iter()
+        .find(|item| {
+            is_resource(item, &api_version, &resource)
+                && text_of(field(item, &["metadata", "name"])) == name.as_str()
+                && (namespace.is_empty()
+                    || text_of(field(item, &["metadata", "namespace"])) == namespace.as_str())
+        })
+        .ok_or_else(|| {
+            ftx.error(format!("resource.Get: no {resource} {namespace}/{name} in the data given to verdict"))
+        })
+}
+
+/// `image.GetMetadata(reference)`: the image's metadata from the run's data (a test's context file).
+fn image_metadata(ftx: &FunctionContext, library: CelValue, reference: Arc<String>) -> cel::ResolveResult {
+    library_items(&library, "images")
+        .into_iter()
+        .find(|item| text_of(field(item, &["image"])) == reference.as_str())
+        .ok_or_else(|| {
+            ftx.error(format!("image.GetMetadata: no metadata for {reference} in the data given to verdict"))
+        })
+}
+
 /// `x.orValue(d)`: the optional's value or `d`; a value that is not an optional is itself (Kyverno's
 /// policies call it on fields that are sometimes plain values, and Kyverno accepts that).
 fn or_value(This(this): This<CelValue>, other: CelValue) -> cel::ResolveResult {
@@ -196,6 +317,7 @@ pub fn compile(source: &str) -> Result<Expression, String> {
     } else {
         source.to_owned()
     };
+    let rewritten = rewrite_library_calls(&rewritten);
     let program = Program::compile(&rewritten).map_err(|err| err.to_string())?;
     Ok(Expression { source: source.to_owned(), program })
 }
@@ -234,6 +356,9 @@ fn root() -> Context<'static> {
     context.add_function("__verdict_optional_field", optional_field);
     context.add_function("orValue", or_value);
     context.add_function("hasValue", has_value);
+    context.add_function("__verdict_resource_list", resource_list);
+    context.add_function("__verdict_resource_get", resource_get);
+    context.add_function("__verdict_image_metadata", image_metadata);
     context
 }
 
@@ -314,10 +439,10 @@ pub fn unsupported_library(source: &str) -> Option<&'static str> {
         Some("`authorizer` needs the API server's authorization checks, which are not available to verdict")
     } else if uses("http.") {
         Some("Kyverno's `http` CEL library is not supported by verdict")
-    } else if uses("resource.") {
-        Some("Kyverno's `resource` CEL library (resource.Get/List) is not supported by verdict yet")
-    } else if uses("image.") {
-        Some("Kyverno's `image` CEL library is not supported by verdict yet")
+    } else if uses("resource.") && !uses("resource.List(") && !uses("resource.Get(") {
+        Some("Kyverno's `resource` CEL library supports only resource.Get and resource.List in verdict")
+    } else if uses("image.") && !uses("image.GetMetadata(") {
+        Some("Kyverno's `image` CEL library supports only image.GetMetadata in verdict")
     } else if uses("globalContext.") {
         Some("Kyverno's `globalContext` CEL library is not supported by verdict")
     } else {
@@ -437,10 +562,37 @@ mod tests {
         let failure =
             run("authorizer.group('').resource('pods').check('get').allowed()", json!({})).unwrap_err();
         assert!(failure.contains("authorization checks"), "{failure}");
-        let failure = run("resource.List('v1', 'pods', 'x').items.size() > 0", json!({})).unwrap_err();
+        let failure = run("resource.Post('v1', 'pods', 'x', {}) != null", json!({})).unwrap_err();
         assert!(failure.contains("`resource` CEL library"), "{failure}");
         assert_eq!(unsupported_library("object.image.size()"), None);
         assert_eq!(unsupported_library("my_resource.x"), None);
+    }
+
+    #[test]
+    fn library_calls_pass_the_runs_data() {
+        assert_eq!(
+            rewrite_library_calls("resource.List('v1', 'pods', 'ns').items"),
+            "__verdict_resource_list(__verdict_library, 'v1', 'pods', 'ns').items"
+        );
+        assert_eq!(rewrite_library_calls("my_resource.List(1)"), "my_resource.List(1)");
+        let library = json!({"resources": [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}, "data": {"k": "v"}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "other"}}],
+            "images": [{"image": "nginx:1", "config": {"User": "nginx"}}]});
+        let run = |source: &str| {
+            let activation = Activation { values: vec![(LIBRARY.to_owned(), library.clone())] };
+            evaluate(&compile(source)?, &activation)
+        };
+        assert_eq!(run("resource.List('v1', 'configmaps', 'shop').items.size()"), Ok(json!(1)));
+        assert_eq!(run("resource.List('v1', 'configmaps', '').items.size()"), Ok(json!(2)));
+        assert_eq!(run("resource.Get('v1', 'configmaps', 'shop', 'a').data.k"), Ok(json!("v")));
+        assert!(
+            run("resource.Get('v1', 'configmaps', 'shop', 'zzz')")
+                .unwrap_err()
+                .contains("no configmaps shop/zzz")
+        );
+        assert_eq!(run("image.GetMetadata('nginx:1').config.User"), Ok(json!("nginx")));
+        assert!(run("image.GetMetadata('redis:1')").is_err());
     }
 
     #[test]

@@ -80,8 +80,11 @@ pub struct Request {
     pub info: RequestInfo,
     /// The cluster, for `configMap` and `apiCall` context entries (none offline).
     pub cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
-    /// The other resources of the run (`apply`, `test`): where CEL params (`paramRef`) are found.
+    /// The other resources of the run (`apply`, `test`, a test's context file): where CEL params
+    /// (`paramRef`) and Kyverno's `resource.Get/List` find them.
     pub resources: Option<std::sync::Arc<Vec<Value>>>,
+    /// Image metadata for Kyverno's `image.GetMetadata` (a test's context file).
+    pub images: Option<std::sync::Arc<Vec<Value>>>,
 }
 
 impl std::fmt::Debug for Request {
@@ -254,8 +257,10 @@ struct Scope {
     namespace_labels: Option<Map<String, Value>>,
     /// The CEL bindings of the request's data, converted once per request and shared by its rules.
     cel_base: Rc<std::cell::OnceCell<Result<crate::cel::Bindings, String>>>,
-    /// The other resources of the run, for CEL params.
+    /// The other resources of the run, for CEL params and `resource.Get/List`.
     resources: Option<std::sync::Arc<Vec<Value>>>,
+    /// Image metadata, for `image.GetMetadata`.
+    images: Option<std::sync::Arc<Vec<Value>>>,
 }
 
 impl Scope {
@@ -273,6 +278,7 @@ impl Scope {
             namespace_labels: None,
             cel_base: Rc::new(std::cell::OnceCell::new()),
             resources: None,
+            images: None,
         }
     }
 
@@ -335,6 +341,7 @@ pub struct Prepared {
     cluster: Option<std::sync::Arc<dyn ClusterData + Send + Sync>>,
     cel_base: Rc<std::cell::OnceCell<Result<crate::cel::Bindings, String>>>,
     resources: Option<std::sync::Arc<Vec<Value>>>,
+    images: Option<std::sync::Arc<Vec<Value>>>,
 }
 
 impl Prepared {
@@ -365,6 +372,7 @@ impl Prepared {
             cluster: request.cluster.clone(),
             cel_base: Rc::new(std::cell::OnceCell::new()),
             resources: request.resources.clone(),
+            images: request.images.clone(),
         }
     }
 
@@ -405,6 +413,7 @@ pub fn evaluate_prepared(policy: &Policy, prepared: &Prepared, values: &Values) 
                 scope.namespace_labels = prepared.info.namespace_labels.clone();
                 scope.cel_base = Rc::clone(&prepared.cel_base);
                 scope.resources = prepared.resources.clone();
+                scope.images = prepared.images.clone();
                 for (path, value) in values.get(&rule.name).into_iter().flatten() {
                     scope.set(path, value.clone());
                 }
@@ -837,6 +846,24 @@ fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&st
         Ok(bindings) => bindings,
         Err(err) => return Outcome::new(Status::Error, err),
     };
+    // Kyverno's resource and image libraries read the data the run supplies: bound only for the
+    // rules that call them (the run's resources can be many).
+    let text = cel.to_string();
+    if ["resource.List(", "resource.Get(", "image.GetMetadata("].iter().any(|call| text.contains(call)) {
+        let library = json!({
+            "resources": scope.resources.as_deref().cloned().unwrap_or_default(),
+            "images": scope.images.as_deref().cloned().unwrap_or_default(),
+        });
+        if let Err(err) = bindings.set(crate::cel::LIBRARY, &library) {
+            return Outcome::new(Status::Error, err);
+        }
+        if !variables.is_empty() {
+            match cel_variables(bindings.clone(), &variables) {
+                Ok(with_variables) => bindings = with_variables,
+                Err(err) => return Outcome::new(Status::Error, err),
+            }
+        }
+    }
     match resolve_params(cel, scope) {
         Ok(Params::None) => {}
         Ok(Params::Found(params)) => {

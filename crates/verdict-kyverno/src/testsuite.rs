@@ -263,9 +263,25 @@ pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, Tes
     }
     let mut resources = Vec::new();
     for file in strings(test.get("resources")) {
-        resources.extend(load_resources(&base.join(&file))?);
+        resources
+            .extend(load_resources(&base.join(&file))?.into_iter().map(crate::apply::with_default_namespace));
     }
-    let all_resources = std::sync::Arc::new(resources.clone());
+    // A `context` file (`cli.kyverno.io/v1alpha1` Context) gives what Kyverno's CEL libraries read:
+    // cluster resources (`resource.Get/List`) and image metadata (`image.GetMetadata`).
+    let mut library_resources = resources.clone();
+    let mut images = Vec::new();
+    if let Some(file) = test.get("context").and_then(Value::as_str) {
+        for document in load_resources(&base.join(file))? {
+            library_resources.extend(
+                document.pointer("/spec/resources").and_then(Value::as_array).cloned().unwrap_or_default(),
+            );
+            images.extend(
+                document.pointer("/spec/images").and_then(Value::as_array).cloned().unwrap_or_default(),
+            );
+        }
+    }
+    let all_resources = std::sync::Arc::new(library_resources);
+    let images = std::sync::Arc::new(images);
     let values = match test.get("variables").and_then(Value::as_str) {
         Some(file) => load_values(&base.join(file))?,
         None => ValuesFile::default(),
@@ -344,6 +360,7 @@ pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, Tes
                 info.namespace_labels = values.namespace_labels.get(namespace).cloned();
                 let mut request = Request::for_operation(resource.clone(), info);
                 request.resources = Some(std::sync::Arc::clone(&all_resources));
+                request.images = Some(std::sync::Arc::clone(&images));
                 let responses: Vec<_> = evaluate_policy(policy, &request, &rule_values)
                     .into_iter()
                     .filter(|r| {

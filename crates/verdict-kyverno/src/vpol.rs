@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 
 /// The Kind a resource name (plural, lower case) stands for.
-fn kind_of(resource: &str) -> String {
+pub fn kind_of(resource: &str) -> String {
     let known = [
         ("pods", "Pod"),
         ("deployments", "Deployment"),

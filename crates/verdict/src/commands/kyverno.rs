@@ -65,6 +65,8 @@ fn load_resources(args: &ApplyArgs) -> Result<(Vec<Value>, BTreeMap<ResourceRef,
         let source = read_text(&file, "resource")?;
         let name = display_name(&file);
         for resource in testsuite::parse_resources(&name, &source).map_err(test_error)? {
+            // A namespaced resource that names no namespace is in `default`, as the API server puts it.
+            let resource = apply::with_default_namespace(resource);
             if resource.get("kind").and_then(Value::as_str).is_none() {
                 return Err(CliError::invalid(anyhow!(
                     "{name}: a document has no `kind`: it is not a Kubernetes resource"
