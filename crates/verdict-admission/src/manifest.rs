@@ -96,6 +96,7 @@ impl ManifestPolicies {
             info,
             cluster,
             resources: None,
+            images: None,
         };
         // The request's data is converted once for every policy.
         let prepared = Prepared::new(&request, None);
