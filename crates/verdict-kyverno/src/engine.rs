@@ -850,6 +850,16 @@ fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&st
     // rules that call them (the run's resources can be many).
     let text = cel.to_string();
     if ["resource.List(", "resource.Get(", "image.GetMetadata("].iter().any(|call| text.contains(call)) {
+        // Without data (at admission, for now) the libraries must not answer "nothing found": that
+        // would pass rules that deny when something exists. The rule fails instead.
+        if scope.resources.is_none() && scope.images.is_none() {
+            return Outcome::new(
+                Status::Fail,
+                format!(
+                    "rule {rule}: Kyverno's resource/image CEL libraries have no data here (verdict serves them from a test's context file and the resources of `verdict apply`/`verdict test`)"
+                ),
+            );
+        }
         let library = json!({
             "resources": scope.resources.as_deref().cloned().unwrap_or_default(),
             "images": scope.images.as_deref().cloned().unwrap_or_default(),
