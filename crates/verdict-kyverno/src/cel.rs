@@ -172,16 +172,13 @@ fn optional_field(ftx: &FunctionContext, target: CelValue, key: CelValue) -> cel
     })))
 }
 
-/// Kyverno's data libraries, served from the data the run supplies (`LIBRARY` binding): each call is
-/// rewritten to pass that data explicitly.
+/// Kyverno's data libraries, served from the data the run supplies ([`with_library`]): each call is
+/// rewritten to verdict's function of the same meaning.
 const LIBRARY_CALLS: [(&str, &str); 3] = [
-    ("resource.List(", "__verdict_resource_list(__verdict_library, "),
-    ("resource.Get(", "__verdict_resource_get(__verdict_library, "),
-    ("image.GetMetadata(", "__verdict_image_metadata(__verdict_library, "),
+    ("resource.List(", "__verdict_resource_list("),
+    ("resource.Get(", "__verdict_resource_get("),
+    ("image.GetMetadata(", "__verdict_image_metadata("),
 ];
-
-/// The binding that holds the library data: `{"resources": [...], "images": [...]}`.
-pub const LIBRARY: &str = "__verdict_library";
 
 fn rewrite_library_calls(source: &str) -> String {
     let mut text = source.to_owned();
@@ -204,93 +201,91 @@ fn rewrite_library_calls(source: &str) -> String {
     text
 }
 
-fn library_items(library: &CelValue, key: &str) -> Vec<CelValue> {
-    match library {
-        CelValue::Map(map) => match map.get(&Key::String(Arc::new(key.to_owned()))) {
-            Some(CelValue::List(items)) => items.iter().cloned().collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
+/// The data Kyverno's libraries read during one rule's evaluation: resources and image metadata.
+type Library = (std::sync::Arc<Vec<Value>>, std::sync::Arc<Vec<Value>>);
+
+thread_local! {
+    static LIBRARY_DATA: std::cell::RefCell<Option<Library>> = const { std::cell::RefCell::new(None) };
 }
 
-fn field<'a>(value: &'a CelValue, path: &[&str]) -> Option<&'a CelValue> {
-    let mut current = value;
-    for key in path {
-        current = match current {
-            CelValue::Map(map) => map.get(&Key::String(Arc::new((*key).to_owned())))?,
-            _ => return None,
-        };
-    }
-    Some(current)
+/// Runs `f` with `resources` and `images` as the data of `resource.Get/List` and
+/// `image.GetMetadata` (this thread, for the duration of `f`; evaluation is synchronous).
+pub fn with_library<T>(
+    resources: std::sync::Arc<Vec<Value>>,
+    images: std::sync::Arc<Vec<Value>>,
+    f: impl FnOnce() -> T,
+) -> T {
+    let previous = LIBRARY_DATA.with(|data| data.replace(Some((resources, images))));
+    let result = f();
+    LIBRARY_DATA.with(|data| *data.borrow_mut() = previous);
+    result
 }
 
-fn text_of(value: Option<&CelValue>) -> String {
-    match value {
-        Some(CelValue::String(s)) => s.to_string(),
-        _ => String::new(),
-    }
+fn library() -> Option<Library> {
+    LIBRARY_DATA.with(|data| data.borrow().clone())
+}
+
+fn text_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// Whether a resource is of `api_version` and the plural `resource` (`pods`, `horizontalpodautoscalers`).
-fn is_resource(item: &CelValue, api_version: &str, resource: &str) -> bool {
-    let kind = text_of(field(item, &["kind"])).to_ascii_lowercase();
-    text_of(field(item, &["apiVersion"])) == api_version
-        && (resource.trim_end_matches('s') == kind
-            || crate::vpol::kind_of(resource).eq_ignore_ascii_case(&kind))
+fn is_resource(item: &Value, api_version: &str, resource: &str) -> bool {
+    text_at(item, "/apiVersion") == api_version
+        && crate::vpol::kind_of(resource).eq_ignore_ascii_case(text_at(item, "/kind"))
+}
+
+fn no_data(ftx: &FunctionContext) -> cel::ExecutionError {
+    ftx.error("Kyverno's resource/image CEL libraries have no data here")
 }
 
 /// `resource.List(apiVersion, resource, namespace)`: `{items: [...]}` of the run's data.
 fn resource_list(
     ftx: &FunctionContext,
-    library: CelValue,
     api_version: Arc<String>,
     resource: Arc<String>,
     namespace: Arc<String>,
 ) -> cel::ResolveResult {
-    let _ = ftx;
-    let items: Vec<CelValue> = library_items(&library, "resources")
-        .into_iter()
+    let (resources, _) = library().ok_or_else(|| no_data(ftx))?;
+    let items: Vec<&Value> = resources
+        .iter()
         .filter(|item| is_resource(item, &api_version, &resource))
-        .filter(|item| {
-            namespace.is_empty() || text_of(field(item, &["metadata", "namespace"])) == namespace.as_str()
-        })
+        .filter(|item| namespace.is_empty() || text_at(item, "/metadata/namespace") == namespace.as_str())
         .collect();
-    let mut map = std::collections::HashMap::new();
-    map.insert(Key::String(Arc::new("items".to_owned())), CelValue::List(Arc::new(items)));
-    Ok(CelValue::Map(cel::objects::Map { map: Arc::new(map) }))
+    cel::to_value(serde_json::json!({"items": items})).map_err(|err| ftx.error(err.to_string()))
 }
 
 /// `resource.Get(apiVersion, resource, namespace, name)`: one resource of the run's data.
 fn resource_get(
     ftx: &FunctionContext,
-    library: CelValue,
     api_version: Arc<String>,
     resource: Arc<String>,
     namespace: Arc<String>,
     name: Arc<String>,
 ) -> cel::ResolveResult {
-    library_items(&library, "resources")
-        .into_iter()
-        .find(|item| {
-            is_resource(item, &api_version, &resource)
-                && text_of(field(item, &["metadata", "name"])) == name.as_str()
-                && (namespace.is_empty()
-                    || text_of(field(item, &["metadata", "namespace"])) == namespace.as_str())
-        })
-        .ok_or_else(|| {
+    let (resources, _) = library().ok_or_else(|| no_data(ftx))?;
+    let found = resources.iter().find(|item| {
+        is_resource(item, &api_version, &resource)
+            && text_at(item, "/metadata/name") == name.as_str()
+            && (namespace.is_empty() || text_at(item, "/metadata/namespace") == namespace.as_str())
+    });
+    match found {
+        Some(item) => cel::to_value(item).map_err(|err| ftx.error(err.to_string())),
+        None => Err(
             ftx.error(format!("resource.Get: no {resource} {namespace}/{name} in the data given to verdict"))
-        })
+        ),
+    }
 }
 
 /// `image.GetMetadata(reference)`: the image's metadata from the run's data (a test's context file).
-fn image_metadata(ftx: &FunctionContext, library: CelValue, reference: Arc<String>) -> cel::ResolveResult {
-    library_items(&library, "images")
-        .into_iter()
-        .find(|item| text_of(field(item, &["image"])) == reference.as_str())
-        .ok_or_else(|| {
+fn image_metadata(ftx: &FunctionContext, reference: Arc<String>) -> cel::ResolveResult {
+    let (_, images) = library().ok_or_else(|| no_data(ftx))?;
+    match images.iter().find(|item| text_at(item, "/image") == reference.as_str()) {
+        Some(item) => cel::to_value(item).map_err(|err| ftx.error(err.to_string())),
+        None => Err(
             ftx.error(format!("image.GetMetadata: no metadata for {reference} in the data given to verdict"))
-        })
+        ),
+    }
 }
 
 /// `x.orValue(d)`: the optional's value or `d`; a value that is not an optional is itself (Kyverno's
@@ -569,19 +564,20 @@ mod tests {
     }
 
     #[test]
-    fn library_calls_pass_the_runs_data() {
+    fn library_calls_read_the_runs_data() {
         assert_eq!(
             rewrite_library_calls("resource.List('v1', 'pods', 'ns').items"),
-            "__verdict_resource_list(__verdict_library, 'v1', 'pods', 'ns').items"
+            "__verdict_resource_list('v1', 'pods', 'ns').items"
         );
         assert_eq!(rewrite_library_calls("my_resource.List(1)"), "my_resource.List(1)");
-        let library = json!({"resources": [
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}, "data": {"k": "v"}},
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "other"}}],
-            "images": [{"image": "nginx:1", "config": {"User": "nginx"}}]});
+        let resources = std::sync::Arc::new(vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}, "data": {"k": "v"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "other"}}),
+        ]);
+        let images = std::sync::Arc::new(vec![json!({"image": "nginx:1", "config": {"User": "nginx"}})]);
         let run = |source: &str| {
-            let activation = Activation { values: vec![(LIBRARY.to_owned(), library.clone())] };
-            evaluate(&compile(source)?, &activation)
+            let expression = compile(source)?;
+            with_library(resources.clone(), images.clone(), || evaluate(&expression, &Activation::default()))
         };
         assert_eq!(run("resource.List('v1', 'configmaps', 'shop').items.size()"), Ok(json!(1)));
         assert_eq!(run("resource.List('v1', 'configmaps', '').items.size()"), Ok(json!(2)));
@@ -593,6 +589,11 @@ mod tests {
         );
         assert_eq!(run("image.GetMetadata('nginx:1').config.User"), Ok(json!("nginx")));
         assert!(run("image.GetMetadata('redis:1')").is_err());
+        // Without data, no answer.
+        assert!(
+            evaluate(&compile("resource.List('v1', 'configmaps', '')").unwrap(), &Activation::default())
+                .is_err()
+        );
     }
 
     #[test]

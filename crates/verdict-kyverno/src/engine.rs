@@ -842,14 +842,11 @@ fn resolve_params(cel: &Value, scope: &Scope) -> Result<Params, String> {
 /// first false one fails with its message (or messageExpression), an error is an error.
 fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&str>) -> Outcome {
     let variables = cel.get("variables").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut bindings = match cel_activation(scope, &variables) {
-        Ok(bindings) => bindings,
-        Err(err) => return Outcome::new(Status::Error, err),
-    };
-    // Kyverno's resource and image libraries read the data the run supplies: bound only for the
-    // rules that call them (the run's resources can be many).
+    // Kyverno's resource and image libraries read the data the run supplies.
     let text = cel.to_string();
-    if ["resource.List(", "resource.Get(", "image.GetMetadata("].iter().any(|call| text.contains(call)) {
+    let uses_library =
+        ["resource.List(", "resource.Get(", "image.GetMetadata("].iter().any(|call| text.contains(call));
+    if uses_library {
         // Without data (at admission, for now) the libraries must not answer "nothing found": that
         // would pass rules that deny when something exists. The rule fails instead.
         if scope.resources.is_none() && scope.images.is_none() {
@@ -860,20 +857,29 @@ fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&st
                 ),
             );
         }
-        let library = json!({
-            "resources": scope.resources.as_deref().cloned().unwrap_or_default(),
-            "images": scope.images.as_deref().cloned().unwrap_or_default(),
+        static EMPTY: std::sync::OnceLock<std::sync::Arc<Vec<Value>>> = std::sync::OnceLock::new();
+        let empty = || std::sync::Arc::clone(EMPTY.get_or_init(Default::default));
+        let resources = scope.resources.clone().unwrap_or_else(empty);
+        let images = scope.images.clone().unwrap_or_else(empty);
+        return crate::cel::with_library(resources, images, || {
+            validate_cel_with(rule, cel, scope, rule_message, &variables)
         });
-        if let Err(err) = bindings.set(crate::cel::LIBRARY, &library) {
-            return Outcome::new(Status::Error, err);
-        }
-        if !variables.is_empty() {
-            match cel_variables(bindings.clone(), &variables) {
-                Ok(with_variables) => bindings = with_variables,
-                Err(err) => return Outcome::new(Status::Error, err),
-            }
-        }
     }
+    validate_cel_with(rule, cel, scope, rule_message, &variables)
+}
+
+/// [`validate_cel`] once the library data, if any, is in place.
+fn validate_cel_with(
+    rule: &str,
+    cel: &Value,
+    scope: &Scope,
+    rule_message: Option<&str>,
+    variables: &[Value],
+) -> Outcome {
+    let mut bindings = match cel_activation(scope, variables) {
+        Ok(bindings) => bindings,
+        Err(err) => return Outcome::new(Status::Error, err),
+    };
     match resolve_params(cel, scope) {
         Ok(Params::None) => {}
         Ok(Params::Found(params)) => {
@@ -882,7 +888,7 @@ fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&st
                 return Outcome::new(Status::Error, err);
             }
             if !variables.is_empty() {
-                match cel_variables(bindings.clone(), &variables) {
+                match cel_variables(bindings.clone(), variables) {
                     Ok(with_variables) => bindings = with_variables,
                     Err(err) => return Outcome::new(Status::Error, err),
                 }
