@@ -953,6 +953,13 @@ fn validate_cel_with(
     Outcome::new(Status::Pass, message)
 }
 
+/// `pattern` with its variables substituted, or the rule's error outcome.
+fn substitute_pattern(rule: &str, pattern: &Value, data: &Rcvar) -> Result<Value, Outcome> {
+    substitute_all(pattern, data, Missing::Error).map_err(|e| {
+        Outcome::new(Status::Error, format!("variable substitution failed for rule {rule}: {e}"))
+    })
+}
+
 /// A message ending with a full stop, as Kyverno writes failures.
 fn sentence(message: &str) -> String {
     if message.is_empty() || message.ends_with('.') { message.to_owned() } else { format!("{message}.") }
@@ -977,14 +984,9 @@ fn validate_block(
     if validate.get("pattern").is_some() || validate.get("anyPattern").is_some() {
         let data = scope.variables();
         if let Some(pattern) = validate.get("pattern") {
-            let pattern = match substitute_all(pattern, &data, Missing::Error) {
+            let pattern = match substitute_pattern(rule, pattern, &data) {
                 Ok(p) => p,
-                Err(e) => {
-                    return Outcome::new(
-                        Status::Error,
-                        format!("variable substitution failed for rule {rule}: {e}"),
-                    );
-                }
+                Err(outcome) => return outcome,
             };
             return match match_pattern(resource, &pattern) {
                 Ok(()) => Outcome::new(Status::Pass, format!("validation rule '{rule}' passed.")),
@@ -1001,14 +1003,9 @@ fn validate_block(
         let patterns = validate.get("anyPattern").and_then(Value::as_array).cloned().unwrap_or_default();
         let (mut skipped, mut failed) = (Vec::new(), Vec::new());
         for (index, pattern) in patterns.iter().enumerate() {
-            let pattern = match substitute_all(pattern, &data, Missing::Error) {
+            let pattern = match substitute_pattern(rule, pattern, &data) {
                 Ok(p) => p,
-                Err(e) => {
-                    return Outcome::new(
-                        Status::Error,
-                        format!("variable substitution failed for rule {rule}: {e}"),
-                    );
-                }
+                Err(outcome) => return outcome,
             };
             match match_pattern(resource, &pattern) {
                 Ok(()) => {

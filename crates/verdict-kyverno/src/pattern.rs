@@ -346,26 +346,36 @@ fn handle_anchor(
     }
 }
 
+/// The first failure of `outcomes`; else, when none applied and some were skipped, a skip of the
+/// whole (Kyverno's PatternError{Skip}).
+fn skip_unless_applied(outcomes: impl Iterator<Item = Result<(), Error>>, path: &str) -> Result<(), Error> {
+    let mut applied = 0;
+    let mut skips = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(()) => applied += 1,
+            Err(error) if error.is_skip() => skips.push(error),
+            Err(error) => return Err(error),
+        }
+    }
+    if applied == 0 && !skips.is_empty() {
+        let message = skips.iter().map(Error::message).collect::<Vec<_>>().join("; ");
+        return Err(Error::Skipped(path.to_owned(), message));
+    }
+    Ok(())
+}
+
 fn validate_array(resource: &[Value], pattern: &[Value], path: &str) -> Result<(), Error> {
     let Some(first) = pattern.first() else {
         return Err(Error::Fail(path.to_owned(), "pattern Array empty".to_owned()));
     };
     match first {
         Value::Object(_) => {
-            let mut applied = 0;
-            let mut skips = Vec::new();
-            for (index, element) in resource.iter().enumerate() {
-                match validate_element(Some(element), first, &format!("{path}{index}/")) {
-                    Ok(()) => applied += 1,
-                    Err(error) if error.is_skip() => skips.push(error),
-                    Err(error) => return Err(error),
-                }
-            }
-            if applied == 0 && !skips.is_empty() {
-                let message = skips.iter().map(Error::message).collect::<Vec<_>>().join("; ");
-                return Err(Error::Skipped(path.to_owned(), message));
-            }
-            Ok(())
+            let outcomes = resource
+                .iter()
+                .enumerate()
+                .map(|(index, element)| validate_element(Some(element), first, &format!("{path}{index}/")));
+            skip_unless_applied(outcomes, path)
         }
         Value::Array(_) => {
             if resource.len() < pattern.len() {
@@ -378,20 +388,10 @@ fn validate_array(resource: &[Value], pattern: &[Value], path: &str) -> Result<(
                     ),
                 ));
             }
-            let mut applied = 0;
-            let mut skips = Vec::new();
-            for (index, element_pattern) in pattern.iter().enumerate() {
-                match validate_element(resource.get(index), element_pattern, &format!("{path}{index}/")) {
-                    Ok(()) => applied += 1,
-                    Err(error) if error.is_skip() => skips.push(error),
-                    Err(error) => return Err(error),
-                }
-            }
-            if applied == 0 && !skips.is_empty() {
-                let message = skips.iter().map(Error::message).collect::<Vec<_>>().join("; ");
-                return Err(Error::Skipped(path.to_owned(), message));
-            }
-            Ok(())
+            let outcomes = pattern.iter().enumerate().map(|(index, element_pattern)| {
+                validate_element(resource.get(index), element_pattern, &format!("{path}{index}/"))
+            });
+            skip_unless_applied(outcomes, path)
         }
         scalar => {
             let array = Value::Array(resource.to_vec());

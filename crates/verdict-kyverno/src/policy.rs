@@ -132,9 +132,9 @@ fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
-/// Loads every document of `source` (`file` names it in diagnostics).
-pub fn load_policy_file(file: &str, source: &str) -> Result<PolicyFile, Vec<Diagnostic>> {
-    let documents = verdict_policy::yaml::parse_documents(source).map_err(|err| {
+/// Every YAML document of `source`, or the syntax error with `file`'s line and column.
+pub(crate) fn parse_yaml_documents(file: &str, source: &str) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    verdict_policy::yaml::parse_documents(source).map_err(|err| {
         vec![
             Diagnostic::error(
                 file,
@@ -144,7 +144,12 @@ pub fn load_policy_file(file: &str, source: &str) -> Result<PolicyFile, Vec<Diag
             )
             .with_hint("check the indentation and quoting around this position"),
         ]
-    })?;
+    })
+}
+
+/// Loads every document of `source` (`file` names it in diagnostics).
+pub fn load_policy_file(file: &str, source: &str) -> Result<PolicyFile, Vec<Diagnostic>> {
+    let documents = parse_yaml_documents(file, source)?;
     let mut loader = Loader { file, diagnostics: Vec::new() };
     let mut loaded = PolicyFile::default();
     for node in &documents {

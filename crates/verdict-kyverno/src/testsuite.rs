@@ -119,17 +119,7 @@ pub fn load_resources(path: &Path) -> Result<Vec<Value>, TestError> {
 /// Every YAML document of `source` as JSON (`List` kinds expanded into their items); `file` names it
 /// in errors.
 pub fn parse_resources(file: &str, source: &str) -> Result<Vec<Value>, TestError> {
-    let documents = verdict_policy::yaml::parse_documents(source).map_err(|err| {
-        TestError::Invalid(vec![
-            Diagnostic::error(
-                file,
-                err.position.line,
-                err.position.column,
-                format!("invalid YAML: {}", err.message),
-            )
-            .with_hint("check the indentation and quoting around this position"),
-        ])
-    })?;
+    let documents = crate::policy::parse_yaml_documents(file, source).map_err(TestError::Invalid)?;
     let mut out = Vec::new();
     for document in documents {
         let value = document.to_json();
@@ -240,6 +230,19 @@ fn resource_id(resource: &Value) -> String {
     if namespace.is_empty() { format!("{kind}/{name}") } else { format!("{kind}/{namespace}/{name}") }
 }
 
+/// A row that fails because what it names is missing.
+fn not_found(policy: &str, rule: &str, resource: &str, expected: &str, message: String) -> RowResult {
+    RowResult {
+        policy: policy.to_owned(),
+        rule: rule.to_owned(),
+        resource: resource.to_owned(),
+        expected: expected.to_owned(),
+        actual: "not found".to_owned(),
+        passed: false,
+        message,
+    }
+}
+
 /// Runs the test file at `path`; `selector` limits the rows checked.
 pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, TestError> {
     let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -322,27 +325,12 @@ pub fn run_test_file(path: &Path, selector: &Selector) -> Result<TestReport, Tes
                 } else {
                     format!("policy {policy_name} not found in the test's policies")
                 };
-                rows.push(RowResult {
-                    policy: policy_name.clone(),
-                    rule: rule_name.clone(),
-                    resource: name.clone(),
-                    expected: expected.clone(),
-                    actual: "not found".to_owned(),
-                    passed: false,
-                    message: why,
-                });
+                rows.push(not_found(&policy_name, &rule_name, &name, &expected, why));
                 continue;
             };
             if matching.is_empty() {
-                rows.push(RowResult {
-                    policy: policy_name.clone(),
-                    rule: rule_name.clone(),
-                    resource: name.clone(),
-                    expected: expected.clone(),
-                    actual: "not found".to_owned(),
-                    passed: false,
-                    message: format!("resource {name} not found in the test's resources"),
-                });
+                let why = format!("resource {name} not found in the test's resources");
+                rows.push(not_found(&policy_name, &rule_name, &name, &expected, why));
                 continue;
             }
             for resource in matching {
