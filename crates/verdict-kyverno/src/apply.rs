@@ -111,25 +111,9 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, TestError> {
                 message: "no such file or directory".to_owned(),
             });
         }
-        let mut found = Vec::new();
-        let mut pending = vec![path.clone()];
-        while let Some(dir) = pending.pop() {
-            let entries = std::fs::read_dir(&dir).map_err(|err| TestError::Read {
-                path: dir.display().to_string(),
-                message: err.to_string(),
-            })?;
-            for entry in entries.flatten() {
-                let entry_path = entry.path();
-                let hidden =
-                    entry_path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-                if entry_path.is_dir() && !hidden {
-                    pending.push(entry_path);
-                } else if entry_path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json") {
-                    found.push(entry_path);
-                }
-            }
-        }
-        found.sort();
+        let found = crate::testsuite::walk(path, false, &|file| {
+            file.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        })?;
         files.extend(found);
     }
     Ok(files)

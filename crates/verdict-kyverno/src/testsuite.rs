@@ -397,6 +397,15 @@ pub fn find_test_files(dir: &Path, file_name: &str) -> Result<Vec<PathBuf>, Test
     if dir.is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
+    walk(dir, true, &|path| path.file_name().and_then(|n| n.to_str()) == Some(file_name))
+}
+
+/// The files below `dir` that `wanted` accepts, sorted; hidden directories are entered when `hidden`.
+pub(crate) fn walk(
+    dir: &Path,
+    hidden: bool,
+    wanted: &dyn Fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, TestError> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
@@ -406,9 +415,12 @@ pub fn find_test_files(dir: &Path, file_name: &str) -> Result<Vec<PathBuf>, Test
         })?;
         for entry in entries.flatten() {
             let path = entry.path();
+            let is_hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
             if path.is_dir() {
-                pending.push(path);
-            } else if path.file_name().and_then(|n| n.to_str()) == Some(file_name) {
+                if hidden || !is_hidden {
+                    pending.push(path);
+                }
+            } else if wanted(&path) {
                 found.push(path);
             }
         }
