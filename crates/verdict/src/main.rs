@@ -79,6 +79,8 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),
+        // The reader of stdout went away (`| head`): end quietly; what was written stands.
+        Err(err) if is_broken_pipe(&err.error) => ExitCode::SUCCESS,
         Err(err) => {
             // Kosli's CLI prints "Error: …"; scripts ported from it may grep for that.
             anstream::eprintln!("{}Error:{} {err}", render::ERROR.render(), render::ERROR.render_reset());
@@ -138,6 +140,26 @@ fn install_panic_hook() {
             tracing::debug!("panic inside the Rego engine: {info}");
             return;
         }
+        // `verdict … | head -1`: the reader went away; what was written stands, as with Unix tools.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         default(info);
     }));
+}
+
+/// Whether `err` comes from writing to a closed stdout (a pipe whose reader exited).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.downcast_ref::<serde_json::Error>().is_some_and(|json| {
+                json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe)
+            })
+    })
 }
