@@ -60,10 +60,9 @@ impl HttpLedger {
     pub fn new(host: &str, token: Option<String>) -> Result<Self, LedgerError> {
         let base = host.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(LedgerError::InvalidLocation {
-                location: host.to_owned(),
-                message: "--host must be an http:// or https:// URL".to_owned(),
-            });
+            return Err(LedgerError::Invalid(format!(
+                "--host needs http:// or https:// (got {host:?}; did you mean http://{host}?)"
+            )));
         }
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -92,8 +91,7 @@ impl HttpLedger {
 
     async fn send(&self, builder: RequestBuilder) -> Result<Response, LedgerError> {
         let response = builder.send().await.map_err(|err| {
-            let detail = std::error::Error::source(&err).map(|s| format!(": {s}")).unwrap_or_default();
-            unavailable(format!("cannot reach {}: {err}{detail}", self.base))
+            unavailable(format!("cannot reach {}: {}", self.base, verdict_core::error_chain::describe(&err)))
         })?;
         if response.status().is_success() {
             return Ok(response);

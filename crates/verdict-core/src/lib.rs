@@ -6,6 +6,7 @@
 
 pub mod decision;
 pub mod duration;
+pub mod error_chain;
 pub mod evidence;
 pub mod exit;
 pub mod fingerprint;

@@ -86,7 +86,7 @@ impl Api {
         };
         let response = request.send().await.map_err(|err| PullRequestError::Unavailable {
             provider: self.provider,
-            message: format!("cannot reach {url}: {err}"),
+            message: format!("cannot reach {url}: {}", verdict_core::error_chain::describe(&err)),
         })?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();

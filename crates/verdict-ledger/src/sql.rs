@@ -214,6 +214,18 @@ fn check_sqlite_file(location: &str) -> Result<(), LedgerError> {
     })
 }
 
+/// Why a database cannot be connected to, from one direct attempt after the pool gave up.
+async fn connect_failure(url: &str) -> LedgerError {
+    use sqlx::Connection;
+    let attempt = tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::AnyConnection::connect(url));
+    let cause = match attempt.await {
+        Ok(Err(err)) => verdict_core::error_chain::describe(&err),
+        Ok(Ok(_)) => "the database accepted a connection only after the pool's 5 s wait".to_owned(),
+        Err(_) => "no answer within 5 s".to_owned(),
+    };
+    LedgerError::Unavailable { what: "database", message: format!("cannot connect: {cause}") }
+}
+
 pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -250,7 +262,13 @@ impl SqlLedger {
                 })
             });
         }
-        let pool = options.connect(&url).await?;
+        let pool = match options.connect(&url).await {
+            Ok(pool) => pool,
+            // The pool retries and then reports only that it timed out: one direct attempt says why
+            // (connection refused, unknown host, authentication failed, …).
+            Err(sqlx::Error::PoolTimedOut) => return Err(connect_failure(&url).await),
+            Err(err) => return Err(err.into()),
+        };
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,

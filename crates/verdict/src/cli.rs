@@ -6,10 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// verdict: policy-as-code compliance for local, CI and admission.
 #[derive(Debug, Parser)]
-#[command(name = "verdict", version, about, long_about = None, propagate_version = true)]
+#[command(name = "verdict", version = crate::build_info::VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); VERDICT_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Where the evidence ledger is.
@@ -21,34 +21,63 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The help heading of the options every command takes, kept apart from each command's own.
+pub const GLOBAL: &str = "Global options";
+
 /// The ledger every evidence command uses.
+///
+/// Their environment variables are read after parsing ([`LedgerOptions::fill_from_env`]), not by clap:
+/// clap counts a value from the environment as typed, and shows `--db <URL|PATH>` in the usage line of
+/// every error as if the user had to give it.
 #[derive(Debug, Clone, Args)]
 pub struct LedgerOptions {
     /// The ledger: a file path (SQLite), a sqlite:// URL or a postgres:// URL. Default: ledger.db in
-    /// verdict's data directory ($XDG_DATA_HOME/verdict or ~/.local/share/verdict).
-    #[arg(long, global = true, env = "VERDICT_DB", value_name = "URL|PATH")]
+    /// verdict's data directory ($XDG_DATA_HOME/verdict or ~/.local/share/verdict). [env: VERDICT_DB]
+    #[arg(long, global = true, value_name = "URL|PATH", help_heading = GLOBAL)]
     pub db: Option<String>,
 
-    /// The organisation whose evidence is read and written.
-    #[arg(long, global = true, env = "VERDICT_ORG", default_value = "default", value_name = "ORG")]
+    /// The organisation whose evidence is read and written. [env: VERDICT_ORG] [default: default]
+    #[arg(long = "org", id = "org", global = true, value_name = "ORG", help_heading = GLOBAL)]
+    pub org_flag: Option<String>,
+
+    /// The organisation (from --org, else VERDICT_ORG, else `default`); set by `fill_from_env`.
+    #[arg(skip)]
     pub org: String,
 
-    /// A `verdict server` to use instead of a local ledger (http:// or https:// URL).
-    #[arg(long, global = true, env = "VERDICT_HOST", value_name = "URL")]
+    /// A `verdict server` to use instead of a local ledger (http:// or https:// URL). [env: VERDICT_HOST]
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub host: Option<String>,
 
-    /// The API token for --host (created with `verdict server token create`).
-    #[arg(long, global = true, env = "VERDICT_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    /// The API token for --host (created with `verdict server token create`). [env: VERDICT_API_TOKEN]
+    #[arg(long, global = true, value_name = "TOKEN", help_heading = GLOBAL)]
     pub api_token: Option<String>,
 
-    /// Print what a write would record and send nothing.
-    #[arg(long, global = true, env = "VERDICT_DRY_RUN")]
+    /// Print what a write would record and send nothing. [env: VERDICT_DRY_RUN]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub dry_run: bool,
 
     /// Whether this command records something, and so may create a missing embedded ledger (set from
     /// the command, not a flag): a read on a mistyped `--db` must not silently create an empty ledger.
     #[arg(skip)]
     pub may_create: bool,
+}
+
+impl LedgerOptions {
+    /// Fills every option not given on the command line from its environment variable. A variable set to
+    /// the empty string counts as unset, as in Kosli's CLI: CI systems set undefined variables to ""
+    /// (`VERDICT_HOST=` must not mean a server at "").
+    pub fn fill_from_env(&mut self, env: impl Fn(&str) -> Option<String>) {
+        let env = |name: &str| env(name).filter(|value| !value.is_empty());
+        self.db = self.db.take().or_else(|| env("VERDICT_DB"));
+        self.host = self.host.take().or_else(|| env("VERDICT_HOST"));
+        self.api_token = self.api_token.take().or_else(|| env("VERDICT_API_TOKEN"));
+        self.org =
+            self.org_flag.clone().or_else(|| env("VERDICT_ORG")).unwrap_or_else(|| "default".to_owned());
+        // clap's reading of a boolean variable: anything but a "no" word turns the flag on.
+        self.dry_run |= env("VERDICT_DRY_RUN").is_some_and(|value| {
+            !matches!(value.trim().to_ascii_lowercase().as_str(), "0" | "n" | "no" | "f" | "false" | "off")
+        });
+    }
 }
 
 /// Top-level commands.
@@ -63,7 +92,7 @@ pub enum Command {
     /// Inspect the evidence ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Record a flow.
+    /// Record a flow, an environment, an environment policy or a custom attestation type.
     #[command(subcommand)]
     Create(CreateCommand),
     /// Begin a trail.
@@ -72,10 +101,10 @@ pub enum Command {
     /// Record evidence in a trail.
     #[command(subcommand)]
     Attest(AttestCommand),
-    /// List flows or trails.
+    /// List flows, trails, artifacts, environments, policies or snapshots.
     #[command(subcommand)]
     List(ListCommand),
-    /// Show a trail with its compliance.
+    /// Show one trail, flow, environment, policy or snapshot.
     #[command(subcommand)]
     Get(GetCommand),
     /// Change a flow's tags (each change is a ledger entry, shown by `get flow`).
@@ -118,8 +147,10 @@ pub enum Command {
     Apply(crate::cli_kyverno::ApplyArgs),
     /// Run `kyverno test` suites (kyverno-test.yaml files) and check every expected result.
     Test(crate::cli_kyverno::TestArgs),
-    /// Measure evaluation speed in-process (for docs/benchmarks.md).
-    #[command(subcommand)]
+    /// Print a shell completion script (`verdict completions bash > /etc/bash_completion.d/verdict`).
+    Completions(CompletionsArgs),
+    /// Measure evaluation speed in-process (for docs/benchmarks.md); hidden from the main help.
+    #[command(subcommand, hide = true)]
     Bench(BenchCommand),
 }
 
@@ -151,9 +182,18 @@ impl Command {
             | Command::Admission(_)
             | Command::Apply(_)
             | Command::Test(_)
-            | Command::Fingerprint(_) => false,
+            | Command::Fingerprint(_)
+            | Command::Completions(_) => false,
         }
     }
+}
+
+/// Arguments of `verdict completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `verdict bench bundle`.

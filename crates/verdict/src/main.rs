@@ -1,6 +1,7 @@
 //! `verdict`: the command-line edge. Parses arguments, runs a command from the library crates, prints its
 //! output and exits with the documented code (0 ok, 1 denied, 2 invalid input, 3 unavailable).
 
+mod build_info;
 mod cli;
 mod cli_admission;
 mod cli_env;
@@ -76,6 +77,10 @@ fn main() -> ExitCode {
         Command::Admission(command) => commands::admission::run(command, &cli.ledger),
         Command::Apply(args) => commands::kyverno::apply(&args),
         Command::Test(args) => commands::kyverno::test(&args),
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut command_line(), "verdict", &mut std::io::stdout());
+            Ok(verdict_core::ExitStatus::Ok)
+        }
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),
@@ -89,12 +94,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// Parses the command line. An environment variable set to the empty string counts as unset, as in
-/// Kosli's CLI: CI systems set undefined variables to "" (`VERDICT_HOST=` must not mean a server at "").
+/// Parses the command line, then fills the ledger options from their environment variables.
 fn parse_arguments() -> Cli {
-    let command = ignore_empty_env(Cli::command());
-    let matches = command.get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+    let matches = command_line().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    cli.ledger.fill_from_env(|name| std::env::var(name).ok());
+    cli
+}
+
+/// The whole command line as clap sees it (also what `verdict completions` describes). An environment
+/// variable set to the empty string counts as unset, as in Kosli's CLI: CI systems set undefined
+/// variables to "". The server takes no client flags, so its help does not list them.
+pub(crate) fn command_line() -> clap::Command {
+    // A subcommand's own argument shadows a global one of the same id: the server's hidden copies keep
+    // the client flags out of `server --help` (they still parse, and mean nothing there).
+    ignore_empty_env(Cli::command()).mut_subcommand("server", |server| {
+        server
+            .arg(clap::Arg::new("host").long("host").hide(true))
+            .arg(clap::Arg::new("api_token").long("api-token").hide(true))
+            .arg(clap::Arg::new("dry_run").long("dry-run").action(clap::ArgAction::SetTrue).hide(true))
+    })
 }
 
 /// Drops the environment fallback of every argument whose variable is set but empty.
@@ -158,8 +177,8 @@ fn install_panic_hook() {
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause.downcast_ref::<serde_json::Error>().is_some_and(|json| {
-                json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe)
-            })
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .is_some_and(|json| json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
 }

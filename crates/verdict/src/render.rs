@@ -32,6 +32,27 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], source: &str) {
     }
 }
 
+/// `policy` or `policies`: the noun for `count` things.
+pub fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
+}
+
+/// `1 file`, `3 files`: a count with its noun in the right number.
+pub fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", plural(count, one, many))
+}
+
+/// A list of names for one line of output: all of them when few, else the first few and how many more
+/// (a 3,000-file snapshot must not print a 100 KB line; `-o json` has the full list).
+pub fn name_list(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match names.len() {
+        0 => "none".to_owned(),
+        n if n <= SHOWN + 1 => names.join(", "),
+        n => format!("{} and {n_more} more (-o json lists all)", names[..SHOWN].join(", "), n_more = n - SHOWN),
+    }
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
+
+use predicates::prelude::*;
 use std::process::{Command, Stdio};
 
 const POLICY: &str = r#"apiVersion: kyverno.io/v1
@@ -58,4 +60,159 @@ fn a_closed_stdout_ends_quietly() {
     assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
     assert!(!stderr.contains("Broken pipe"), "stderr: {stderr}");
     assert!(stderr.trim().is_empty(), "stderr: {stderr}");
+}
+
+fn verdict() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("verdict").unwrap();
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("VERDICT_DB")
+        .env_remove("VERDICT_HOST")
+        .env_remove("VERDICT_ORG");
+    command
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let output = verdict().args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A port on loopback that nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let version = stdout_of(&["--version"]);
+    let pattern = regex::Regex::new(
+        r"^verdict \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown), built \d{4}-\d{2}-\d{2}\)\n$",
+    )
+    .unwrap();
+    assert!(pattern.is_match(&version), "{version:?}");
+    // Built from this checkout, the commit is known and is HEAD's (or an ancestor's, after a commit
+    // made since the build: both are 12 hex digits, which the pattern already pins).
+    assert!(!version.contains("unknown"), "{version:?}");
+}
+
+#[test]
+fn help_keeps_global_options_apart_and_current() {
+    let top = stdout_of(&["--help"]);
+    // Summaries say what each family holds.
+    assert!(
+        top.contains(
+            "create         Record a flow, an environment, an environment policy or a custom attestation type"
+        ),
+        "{top}"
+    );
+    assert!(top.contains("List flows, trails, artifacts, environments, policies or snapshots"), "{top}");
+    assert!(top.contains("completions"), "{top}");
+    // `bench` is for maintainers: hidden from the help, still there.
+    assert!(!top.contains("bench"), "{top}");
+    assert!(stdout_of(&["bench", "--help"]).contains("rego"));
+
+    // A subcommand's own options come first; the ledger flags sit under their own heading.
+    let list = stdout_of(&["list", "trails", "--help"]);
+    let (own, global) = list.split_once("Global options:").expect("a Global options heading");
+    assert!(own.contains("--flow"), "{list}");
+    assert!(!own.contains("--db") && !own.contains("--api-token"), "{list}");
+    assert!(global.contains("--db") && global.contains("--org") && global.contains("--host"), "{list}");
+
+    // The server takes no client flags, so its help does not offer them.
+    let server = stdout_of(&["server", "--help"]);
+    for client_flag in ["--host", "--api-token", "--dry-run"] {
+        assert!(!server.contains(client_flag), "{client_flag} in {server}");
+    }
+    assert!(server.contains("--db") && server.contains("--listen"), "{server}");
+}
+
+#[test]
+fn a_ledger_from_the_environment_is_not_shown_as_a_required_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let output = verdict().env("VERDICT_DB", &db).args(["list", "trails"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Usage: verdict list trails --flow <FLOW>\n"), "{stderr}");
+
+    // The variables still work, and an empty one counts as unset.
+    verdict()
+        .env("VERDICT_DB", &db)
+        .env("VERDICT_ORG", "acme")
+        .args(["create", "flow", "shop"])
+        .assert()
+        .success();
+    let flows = verdict()
+        .env("VERDICT_DB", &db)
+        .env("VERDICT_ORG", "acme")
+        .args(["list", "flows", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&flows.stdout).contains("\"shop\""));
+    let other_org = verdict()
+        .env("VERDICT_DB", &db)
+        .env("VERDICT_ORG", "")
+        .args(["list", "flows", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&other_org.stdout).contains("\"shop\""),
+        "the empty VERDICT_ORG is `default`"
+    );
+    // VERDICT_DRY_RUN=true records nothing; =false records.
+    let before = std::fs::metadata(&db).unwrap().len();
+    verdict()
+        .env("VERDICT_DB", &db)
+        .env("VERDICT_DRY_RUN", "true")
+        .args(["create", "flow", "dry"])
+        .assert()
+        .success();
+    verdict()
+        .env("VERDICT_DB", &db)
+        .env("VERDICT_DRY_RUN", "false")
+        .args(["create", "flow", "wet"])
+        .assert()
+        .success();
+    let names = verdict().env("VERDICT_DB", &db).args(["list", "flows", "-o", "json"]).output().unwrap();
+    let names = String::from_utf8_lossy(&names.stdout).into_owned();
+    assert!(!names.contains("\"dry\"") && names.contains("\"wet\""), "{names} (ledger was {before} bytes)");
+}
+
+#[test]
+fn completions_cover_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = stdout_of(&["completions", shell]);
+        for word in ["attest", "snapshot", "admission", "flow"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    verdict().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn errors_name_the_cause_underneath() {
+    // A --host without a scheme says what to write.
+    verdict().args(["--host", "127.0.0.1:8190", "list", "flows"]).assert().code(2).stderr(
+        predicates::str::contains(
+            "--host needs http:// or https:// (got \"127.0.0.1:8190\"; did you mean http://127.0.0.1:8190?)",
+        ),
+    );
+    // A server that is not listening: the connection refusal, not only "error sending request".
+    let port = closed_port();
+    verdict()
+        .args(["--host", &format!("http://127.0.0.1:{port}"), "list", "flows"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(format!("cannot reach http://127.0.0.1:{port}")))
+        .stderr(predicates::str::contains("Connection refused"));
+    // A PostgreSQL port that is closed: the refusal, not "pool timed out".
+    let port = closed_port();
+    verdict()
+        .args(["--db", &format!("postgres://verdict@127.0.0.1:{port}/verdict"), "list", "flows"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("database unavailable: cannot connect"))
+        .stderr(predicates::str::contains("Connection refused"))
+        .stderr(predicates::str::contains("pool timed out").not());
 }

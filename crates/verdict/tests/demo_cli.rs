@@ -49,11 +49,44 @@ fn demo_explains_an_allowed_and_a_denied_trail() {
 fn demo_with_db_leaves_a_readable_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db").display().to_string();
+    let first = verdict().args(["demo", "--db", &db]).output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let stdout = String::from_utf8(first.stdout).unwrap();
+    assert!(stdout.contains("The evidence stays in"), "{stdout}");
+    assert!(stdout.contains("== Next steps"), "{stdout}");
+    assert!(!stdout.contains("artifact_started_running"), "internal event names stay out of the demo");
+    // The commands the demo suggests work when pasted, with the exit codes it announces.
+    let suggested: Vec<(i32, Vec<String>)> = stdout
+        .lines()
+        .zip(stdout.lines().skip(1))
+        .filter_map(|(announcement, command)| {
+            let code = if announcement.starts_with("exits 0") {
+                0
+            } else if announcement.starts_with("exits 1") {
+                1
+            } else {
+                return None;
+            };
+            let words = command.trim().strip_prefix("verdict ")?.split_whitespace().map(str::to_owned).collect();
+            Some((code, words))
+        })
+        .collect();
+    assert_eq!(suggested.len(), 2, "{stdout}");
+    for (code, words) in &suggested {
+        assert!(words.contains(&"--db".to_owned()), "{words:?}");
+        verdict().args(words).assert().code(*code);
+    }
+    for line in stdout.lines().filter(|line| line.trim_start().starts_with("verdict get") || line.trim_start().starts_with("verdict ledger")) {
+        let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+        verdict().args(&words).assert().code(predicate::in_iter([0, 1]));
+    }
+    // A second run refuses before writing anything, rather than failing halfway.
     verdict()
         .args(["demo", "--db", &db])
         .assert()
-        .code(0)
-        .stdout(predicate::str::contains("The evidence stays in"));
+        .code(2)
+        .stderr(predicate::str::contains("already holds 1 flow(s) and 1 environment(s)"))
+        .stderr(predicate::str::contains("Nothing was written"));
     verdict()
         .args(["get", "trail", "hotfix-1.4.3", "--flow", "backend-ci", "--db", &db])
         .assert()

@@ -658,7 +658,7 @@ fn token_commands() {
         .args(["list", "flows"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--host must be an http"));
+        .stderr(predicate::str::contains("--host needs http:// or https://"));
 }
 
 #[test]

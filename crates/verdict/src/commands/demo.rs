@@ -171,6 +171,44 @@ async fn enforce(
     Ok((outcome, asserts))
 }
 
+/// The demo writes example evidence (a flow, an environment named production, a policy attached to it):
+/// into a ledger that already holds evidence it would mix with real records, and a second run would
+/// fail halfway. Refuse before writing anything.
+fn refuse_a_used_ledger(options: &LedgerOptions, location: &str) -> Result<(), CliError> {
+    let (flows, environments) = with_ledger(options, async |ledger| {
+        let flows = ledger.flows(&options.org).await?;
+        let environments = verdict_enforce::environments::environments(ledger, &options.org).await?;
+        Ok((flows.len(), environments.len()))
+    })?;
+    if flows + environments > 0 {
+        return Err(CliError::invalid(anyhow!(
+            "the ledger at {location} already holds {flows} flow(s) and {environments} environment(s) \
+             (an earlier `verdict demo`?); the demo records its example evidence only into a new ledger: \
+             give --db a new file, or leave --db out for a temporary one. Nothing was written."
+        )));
+    }
+    Ok(())
+}
+
+/// Where to go after the demo: the commands that show what it recorded, and the docs.
+fn next_steps(kept: Option<&str>) {
+    step("Next steps");
+    match kept {
+        Some(location) => {
+            anstream::println!("The evidence stays in {location}. Look at it with the commands CI and operators use:");
+            anstream::println!("  verdict get trail hotfix-1.4.3 --flow backend-ci --db {location}");
+            anstream::println!("  verdict get snapshot production --db {location}");
+            anstream::println!("  verdict ledger verify --db {location}");
+        }
+        None => {
+            anstream::println!("This ledger was temporary. Keep one to explore with the commands CI and operators use:");
+            anstream::println!("  verdict demo --db demo.db");
+            anstream::println!("  verdict get trail hotfix-1.4.3 --flow backend-ci --db demo.db");
+        }
+    }
+    anstream::println!("Then record your own pipeline: `verdict create flow --help`, and read docs/ (README's map).");
+}
+
 /// Runs the demo against `--db`, or a temporary ledger that is removed afterwards.
 pub fn run(options: &LedgerOptions) -> CliResult {
     let temporary = match &options.db {
@@ -184,6 +222,7 @@ pub fn run(options: &LedgerOptions) -> CliResult {
         Some(dir) => LedgerOptions {
             db: Some(dir.path().join("demo.db").display().to_string()),
             org: options.org.clone(),
+            org_flag: options.org_flag.clone(),
             host: None,
             api_token: None,
             dry_run: false,
@@ -196,6 +235,9 @@ pub fn run(options: &LedgerOptions) -> CliResult {
         "verdict demo — ledger: {location}{}",
         if temporary.is_some() { " (temporary)" } else { "" }
     );
+    if temporary.is_none() {
+        refuse_a_used_ledger(&options, &location)?;
+    }
     step("1. Record evidence (what CI would report with `verdict create flow`, `begin trail`, `attest …`)");
     with_ledger(&options, async |ledger| record(ledger, &options.org).await)?;
 
@@ -247,7 +289,7 @@ pub fn run(options: &LedgerOptions) -> CliResult {
         "created environment production (K8S) and policy release-gate v1 (provenance, trail compliance, a clean snyk scan); attached it"
     );
     anstream::println!(
-        "snapshot production#{}: {} running; the trails of what started running got an artifact_started_running event",
+        "snapshot production#{}: {} running; each artifact's trail now records that it started running in production",
         outcome.number,
         outcome.evaluation.artifacts.len()
     );
@@ -267,11 +309,11 @@ pub fn run(options: &LedgerOptions) -> CliResult {
         outcome.number,
         outcome.evaluation.status
     );
+    let db_flag = if temporary.is_none() { format!(" --db {location}") } else { String::new() };
     for (fingerprint, allowed) in asserts {
         anstream::println!(
-            "`verdict assert artifact --fingerprint {}… --environment production` exits {}: {}",
-            &fingerprint[..12],
-            if allowed { 0 } else { 1 },
+            "{} ({}):\n  verdict assert artifact --fingerprint {fingerprint} --environment production{db_flag}",
+            if allowed { "exits 0" } else { "exits 1" },
             if allowed { "may run" } else { "may not run here" }
         );
     }
@@ -337,10 +379,6 @@ pub fn run(options: &LedgerOptions) -> CliResult {
             return Err(ledger_error(LedgerError::Invalid(format!("the ledger does not verify: {problem}"))));
         }
     }
-    if temporary.is_none() {
-        anstream::println!(
-            "\nThe evidence stays in {location}: try `verdict get trail hotfix-1.4.3 --flow backend-ci --db {location}`."
-        );
-    }
+    next_steps(temporary.is_none().then_some(location.as_str()));
     Ok(ExitStatus::Ok)
 }

@@ -223,7 +223,7 @@ pub fn print_evaluation(evaluation: &Evaluation) {
         if applied.is_empty() { "none".to_owned() } else { applied.join(", ") }
     );
     print_table(
-        &["ARTIFACT", "FINGERPRINT", "COMPLIANT", "CONTEXTS"],
+        &["ARTIFACT", "FINGERPRINT", "COMPLIANT", "TRAILS"],
         evaluation
             .artifacts
             .iter()
@@ -256,16 +256,17 @@ fn print_outcome(outcome: &SnapshotOutcome, output: EvalOutput) -> Result<(), Cl
         return crate::render::print_json(outcome);
     }
     if outcome.changed {
-        let names =
-            |list: &[RunningArtifact]| list.iter().map(|a| a.name.clone()).collect::<Vec<_>>().join(", ");
+        let names = |list: &[RunningArtifact]| {
+            crate::render::name_list(&list.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+        };
         anstream::println!(
-            "recorded snapshot {}#{}: {} running (started: {}; stopped: {}; {} trail events)",
+            "recorded snapshot {}#{}: {} running (started: {}; stopped: {}; {} noted in the artifacts' trails)",
             outcome.environment,
             outcome.number,
             outcome.evaluation.artifacts.len(),
-            if outcome.started.is_empty() { "none".to_owned() } else { names(&outcome.started) },
-            if outcome.stopped.is_empty() { "none".to_owned() } else { names(&outcome.stopped) },
-            outcome.trail_events
+            names(&outcome.started),
+            names(&outcome.stopped),
+            crate::render::counted(outcome.trail_events, "change", "changes")
         );
     } else {
         anstream::println!(
@@ -486,6 +487,30 @@ struct SnapshotDiff {
     added: Vec<RunningArtifact>,
     removed: Vec<RunningArtifact>,
     changed: Vec<(RunningArtifact, RunningArtifact)>,
+    /// The same artifact (fingerprint) running under another name: neither added nor removed.
+    renamed: Vec<(RunningArtifact, RunningArtifact)>,
+}
+
+/// `1 instance`, `3 instances`.
+fn instances(count: u64) -> String {
+    crate::render::counted(usize::try_from(count).unwrap_or(usize::MAX), "instance", "instances")
+}
+
+/// Pairs what left under one name with what arrived under another with the same fingerprint (a
+/// re-tagged image, a renamed file): those are renamings, taken out of `removed` and `added`.
+fn pair_renamed(
+    removed: &mut Vec<RunningArtifact>,
+    added: &mut Vec<RunningArtifact>,
+) -> Vec<(RunningArtifact, RunningArtifact)> {
+    let mut renamed = Vec::new();
+    let mut index = 0;
+    while index < removed.len() {
+        match added.iter().position(|a| a.fingerprint == removed[index].fingerprint) {
+            Some(position) => renamed.push((removed.remove(index), added.remove(position))),
+            None => index += 1,
+        }
+    }
+    renamed
 }
 
 /// Runs `diff snapshots`.
@@ -500,11 +525,17 @@ pub fn diff(command: DiffCommand, options: &LedgerOptions) -> CliResult {
     let key = |a: &RunningArtifact| (a.name.clone(), a.fingerprint.clone());
     let before: std::collections::BTreeMap<_, _> = first.artifacts.iter().map(|a| (key(a), a)).collect();
     let after: std::collections::BTreeMap<_, _> = second.artifacts.iter().map(|a| (key(a), a)).collect();
+    let mut added: Vec<RunningArtifact> =
+        after.iter().filter(|(k, _)| !before.contains_key(*k)).map(|(_, a)| (*a).clone()).collect();
+    let mut removed: Vec<RunningArtifact> =
+        before.iter().filter(|(k, _)| !after.contains_key(*k)).map(|(_, a)| (*a).clone()).collect();
+    let renamed = pair_renamed(&mut removed, &mut added);
     let diff = SnapshotDiff {
         first: args.first.clone(),
         second: args.second.clone(),
-        added: after.iter().filter(|(k, _)| !before.contains_key(*k)).map(|(_, a)| (*a).clone()).collect(),
-        removed: before.iter().filter(|(k, _)| !after.contains_key(*k)).map(|(_, a)| (*a).clone()).collect(),
+        added,
+        removed,
+        renamed,
         changed: before
             .iter()
             .filter_map(|(k, a)| {
@@ -517,10 +548,19 @@ pub fn diff(command: DiffCommand, options: &LedgerOptions) -> CliResult {
         EvalOutput::Table => {
             anstream::println!("{} → {}", diff.first, diff.second);
             for a in &diff.added {
-                anstream::println!("+ {} {} ({} instances)", a.name, short(&a.fingerprint), a.instances);
+                anstream::println!("+ {} {} ({})", a.name, short(&a.fingerprint), instances(a.instances));
             }
             for a in &diff.removed {
-                anstream::println!("- {} {} ({} instances)", a.name, short(&a.fingerprint), a.instances);
+                anstream::println!("- {} {} ({})", a.name, short(&a.fingerprint), instances(a.instances));
+            }
+            for (a, b) in &diff.renamed {
+                anstream::println!(
+                    "~ {} → {} {} (renamed; {})",
+                    a.name,
+                    b.name,
+                    short(&a.fingerprint),
+                    instances(b.instances)
+                );
             }
             for (a, b) in &diff.changed {
                 anstream::println!(
@@ -531,7 +571,7 @@ pub fn diff(command: DiffCommand, options: &LedgerOptions) -> CliResult {
                     b.instances
                 );
             }
-            if diff.added.is_empty() && diff.removed.is_empty() && diff.changed.is_empty() {
+            if diff.added.is_empty() && diff.removed.is_empty() && diff.changed.is_empty() && diff.renamed.is_empty() {
                 anstream::println!("no difference");
             }
         }

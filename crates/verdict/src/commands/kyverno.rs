@@ -146,8 +146,8 @@ fn print_apply_table(results: &[ApplyResult], summary: &apply::Summary, policies
     }
     anstream::println!(
         "Applying {policies} {} to {resources} {}…",
-        plural(policies, "policy", "policies"),
-        plural(resources, "resource", "resources")
+        crate::render::plural(policies, "policy", "policies"),
+        crate::render::plural(resources, "resource", "resources")
     );
     if !results.is_empty() {
         anstream::println!("{table}");
@@ -160,10 +160,6 @@ fn print_apply_table(results: &[ApplyResult], summary: &apply::Summary, policies
         summary.error,
         summary.skip
     );
-}
-
-fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
-    if count == 1 { one } else { many }
 }
 
 /// `verdict test`.

@@ -52,7 +52,12 @@ pub fn lint(args: &LintArgs) -> CliResult {
                     finding.hint
                 );
             }
-            anstream::println!("{errors} errors, {warnings} warnings in {} files", args.files.len());
+            anstream::println!(
+                "{}, {} in {}",
+                crate::render::counted(errors, "error", "errors"),
+                crate::render::counted(warnings, "warning", "warnings"),
+                crate::render::counted(args.files.len(), "file", "files")
+            );
         }
     }
     Ok(if errors > 0 { ExitStatus::Denied } else { ExitStatus::Ok })
