@@ -49,7 +49,9 @@ pub fn name_list(names: &[String]) -> String {
     match names.len() {
         0 => "none".to_owned(),
         n if n <= SHOWN + 1 => names.join(", "),
-        n => format!("{} and {n_more} more (-o json lists all)", names[..SHOWN].join(", "), n_more = n - SHOWN),
+        n => {
+            format!("{} and {n_more} more (-o json lists all)", names[..SHOWN].join(", "), n_more = n - SHOWN)
+        }
     }
 }
 

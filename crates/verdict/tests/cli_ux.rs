@@ -216,3 +216,50 @@ fn errors_name_the_cause_underneath() {
         .stderr(predicates::str::contains("Connection refused"))
         .stderr(predicates::str::contains("pool timed out").not());
 }
+
+/// A snapshot of many files prints a short summary line (the full list is in `-o json`), counts in the
+/// right number, and `diff snapshots` shows a renamed file (same fingerprint) as renamed, not as one
+/// removed and one added.
+#[test]
+fn snapshot_output_is_short_and_grammatical() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for i in 1..=8 {
+        std::fs::write(bin.join(format!("app{i}")), format!("app {i}")).unwrap();
+    }
+    let db = dir.path().join("ledger.db");
+    let run = |args: &[&str]| {
+        let output = verdict().current_dir(dir.path()).arg("--db").arg(&db).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    run(&["create", "environment", "prod", "--type", "server"]);
+    let first = run(&["snapshot", "server", "prod", "--paths", "bin/*"]);
+    assert!(
+        first.contains(
+            "recorded snapshot prod#1: 8 running (started: bin/app1, bin/app2, bin/app3, bin/app4, bin/app5 and 3 more (-o json lists all); stopped: none; 0 changes noted in the artifacts' trails)"
+        ),
+        "{first}"
+    );
+    assert!(first.contains("TRAILS") && !first.contains("CONTEXTS"), "{first}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["snapshot", "server", "prod", "--paths", "bin/*", "-o", "json"]))
+            .unwrap();
+    assert_eq!(json["changed"], false, "{json}");
+
+    std::fs::rename(bin.join("app8"), bin.join("app8-renamed")).unwrap();
+    std::fs::write(bin.join("app1"), "app 1, rebuilt").unwrap();
+    run(&["snapshot", "server", "prod", "--paths", "bin/*"]);
+    let diff = run(&["diff", "snapshots", "prod#1", "prod"]);
+    assert!(diff.contains("~ bin/app8 → bin/app8-renamed a24eed2df39b (renamed; 1 instance)\n"), "{diff}");
+    // A rebuilt file under the same name is another artifact: removed and added.
+    assert!(diff.contains("+ bin/app1 ") && diff.contains("- bin/app1 "), "{diff}");
+    assert!(diff.contains("(1 instance)") && !diff.contains("1 instances"), "{diff}");
+    let diff: serde_json::Value =
+        serde_json::from_str(&run(&["diff", "snapshots", "prod#1", "prod", "-o", "json"])).unwrap();
+    assert_eq!(diff["renamed"][0][0]["name"], "bin/app8", "{diff}");
+    assert_eq!(diff["renamed"][0][1]["name"], "bin/app8-renamed", "{diff}");
+    assert_eq!(diff["added"].as_array().unwrap().len(), 1, "{diff}");
+    assert_eq!(diff["removed"].as_array().unwrap().len(), 1, "{diff}");
+}

@@ -67,7 +67,8 @@ fn demo_with_db_leaves_a_readable_ledger() {
             } else {
                 return None;
             };
-            let words = command.trim().strip_prefix("verdict ")?.split_whitespace().map(str::to_owned).collect();
+            let words =
+                command.trim().strip_prefix("verdict ")?.split_whitespace().map(str::to_owned).collect();
             Some((code, words))
         })
         .collect();
@@ -76,7 +77,9 @@ fn demo_with_db_leaves_a_readable_ledger() {
         assert!(words.contains(&"--db".to_owned()), "{words:?}");
         verdict().args(words).assert().code(*code);
     }
-    for line in stdout.lines().filter(|line| line.trim_start().starts_with("verdict get") || line.trim_start().starts_with("verdict ledger")) {
+    for line in stdout.lines().filter(|line| {
+        line.trim_start().starts_with("verdict get") || line.trim_start().starts_with("verdict ledger")
+    }) {
         let words: Vec<&str> = line.split_whitespace().skip(1).collect();
         verdict().args(&words).assert().code(predicate::in_iter([0, 1]));
     }

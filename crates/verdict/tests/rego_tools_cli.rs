@@ -33,7 +33,7 @@ fn lint_passes_the_example_and_fails_the_trap() {
         .arg(&example)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("0 errors, 0 warnings in 1 files"));
+        .stdout(predicate::str::contains("0 errors, 0 warnings in 1 file"));
     let dir = tempfile::tempdir().unwrap();
     let bad = write(
         &dir,

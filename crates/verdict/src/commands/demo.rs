@@ -195,18 +195,24 @@ fn next_steps(kept: Option<&str>) {
     step("Next steps");
     match kept {
         Some(location) => {
-            anstream::println!("The evidence stays in {location}. Look at it with the commands CI and operators use:");
+            anstream::println!(
+                "The evidence stays in {location}. Look at it with the commands CI and operators use:"
+            );
             anstream::println!("  verdict get trail hotfix-1.4.3 --flow backend-ci --db {location}");
             anstream::println!("  verdict get snapshot production --db {location}");
             anstream::println!("  verdict ledger verify --db {location}");
         }
         None => {
-            anstream::println!("This ledger was temporary. Keep one to explore with the commands CI and operators use:");
+            anstream::println!(
+                "This ledger was temporary. Keep one to explore with the commands CI and operators use:"
+            );
             anstream::println!("  verdict demo --db demo.db");
             anstream::println!("  verdict get trail hotfix-1.4.3 --flow backend-ci --db demo.db");
         }
     }
-    anstream::println!("Then record your own pipeline: `verdict create flow --help`, and read docs/ (README's map).");
+    anstream::println!(
+        "Then record your own pipeline: `verdict create flow --help`, and read docs/ (README's map)."
+    );
 }
 
 /// Runs the demo against `--db`, or a temporary ledger that is removed afterwards.

@@ -571,7 +571,11 @@ pub fn diff(command: DiffCommand, options: &LedgerOptions) -> CliResult {
                     b.instances
                 );
             }
-            if diff.added.is_empty() && diff.removed.is_empty() && diff.changed.is_empty() && diff.renamed.is_empty() {
+            if diff.added.is_empty()
+                && diff.removed.is_empty()
+                && diff.changed.is_empty()
+                && diff.renamed.is_empty()
+            {
                 anstream::println!("no difference");
             }
         }
