@@ -276,6 +276,10 @@ impl Ledger for HttpLedger {
         self.get(&self.org_url(org, &format!("/fingerprints/{}/artifacts", segment(fingerprint)))).await
     }
 
+    async fn search(&self, org: &str, prefix: &str) -> Result<verdict_ledger::SearchHits, LedgerError> {
+        self.get(&self.org_url(org, &format!("/search/{}", segment(prefix)))).await
+    }
+
     async fn artifact_reports_many(
         &self,
         org: &str,

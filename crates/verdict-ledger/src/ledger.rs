@@ -120,6 +120,10 @@ pub trait Ledger {
         org: &str,
         fingerprint: &str,
     ) -> Result<Vec<Recorded<Artifact>>, LedgerError>;
+    /// Every artifact report whose fingerprint or commit starts with `prefix` (4 to 64 lower-case hex
+    /// digits), and every trail record whose commit does: `verdict search`, and resolving a fingerprint
+    /// prefix to the one artifact it names.
+    async fn search(&self, org: &str, prefix: &str) -> Result<crate::model::SearchHits, LedgerError>;
     /// The reports of each of `fingerprints` (in the same order): [`Ledger::artifact_reports`] for many
     /// artifacts. The SQL store answers from one query.
     async fn artifact_reports_many(
@@ -456,6 +460,18 @@ impl Ledger for SqlLedger {
     ) -> Result<Vec<Recorded<Artifact>>, LedgerError> {
         invalid(validate_fingerprint(fingerprint))?;
         self.artifact_entries(org, fingerprint).await?.into_iter().map(recorded).collect()
+    }
+
+    async fn search(&self, org: &str, prefix: &str) -> Result<crate::model::SearchHits, LedgerError> {
+        invalid(crate::model::validate_search_prefix(prefix))?;
+        let mut hits = crate::model::SearchHits::default();
+        for entry in self.prefix_entries(org, prefix).await? {
+            match entry.kind.as_str() {
+                "artifact" => hits.artifacts.push(recorded(entry)?),
+                _ => hits.trails.push(recorded(entry)?),
+            }
+        }
+        Ok(hits)
     }
 
     async fn artifact_reports_many(

@@ -21,7 +21,7 @@ pub use attachments::content_hash;
 pub use chain::{ChainProblem, ChainReport, Entry, GENESIS};
 pub use error::LedgerError;
 pub use ledger::{Ledger, load_trail_document};
-pub use model::{Artifact, AttachmentRef, Attestation, Flow, Recorded, Trail};
+pub use model::{Artifact, AttachmentRef, Attestation, Flow, Recorded, SearchHits, Trail};
 pub use records::RecordKind;
 pub use sql::{Backend, RawEntry, SqlLedger, embedded_file};
 pub use tokens::{Role, SERVER_ADMIN_ORG, TokenGrant, TokenInfo};

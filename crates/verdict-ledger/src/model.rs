@@ -99,6 +99,24 @@ pub struct Attestation {
     pub attachments: Vec<AttachmentRef>,
 }
 
+/// What mentions a fingerprint or commit prefix: [`crate::Ledger::search`]'s answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchHits {
+    /// Every artifact report whose fingerprint or commit starts with the prefix, oldest first.
+    pub artifacts: Vec<Recorded<Artifact>>,
+    /// Every trail record (corrections included) whose commit starts with the prefix, oldest first.
+    pub trails: Vec<Recorded<Trail>>,
+}
+
+/// Checks a search prefix: lower-case hex, 4 to 64 digits (shorter ones match half the ledger).
+pub fn validate_search_prefix(prefix: &str) -> Result<(), String> {
+    if (4..=64).contains(&prefix.len()) && prefix.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(())
+    } else {
+        Err(format!("{prefix:?} is not a fingerprint or commit prefix: give 4 to 64 lower-case hex digits"))
+    }
+}
+
 /// A file attached to an attestation. The content is stored once per org under its SHA-256, and the
 /// attestation's entry covers the hash, so the chain makes attachments tamper-evident too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -569,6 +569,28 @@ impl SqlLedger {
         rows.iter().map(Self::entry).collect()
     }
 
+    /// The artifact entries whose fingerprint or commit starts with `prefix`, and the trail entries whose
+    /// commit does, oldest first. `prefix` is checked hex, so it holds no LIKE wildcard.
+    pub async fn prefix_entries(&self, org: &str, prefix: &str) -> Result<Vec<Entry>, LedgerError> {
+        let query = match self.backend {
+            Backend::Sqlite => {
+                "SELECT seq, org, kind, subject, body, recorded_at, prev_hash, hash FROM entries \
+                 WHERE org = $1 AND ((kind = 'artifact' AND (json_extract(body, '$.fingerprint') LIKE $2 \
+                 OR json_extract(body, '$.commit') LIKE $2)) \
+                 OR (kind = 'trail' AND json_extract(body, '$.commit') LIKE $2)) ORDER BY seq"
+            }
+            Backend::Postgres => {
+                "SELECT seq, org, kind, subject, body, recorded_at, prev_hash, hash FROM entries \
+                 WHERE org = $1 AND ((kind = 'artifact' AND (((body::json) ->> 'fingerprint') LIKE $2 \
+                 OR ((body::json) ->> 'commit') LIKE $2)) \
+                 OR (kind = 'trail' AND ((body::json) ->> 'commit') LIKE $2)) ORDER BY seq"
+            }
+        };
+        let pattern = format!("{prefix}%");
+        let rows = sqlx::query(query).bind(org).bind(pattern).fetch_all(&self.pool).await?;
+        rows.iter().map(Self::entry).collect()
+    }
+
     /// The entries of one kind, oldest first; with `subject_prefix`, only subjects starting with it.
     pub async fn entries_of_kind(
         &self,

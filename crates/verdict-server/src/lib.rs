@@ -59,6 +59,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/orgs/{org}/records/{kind}/{subject}", get(records).post(append_record))
         .route("/api/v1/orgs/{org}/fingerprints/{fingerprint}/artifacts", get(artifact_reports))
         .route("/api/v1/orgs/{org}/artifact-reports", axum::routing::post(artifact_reports_many))
+        .route("/api/v1/orgs/{org}/search/{prefix}", get(search))
         .route("/api/v1/orgs/{org}/trail-documents", axum::routing::post(trail_documents))
         .route("/api/v1/ledger/verify", get(verify))
         .route("/api/v1/openapi.json", get(openapi))

@@ -226,6 +226,17 @@ pub async fn artifact_reports(
     Ok(Json(state.ledger.artifact_reports(&org, &fingerprint).await?))
 }
 
+/// `GET /api/v1/orgs/{org}/search/{prefix}`: the artifact reports and trails a fingerprint or commit
+/// prefix names.
+pub async fn search(
+    State(state): Shared,
+    caller: Caller,
+    Path((org, prefix)): Path<(String, String)>,
+) -> Result<Json<verdict_ledger::SearchHits>, ApiError> {
+    caller.allow(&org, Role::Read)?;
+    Ok(Json(state.ledger.search(&org, &prefix).await?))
+}
+
 /// `POST /api/v1/orgs/{org}/artifact-reports`: the reports of many fingerprints at once (body: a list of
 /// fingerprints; answer: one list of reports per fingerprint, in order).
 pub async fn artifact_reports_many(

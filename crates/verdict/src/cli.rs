@@ -107,6 +107,9 @@ pub enum Command {
     /// Show one trail, flow, environment, policy or snapshot.
     #[command(subcommand)]
     Get(GetCommand),
+    /// Find every flow, trail, artifact and environment that mentions a fingerprint or commit (a prefix
+    /// of 4+ hex digits is enough), like `kosli search`.
+    Search(SearchArgs),
     /// Change a flow's tags (each change is a ledger entry, shown by `get flow`).
     #[command(subcommand)]
     Tag(TagCommand),
@@ -183,7 +186,8 @@ impl Command {
             | Command::Apply(_)
             | Command::Test(_)
             | Command::Fingerprint(_)
-            | Command::Completions(_) => false,
+            | Command::Completions(_)
+            | Command::Search(_) => false,
         }
     }
 }
@@ -717,7 +721,8 @@ pub struct AttestCommon {
     pub name: String,
     #[command(flatten)]
     pub target: TrailTarget,
-    /// The artifact the attestation is about; without it, it is about the trail.
+    /// The artifact the attestation is about (its fingerprint, or a unique prefix of at least 12 hex
+    /// digits); without it, it is about the trail.
     #[arg(long)]
     pub fingerprint: Option<String>,
     /// A JSON file of extra data.
@@ -748,7 +753,8 @@ pub struct AttestArtifactArgs {
     /// What PATH is.
     #[arg(short = 't', long, value_enum)]
     pub artifact_type: Option<ArtifactType>,
-    /// The artifact's SHA-256, instead of a PATH to fingerprint.
+    /// The artifact's SHA-256 (or a unique prefix of at least 12 hex digits of one already in the
+    /// ledger), instead of a PATH to fingerprint.
     #[arg(long, conflicts_with = "path")]
     pub fingerprint: Option<String>,
     /// The artifact's name in the trail template.
@@ -780,7 +786,8 @@ pub struct AttestGenericArgs {
     pub name: String,
     #[command(flatten)]
     pub target: TrailTarget,
-    /// The artifact the attestation is about; without it, it is about the trail.
+    /// The artifact the attestation is about (its fingerprint, or a unique prefix of at least 12 hex
+    /// digits); without it, it is about the trail.
     #[arg(long)]
     pub fingerprint: Option<String>,
     /// Whether the evidence is compliant (`--compliant=false` records a failure).
@@ -880,6 +887,32 @@ pub enum ListCommand {
     Policies(ListArgs),
     /// An environment's snapshots.
     Snapshots(crate::cli_env::EnvironmentListArgs),
+    /// The attestations of a trail, every version in recording order (the latest per name counts).
+    Attestations(ListAttestationsArgs),
+}
+
+/// Arguments of `verdict list attestations`.
+#[derive(Debug, Args)]
+pub struct ListAttestationsArgs {
+    #[command(flatten)]
+    pub target: TrailTarget,
+    /// Only the attestations about this artifact (fingerprint or a unique prefix of 12+ hex digits).
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// A fingerprint or git commit, whole or its first 4+ hex digits.
+    #[arg(value_name = "FINGERPRINT_OR_COMMIT")]
+    pub search: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
 }
 
 /// Arguments of `verdict list artifacts`.
@@ -930,6 +963,10 @@ pub enum GetCommand {
     Trail(GetTrailArgs),
     /// A flow: its description, tags, template and every tag change.
     Flow(GetFlowArgs),
+    /// An artifact: every trail that reported it, its compliance and evidence there, and where it runs.
+    Artifact(GetArtifactArgs),
+    /// An attestation of a trail: its latest version in full, and how many it superseded.
+    Attestation(GetAttestationArgs),
     /// An environment, with its attached policies.
     Environment(crate::cli_env::GetEnvironmentArgs),
     /// An environment policy (a version of it).
@@ -943,6 +980,34 @@ pub enum GetCommand {
 pub struct GetFlowArgs {
     /// The flow.
     pub name: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict get artifact`.
+#[derive(Debug, Args)]
+pub struct GetArtifactArgs {
+    /// `FINGERPRINT` (or its first 12+ hex digits), `FLOW@FINGERPRINT`, `FLOW@NAME` (the artifact last
+    /// reported under that template name) or `FLOW:COMMIT`.
+    #[arg(value_name = "EXPRESSION")]
+    pub expression: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict get attestation`.
+#[derive(Debug, Args)]
+pub struct GetAttestationArgs {
+    /// The attestation's name in the template (`security-scan`, or `backend.unit-tests`).
+    pub name: String,
+    #[command(flatten)]
+    pub target: TrailTarget,
+    /// The artifact it is about (fingerprint or a unique prefix of 12+ hex digits); without it, the
+    /// latest attestation of that name about the trail or any of its artifacts.
+    #[arg(long)]
+    pub fingerprint: Option<String>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,

@@ -249,7 +249,7 @@ pub struct AssertArtifactArgs {
     /// What PATH is.
     #[arg(short = 't', long, value_enum)]
     pub artifact_type: Option<ArtifactType>,
-    /// The artifact's SHA-256.
+    /// The artifact's SHA-256, or a unique prefix of at least 12 hex digits.
     #[arg(long, conflicts_with = "path")]
     pub fingerprint: Option<String>,
     /// Judge by the policies attached to this environment.
@@ -299,7 +299,7 @@ pub enum AllowCommand {
 /// Arguments of `verdict allow artifact`.
 #[derive(Debug, Args)]
 pub struct AllowArtifactArgs {
-    /// The artifact's SHA-256.
+    /// The artifact's SHA-256, or a unique prefix of at least 12 hex digits.
     #[arg(long)]
     pub fingerprint: String,
     /// The environment.

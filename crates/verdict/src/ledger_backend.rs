@@ -145,6 +145,9 @@ impl Ledger for CliLedger {
     ) -> Result<Vec<Recorded<Artifact>>, LedgerError> {
         forward!(self, artifact_reports(org, fingerprint))
     }
+    async fn search(&self, org: &str, prefix: &str) -> Result<verdict_ledger::SearchHits, LedgerError> {
+        forward!(self, search(org, prefix))
+    }
     async fn artifact_reports_many(
         &self,
         org: &str,

@@ -139,3 +139,20 @@ pub fn recorded_line<T>(what: &str, name: &str, record: &verdict_ledger::Recorde
     let short = record.hash.get(..12).unwrap_or(&record.hash);
     anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
 }
+
+/// Prints a borderless table (the style of every list), without trailing spaces.
+pub fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::NOTHING).set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    for line in table.to_string().lines() {
+        anstream::println!("{}", line.trim_end());
+    }
+}
+
+/// A fingerprint's first 12 hex digits, as tables show it (every command accepts such a prefix back).
+pub fn short(fingerprint: &str) -> String {
+    fingerprint.get(..12).unwrap_or(fingerprint).to_owned()
+}

@@ -521,6 +521,7 @@ async fn probes_openapi_and_attachments() {
         "/api/v1/orgs/{org}/records/{kind}/{subject}",
         "/api/v1/orgs/{org}/fingerprints/{fingerprint}/artifacts",
         "/api/v1/orgs/{org}/artifact-reports",
+        "/api/v1/orgs/{org}/search/{prefix}",
         "/api/v1/orgs/{org}/trail-documents",
         "/api/v1/ledger/verify",
         "/healthz",

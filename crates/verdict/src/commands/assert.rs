@@ -64,6 +64,7 @@ fn artifact(args: &AssertArtifactArgs, options: &LedgerOptions) -> CliResult {
         args.artifact_type,
         &args.excludes,
         &args.registry,
+        options,
     )?;
     let request = AssertRequest {
         fingerprint: fingerprint.clone(),

@@ -4,7 +4,6 @@
 //! into tables or JSON.
 
 use anyhow::anyhow;
-use comfy_table::{Table, presets};
 use serde::Serialize;
 use verdict_core::ExitStatus;
 use verdict_enforce::{Evaluation, SnapshotOutcome, SnapshotView, parse_selector};
@@ -22,20 +21,7 @@ use crate::cli_env::{
 };
 use crate::error::{CliError, CliResult};
 
-fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_header(header.to_vec());
-    for row in rows {
-        table.add_row(row);
-    }
-    for line in table.to_string().lines() {
-        anstream::println!("{}", line.trim_end());
-    }
-}
-
-fn short(fingerprint: &str) -> String {
-    fingerprint.get(..12).unwrap_or(fingerprint).to_owned()
-}
+use crate::render::{print_table, short};
 
 /// Runs `create environment`.
 pub fn create_environment(args: CreateEnvironmentArgs, options: &LedgerOptions) -> CliResult {
@@ -674,7 +660,8 @@ pub fn attach(args: &AttachPolicyArgs, attached: bool, options: &LedgerOptions) 
 
 /// Runs `allow artifact`.
 pub fn allow(command: AllowCommand, options: &LedgerOptions) -> CliResult {
-    let AllowCommand::Artifact(args) = command;
+    let AllowCommand::Artifact(mut args) = command;
+    args.fingerprint = super::fingerprint::resolve(&args.fingerprint, options)?;
     let entry = AllowListEntry {
         environment: args.environment.clone(),
         fingerprint: args.fingerprint.clone(),

@@ -188,6 +188,7 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
                 args.artifact_type,
                 &args.excludes,
                 &args.registry,
+                options,
             )?;
             let artifact = Artifact {
                 fingerprint: fingerprint.clone(),
@@ -250,6 +251,7 @@ pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
         ListCommand::Environments(args) => return super::environments::list_environments(&args, options),
         ListCommand::Policies(args) => return super::environments::list_policies(&args, options),
         ListCommand::Snapshots(args) => return super::environments::list_snapshots(&args, options),
+        ListCommand::Attestations(args) => return super::lookup::list_attestations(&args, options),
         ListCommand::Flows(args) => {
             let flows = with_ledger(options, async |ledger| ledger.flows(&options.org).await)?;
             print_list(args.output, &flows, ["NAME", "DESCRIPTION", "RECORDED"], |f| {
@@ -317,6 +319,8 @@ pub fn get(command: GetCommand, options: &LedgerOptions) -> CliResult {
     let args = match command {
         GetCommand::Trail(args) => args,
         GetCommand::Flow(args) => return get_flow(&args, options),
+        GetCommand::Artifact(args) => return super::lookup::get_artifact(&args, options),
+        GetCommand::Attestation(args) => return super::lookup::get_attestation(&args, options),
         GetCommand::Environment(args) => return super::environments::get_environment(&args, options),
         GetCommand::Policy(args) => return super::environments::get_policy(&args, options),
         GetCommand::Snapshot(args) => return super::environments::get_snapshot(&args, options),

@@ -53,15 +53,37 @@ pub fn fingerprint(
 
 /// The fingerprint an evidence command was given: `--fingerprint`, or PATH fingerprinted as
 /// `--artifact-type` says.
+/// The full fingerprint a `--fingerprint` value names: all 64 hex digits as given (no ledger needed, so
+/// a dry run or a first report works offline), or a unique prefix of at least 12 resolved against the
+/// ledger, as git resolves abbreviated commits.
+pub fn resolve(text: &str, options: &crate::cli::LedgerOptions) -> Result<String, CliError> {
+    let text = text.trim();
+    if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Ok(text.to_owned());
+    }
+    super::ledger::with_ledger(options, async |ledger| {
+        verdict_enforce::resolve_fingerprint(ledger, &options.org, text).await
+    })
+}
+
+/// Resolves an optional `--fingerprint` (see [`resolve`]).
+pub fn resolve_optional(
+    text: Option<String>,
+    options: &crate::cli::LedgerOptions,
+) -> Result<Option<String>, CliError> {
+    text.map(|text| resolve(&text, options)).transpose()
+}
+
 pub fn given_fingerprint(
     fingerprint: Option<&String>,
     path: Option<&Path>,
     kind: Option<ArtifactType>,
     excludes: &[String],
     registry: &RegistryArgs,
+    options: &crate::cli::LedgerOptions,
 ) -> Result<String, CliError> {
     match (fingerprint, path, kind) {
-        (Some(fingerprint), _, _) => Ok(fingerprint.clone()),
+        (Some(fingerprint), _, _) => resolve(fingerprint, options),
         (None, Some(path), Some(kind)) => self::fingerprint(path, kind, excludes, registry),
         _ => {
             Err(CliError::invalid(anyhow!("give the artifact's PATH with --artifact-type, or --fingerprint")))

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod fingerprint;
 pub mod kyverno;
 pub mod ledger;
+pub mod lookup;
 pub mod policy;
 pub mod record;
 pub mod rego_tools;

@@ -29,7 +29,7 @@ pub fn record_attestation(
         kind: kind.to_owned(),
         flow: common.target.flow,
         trail: common.target.trail,
-        fingerprint: common.fingerprint,
+        fingerprint: super::fingerprint::resolve_optional(common.fingerprint, options)?,
         is_compliant,
         payload,
         user_data,

@@ -90,6 +90,8 @@ fn override_attestation(args: crate::cli_env::AttestOverrideArgs, options: &Ledg
     if args.reason.trim().is_empty() {
         return Err(CliError::invalid(anyhow!("--reason must say why the compliance is overridden")));
     }
+    let mut args = args;
+    args.common.fingerprint = super::fingerprint::resolve_optional(args.common.fingerprint.take(), options)?;
     let common = &args.common;
     let original = with_ledger(options, async |ledger| {
         let all = ledger.attestations(&options.org, &common.target.flow, &common.target.trail).await?;
