@@ -36,6 +36,57 @@ pub async fn require_environment(
     })
 }
 
+/// The environment, refused when archived: it takes no new snapshots or allow-listings.
+pub async fn require_active_environment(
+    ledger: &impl Ledger,
+    org: &str,
+    name: &str,
+) -> Result<Recorded<Environment>, LedgerError> {
+    let environment = require_environment(ledger, org, name).await?;
+    if environment.record.archived {
+        return Err(LedgerError::Invalid(format!(
+            "environment {name:?} is archived: it takes no new snapshots or allow-listings \
+             (`verdict create environment {name} --type {}` restores it)",
+            environment.record.kind
+        )));
+    }
+    Ok(environment)
+}
+
+/// Changes an environment's tags (`set` added or replaced, `unset` removed); `None` when nothing changes.
+pub async fn tag_environment(
+    ledger: &impl Ledger,
+    org: &str,
+    name: &str,
+    set: &std::collections::BTreeMap<String, String>,
+    unset: &[String],
+) -> Result<Option<Recorded<serde_json::Value>>, LedgerError> {
+    let existing = require_environment(ledger, org, name).await?.record;
+    let tags = verdict_ledger::flows::retag_map(&existing.tags, set, unset).map_err(LedgerError::Invalid)?;
+    if tags == existing.tags {
+        return Ok(None);
+    }
+    let changed = Environment { tags, ..existing };
+    let body = serde_json::to_value(&changed).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+    Ok(Some(ledger.append_record(org, RecordKind::Environment, name, body).await?))
+}
+
+/// Archives an environment (hidden from lists, refused as a target of new snapshots); `None` when it
+/// already is.
+pub async fn archive_environment(
+    ledger: &impl Ledger,
+    org: &str,
+    name: &str,
+) -> Result<Option<Recorded<serde_json::Value>>, LedgerError> {
+    let existing = require_environment(ledger, org, name).await?.record;
+    if existing.archived {
+        return Ok(None);
+    }
+    let archived = Environment { archived: true, ..existing };
+    let body = serde_json::to_value(&archived).map_err(|err| LedgerError::Invalid(err.to_string()))?;
+    Ok(Some(ledger.append_record(org, RecordKind::Environment, name, body).await?))
+}
+
 /// Every environment, by name.
 pub async fn environments(
     ledger: &impl Ledger,
@@ -65,6 +116,14 @@ pub async fn create_environment(
     org: &str,
     environment: Environment,
 ) -> Result<Recorded<serde_json::Value>, LedgerError> {
+    // Recording it again corrects it (and restores an archived one) but keeps its tags unless new ones
+    // are given, as `create flow` does.
+    let mut environment = environment;
+    if environment.tags.is_empty()
+        && let Some(existing) = self::environment(ledger, org, &environment.name).await?
+    {
+        environment.tags = existing.record.tags;
+    }
     for included in &environment.included_environments {
         let Some(found) = self::environment(ledger, org, included).await? else {
             return Err(LedgerError::NotFound(format!(

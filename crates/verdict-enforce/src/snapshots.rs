@@ -119,7 +119,7 @@ fn running_set(artifacts: &[RunningArtifact]) -> BTreeSet<(&str, &str, u64)> {
 }
 
 async fn physical(ledger: &impl Ledger, org: &str, name: &str) -> Result<Environment, LedgerError> {
-    let environment = require_environment(ledger, org, name).await?.record;
+    let environment = crate::environments::require_active_environment(ledger, org, name).await?.record;
     if environment.kind == "logical" {
         return Err(LedgerError::Invalid(format!(
             "{name:?} is a logical environment (the union of {}): report snapshots to its physical environments",

@@ -29,7 +29,10 @@ pub fn restate(existing: Option<&Flow>, statement: FlowStatement) -> Flow {
         description: String::new(),
         tags: BTreeMap::new(),
         template: None,
+        archived: false,
     });
+    // Recording an archived flow again is how it is restored.
+    flow.archived = false;
     if let Some(description) = statement.description {
         flow.description = description;
     }
@@ -42,17 +45,27 @@ pub fn restate(existing: Option<&Flow>, statement: FlowStatement) -> Flow {
 
 /// `flow` with tags `set` and `unset`; an error when a key is both set and unset, or nothing is asked.
 pub fn retag(flow: &Flow, set: &BTreeMap<String, String>, unset: &[String]) -> Result<Flow, String> {
+    Ok(Flow { tags: retag_map(&flow.tags, set, unset)?, ..flow.clone() })
+}
+
+/// `tags` with `set` added or replaced and `unset` removed (flows' and environments' tags); an error when
+/// a key is both set and unset, or nothing is asked.
+pub fn retag_map(
+    tags: &BTreeMap<String, String>,
+    set: &BTreeMap<String, String>,
+    unset: &[String],
+) -> Result<BTreeMap<String, String>, String> {
     if set.is_empty() && unset.is_empty() {
         return Err("nothing to change: give --set KEY=VALUE and/or --unset KEY".to_owned());
     }
     if let Some(key) = unset.iter().find(|key| set.contains_key(*key)) {
         return Err(format!("tag {key:?} is both set and unset"));
     }
-    let mut changed = flow.clone();
+    let mut changed = tags.clone();
     for key in unset {
-        changed.tags.remove(key);
+        changed.remove(key);
     }
-    changed.tags.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    changed.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(changed)
 }
 
@@ -105,6 +118,7 @@ mod tests {
             description: "Backend CI".into(),
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             template: Some(serde_json::json!({"version": 1})),
+            archived: false,
         }
     }
 

@@ -192,20 +192,17 @@ impl SqlLedger {
         recorded(self.append(org, kind, subject, &body).await?)
     }
 
-    /// The trail, or a NotFound error naming what is missing (the flow, or the trail in it).
+    /// The trail new evidence goes to, or an error naming what is missing (the flow, or the trail in it)
+    /// or refusing an archived flow.
     async fn require_trail(
         &self,
         org: &str,
         flow: &str,
         trail: &str,
     ) -> Result<Recorded<Trail>, LedgerError> {
+        self.require_active_flow(org, flow).await?;
         if let Some(record) = self.trail(org, flow, trail).await? {
             return Ok(record);
-        }
-        if self.flow(org, flow).await?.is_none() {
-            return Err(LedgerError::NotFound(format!(
-                "flow {flow:?} does not exist in org {org:?}: create it with `verdict create flow {flow}`"
-            )));
         }
         Err(LedgerError::NotFound(format!(
             "trail {trail:?} does not exist in flow {flow:?} of org {org:?}: begin it with `verdict begin trail {trail} --flow {flow}`"
@@ -214,6 +211,20 @@ impl SqlLedger {
 }
 
 impl SqlLedger {
+    /// The flow new evidence goes to: it must exist and not be archived.
+    async fn require_active_flow(&self, org: &str, flow: &str) -> Result<(), LedgerError> {
+        match self.flow(org, flow).await? {
+            None => Err(LedgerError::NotFound(format!(
+                "flow {flow:?} does not exist in org {org:?}: create it with `verdict create flow {flow}`"
+            ))),
+            Some(existing) if existing.record.archived => Err(LedgerError::Invalid(format!(
+                "flow {flow:?} is archived: it takes no new trails, artifacts or attestations \
+                 (`verdict create flow {flow}` restores it)"
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Refuses an attestation bound to a fingerprint the trail never reported (DESIGN.md rule 11): it
     /// could be evidence for no artifact of the trail, and is most likely a mistyped or stale fingerprint.
     /// Artifacts are never removed, so a fingerprint found here stays reported.
@@ -292,12 +303,7 @@ impl Ledger for SqlLedger {
         if let Some(template) = &trail.template {
             invalid(validate_template(template))?;
         }
-        if self.flow(org, &trail.flow).await?.is_none() {
-            return Err(LedgerError::NotFound(format!(
-                "flow {:?} does not exist in org {org:?}: create it with `verdict create flow {}`",
-                trail.flow, trail.flow
-            )));
-        }
+        self.require_active_flow(org, &trail.flow).await?;
         let subject = format!("{}/{}", trail.flow, trail.name);
         self.record(org, "trail", &subject, &trail).await
     }

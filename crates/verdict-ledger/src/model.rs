@@ -20,6 +20,10 @@ pub struct Flow {
     /// The flow's trail template (Kosli's format), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<Value>,
+    /// Archived (`verdict archive flow`): hidden from lists, kept in the ledger, and refused as the target
+    /// of new trails, artifacts and attestations. Recording the flow again (`create flow`) restores it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 /// A trail: one run of a flow (typically one commit).

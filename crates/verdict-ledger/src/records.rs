@@ -106,6 +106,14 @@ pub struct Environment {
     /// For a logical environment: the physical environments it is the union of.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub included_environments: Vec<String>,
+    /// `verdict tag environment` tags (the owning team, the cost centre, …).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Archived (`verdict archive environment`): hidden from lists, kept in the ledger, and refused as
+    /// the target of new snapshots and allow-listings. Recording it again (`create environment`) restores
+    /// it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 /// The environment types, as Kosli spells them.

@@ -255,7 +255,13 @@ mod tests {
     }
 
     fn flow(template: Option<Value>) -> Flow {
-        Flow { name: "f".into(), description: String::new(), tags: BTreeMap::new(), template }
+        Flow {
+            name: "f".into(),
+            description: String::new(),
+            tags: BTreeMap::new(),
+            template,
+            archived: false,
+        }
     }
 
     fn trail() -> Recorded<Trail> {

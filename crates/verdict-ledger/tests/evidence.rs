@@ -16,6 +16,7 @@ fn flow(name: &str, description: &str) -> Flow {
         description: description.into(),
         tags: BTreeMap::from([("risk-level".into(), "high".into())]),
         template: None,
+        archived: false,
     }
 }
 

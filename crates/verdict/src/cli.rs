@@ -110,9 +110,13 @@ pub enum Command {
     /// Find every flow, trail, artifact and environment that mentions a fingerprint or commit (a prefix
     /// of 4+ hex digits is enough), like `kosli search`.
     Search(SearchArgs),
-    /// Change a flow's tags (each change is a ledger entry, shown by `get flow`).
+    /// Change a flow's or an environment's tags (each change is a ledger entry).
     #[command(subcommand)]
     Tag(TagCommand),
+    /// Archive a flow or an environment: hidden from lists, kept in the ledger, refused as the target of
+    /// new evidence (recording it again with `create` restores it).
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Record a realistic flow in a ledger (a temporary one unless --db is given), evaluate a Rego policy
     /// over its trails, and explain every step.
     Demo,
@@ -169,6 +173,7 @@ impl Command {
             | Command::DetachPolicy(_)
             | Command::Allow(_)
             | Command::Tag(_)
+            | Command::Archive(_)
             | Command::Demo
             | Command::Server(_)
             | Command::Bench(_) => true,
@@ -875,14 +880,14 @@ fn parse_role(text: &str) -> Result<verdict_ledger::Role, String> {
 /// `verdict list …`
 #[derive(Debug, Subcommand)]
 pub enum ListCommand {
-    /// The organisation's flows.
-    Flows(ListArgs),
+    /// The organisation's flows (archived ones with --archived).
+    Flows(ListArchivableArgs),
     /// A flow's trails.
     Trails(ListTrailsArgs),
     /// The artifacts reported in a trail.
     Artifacts(ListArtifactsArgs),
-    /// The organisation's environments.
-    Environments(ListArgs),
+    /// The organisation's environments (archived ones with --archived).
+    Environments(ListArchivableArgs),
     /// The organisation's environment policies (latest versions).
     Policies(ListArgs),
     /// An environment's snapshots.
@@ -932,6 +937,17 @@ pub struct ListArtifactsArgs {
 /// Arguments of `verdict list flows`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
+}
+
+/// Arguments of `verdict list flows` and `list environments`.
+#[derive(Debug, Args)]
+pub struct ListArchivableArgs {
+    /// Also list archived ones (marked in the table, `"archived": true` in JSON).
+    #[arg(long)]
+    pub archived: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,
@@ -1017,13 +1033,31 @@ pub struct GetAttestationArgs {
 #[derive(Debug, Subcommand)]
 pub enum TagCommand {
     /// Set or remove tags of a flow (policies read them as `flow.tags.<key>`).
-    Flow(TagFlowArgs),
+    Flow(TagArgs),
+    /// Set or remove tags of an environment (shown by `get environment` and in its JSON).
+    Environment(TagArgs),
 }
 
-/// Arguments of `verdict tag flow`.
+/// `verdict archive …`
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Archive a flow: no new trails, artifacts or attestations; its evidence still counts.
+    Flow(ArchiveArgs),
+    /// Archive an environment: no new snapshots or allow-listings; its history stays readable.
+    Environment(ArchiveArgs),
+}
+
+/// Arguments of `verdict archive flow|environment`.
 #[derive(Debug, Args)]
-pub struct TagFlowArgs {
-    /// The flow.
+pub struct ArchiveArgs {
+    /// Its name.
+    pub name: String,
+}
+
+/// Arguments of `verdict tag flow|environment`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The flow or environment.
     pub name: String,
     /// A tag to add or change, `key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]

@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         Command::List(command) => commands::evidence::list(command, &cli.ledger),
         Command::Get(command) => commands::evidence::get(command, &cli.ledger),
         Command::Tag(command) => commands::evidence::tag(command, &cli.ledger),
+        Command::Archive(command) => commands::environments::archive(command, &cli.ledger),
         Command::Search(args) => commands::lookup::search(&args, &cli.ledger),
         Command::Demo => commands::demo::run(&cli.ledger),
         Command::Server(args) => commands::server::run(args, &cli.ledger),

@@ -140,6 +140,7 @@ pub fn run(args: &BenchServerArgs, options: &LedgerOptions) -> CliResult {
                         description: String::new(),
                         tags: Default::default(),
                         template: None,
+                        archived: false,
                     },
                 )
                 .await?;

@@ -40,7 +40,10 @@ fn fingerprint(i: usize) -> String {
 async fn build(ledger: &SqlLedger, org: &str, count: usize) -> Result<(), LedgerError> {
     let tags = [("risk-level".to_owned(), "high".to_owned())].into_iter().collect();
     ledger
-        .put_flow(org, Flow { name: "bench".into(), description: String::new(), tags, template: None })
+        .put_flow(
+            org,
+            Flow { name: "bench".into(), description: String::new(), tags, template: None, archived: false },
+        )
         .await?;
     let mut tasks = Vec::new();
     let writers = 32;
@@ -108,6 +111,8 @@ async fn build(ledger: &SqlLedger, org: &str, count: usize) -> Result<(), Ledger
             kind: "K8S".into(),
             description: String::new(),
             included_environments: Vec::new(),
+            tags: Default::default(),
+            archived: false,
         },
     )
     .await?;

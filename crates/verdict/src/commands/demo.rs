@@ -60,7 +60,13 @@ async fn record(ledger: &impl Ledger, org: &str) -> Result<(), LedgerError> {
     ledger
         .put_flow(
             org,
-            Flow { name: "backend-ci".into(), description: "Backend build".into(), tags, template },
+            Flow {
+                name: "backend-ci".into(),
+                description: "Backend build".into(),
+                tags,
+                template,
+                archived: false,
+            },
         )
         .await?;
     anstream::println!(
@@ -140,6 +146,8 @@ async fn enforce(
             kind: "K8S".into(),
             description: "The production cluster".into(),
             included_environments: Vec::new(),
+            tags: Default::default(),
+            archived: false,
         },
     )
     .await?;

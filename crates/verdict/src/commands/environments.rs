@@ -14,7 +14,7 @@ use verdict_ledger::{Ledger, LedgerError, RecordKind};
 
 use super::ledger::{runtime, with_ledger};
 use super::snapshot_sources;
-use crate::cli::{EvalOutput, LedgerOptions, ListArgs};
+use crate::cli::{EvalOutput, LedgerOptions, ListArchivableArgs, ListArgs};
 use crate::cli_env::{
     AllowCommand, AttachPolicyArgs, CreateEnvironmentArgs, CreatePolicyArgs, DiffCommand,
     EnvironmentListArgs, GetEnvironmentArgs, GetPolicyArgs, GetSnapshotArgs, LogCommand, SnapshotCommand,
@@ -30,6 +30,8 @@ pub fn create_environment(args: CreateEnvironmentArgs, options: &LedgerOptions) 
         kind: args.kind.as_str().to_owned(),
         description: args.description,
         included_environments: args.included_environments,
+        tags: Default::default(),
+        archived: false,
     };
     if crate::render::dry_run(options, "environment", &environment)? {
         return Ok(ExitStatus::Ok);
@@ -73,21 +75,25 @@ pub fn create_policy(args: CreatePolicyArgs, options: &LedgerOptions) -> CliResu
 }
 
 /// Runs `list environments`.
-pub fn list_environments(args: &ListArgs, options: &LedgerOptions) -> CliResult {
-    let environments =
+pub fn list_environments(args: &ListArchivableArgs, options: &LedgerOptions) -> CliResult {
+    let mut environments =
         with_ledger(options, async |ledger| verdict_enforce::environments(ledger, &options.org).await)?;
+    environments.retain(|e| args.archived || !e.record.archived);
     match args.output {
         EvalOutput::Json => crate::render::print_json(&environments)?,
         EvalOutput::Table => print_table(
-            &["NAME", "TYPE", "INCLUDES", "DESCRIPTION"],
+            &["NAME", "TYPE", "INCLUDES", "TAGS", "DESCRIPTION"],
             environments
                 .iter()
                 .map(|e| {
                     let e = &e.record;
+                    let tags: Vec<String> = e.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let archived = if e.archived { " (archived)" } else { "" };
                     vec![
-                        e.name.clone(),
+                        format!("{}{archived}", e.name),
                         e.kind.clone(),
                         e.included_environments.join(","),
+                        tags.join(","),
                         e.description.clone(),
                     ]
                 })
@@ -121,7 +127,16 @@ pub fn get_environment(args: &GetEnvironmentArgs, options: &LedgerOptions) -> Cl
         EvalOutput::Json => crate::render::print_json(&view)?,
         EvalOutput::Table => {
             let e = &view.environment;
-            anstream::println!("environment {} ({})", e.name, e.kind);
+            anstream::println!(
+                "environment {} ({}){}",
+                e.name,
+                e.kind,
+                if e.archived { ", ARCHIVED: takes no new snapshots" } else { "" }
+            );
+            if !e.tags.is_empty() {
+                let tags: Vec<String> = e.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                anstream::println!("  tags: {}", tags.join(", "));
+            }
             if !e.description.is_empty() {
                 anstream::println!("  description: {}", e.description);
             }
@@ -671,7 +686,8 @@ pub fn allow(command: AllowCommand, options: &LedgerOptions) -> CliResult {
         return Ok(ExitStatus::Ok);
     }
     let evaluation = with_ledger(options, async |ledger| {
-        verdict_enforce::environments::require_environment(ledger, &options.org, &args.environment).await?;
+        verdict_enforce::environments::require_active_environment(ledger, &options.org, &args.environment)
+            .await?;
         let body = serde_json::to_value(&entry).map_err(|err| LedgerError::Invalid(err.to_string()))?;
         ledger.append_record(&options.org, RecordKind::AllowList, &args.environment, body).await?;
         verdict_enforce::reevaluate_latest(ledger, &options.org, &args.environment).await
@@ -679,6 +695,79 @@ pub fn allow(command: AllowCommand, options: &LedgerOptions) -> CliResult {
     anstream::println!("allow-listed {} in {}: {}", args.fingerprint, args.environment, args.reason);
     if let Some(evaluation) = evaluation {
         anstream::println!("latest snapshot re-evaluated: {}", evaluation.status);
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `tag environment`.
+pub fn tag_environment(args: crate::cli::TagArgs, options: &LedgerOptions) -> CliResult {
+    let set: std::collections::BTreeMap<String, String> = args.set.into_iter().collect();
+    if options.dry_run {
+        let mut changes: Vec<String> = set.iter().map(|(k, v)| format!("set {k}={v}")).collect();
+        changes.extend(args.unset.iter().map(|k| format!("unset {k}")));
+        anstream::println!(
+            "dry run: would {} on environment {} (nothing sent)",
+            changes.join(", "),
+            args.name
+        );
+        return Ok(ExitStatus::Ok);
+    }
+    let recorded = with_ledger(options, async |ledger| {
+        verdict_enforce::environments::tag_environment(ledger, &options.org, &args.name, &set, &args.unset)
+            .await
+    })?;
+    match recorded {
+        Some(recorded) => crate::render::recorded_line("environment", &args.name, &recorded),
+        None => anstream::println!("environment {}: tags unchanged, nothing recorded", args.name),
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Runs `archive flow` and `archive environment`.
+pub fn archive(command: crate::cli::ArchiveCommand, options: &LedgerOptions) -> CliResult {
+    let (what, name) = match &command {
+        crate::cli::ArchiveCommand::Flow(args) => ("flow", args.name.clone()),
+        crate::cli::ArchiveCommand::Environment(args) => ("environment", args.name.clone()),
+    };
+    if options.dry_run {
+        anstream::println!("dry run: would archive {what} {name} (nothing sent)");
+        return Ok(ExitStatus::Ok);
+    }
+    let recorded = with_ledger(options, async |ledger| {
+        let org = &options.org;
+        match command {
+            crate::cli::ArchiveCommand::Environment(_) => {
+                verdict_enforce::environments::archive_environment(ledger, org, &name).await
+            }
+            crate::cli::ArchiveCommand::Flow(_) => {
+                let Some(existing) = ledger.flow(org, &name).await? else {
+                    return Err(LedgerError::NotFound(format!(
+                        "flow {name:?} does not exist in org {org:?}"
+                    )));
+                };
+                if existing.record.archived {
+                    return Ok(None);
+                }
+                let archived = verdict_ledger::Flow { archived: true, ..existing.record };
+                let recorded = ledger.put_flow(org, archived).await?;
+                Ok(Some(verdict_ledger::Recorded {
+                    record: serde_json::Value::Null,
+                    seq: recorded.seq,
+                    hash: recorded.hash,
+                    recorded_at: recorded.recorded_at,
+                }))
+            }
+        }
+    })?;
+    match recorded {
+        Some(recorded) => {
+            let restore = if what == "flow" { "" } else { " --type …" };
+            anstream::println!(
+                "archived {what} {name} (ledger entry {}): hidden from lists, refused as a target of new evidence; `verdict create {what} {name}{restore}` restores it",
+                recorded.seq
+            )
+        }
+        None => anstream::println!("{what} {name} is already archived: nothing recorded"),
     }
     Ok(ExitStatus::Ok)
 }

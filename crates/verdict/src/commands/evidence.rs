@@ -71,7 +71,10 @@ pub fn create(command: CreateCommand, options: &LedgerOptions) -> CliResult {
 
 /// Runs `tag flow`.
 pub fn tag(command: TagCommand, options: &LedgerOptions) -> CliResult {
-    let TagCommand::Flow(args) = command;
+    let args = match command {
+        TagCommand::Flow(args) => args,
+        TagCommand::Environment(args) => return super::environments::tag_environment(args, options),
+    };
     let set: std::collections::BTreeMap<String, String> = args.set.into_iter().collect();
     let recorded = with_ledger(options, async |ledger| {
         let Some(existing) = ledger.flow(&options.org, &args.name).await? else {
@@ -127,10 +130,11 @@ fn get_flow(args: &GetFlowArgs, options: &LedgerOptions) -> CliResult {
         crate::cli::EvalOutput::Table => {
             let flow = &view.flow.record;
             anstream::println!(
-                "flow {} (ledger entry {}, {} versions)",
+                "flow {} (ledger entry {}, {}){}",
                 flow.name,
                 view.flow.seq,
-                view.versions
+                crate::render::counted(view.versions, "version", "versions"),
+                if flow.archived { ", ARCHIVED: takes no new evidence" } else { "" }
             );
             if !flow.description.is_empty() {
                 anstream::println!("  description: {}", flow.description);
@@ -253,9 +257,10 @@ pub fn list(command: ListCommand, options: &LedgerOptions) -> CliResult {
         ListCommand::Snapshots(args) => return super::environments::list_snapshots(&args, options),
         ListCommand::Attestations(args) => return super::lookup::list_attestations(&args, options),
         ListCommand::Flows(args) => {
-            let flows = with_ledger(options, async |ledger| ledger.flows(&options.org).await)?;
+            let mut flows = with_ledger(options, async |ledger| ledger.flows(&options.org).await)?;
+            flows.retain(|f| args.archived || !f.record.archived);
             print_list(args.output, &flows, ["NAME", "DESCRIPTION", "RECORDED"], |f| {
-                [f.name.clone(), f.description.clone()]
+                [format!("{}{}", f.name, if f.archived { " (archived)" } else { "" }), f.description.clone()]
             })?;
         }
         ListCommand::Trails(args) => {
