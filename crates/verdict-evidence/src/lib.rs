@@ -5,10 +5,14 @@
 
 pub mod custom;
 pub mod fingerprint;
+pub mod git;
+pub mod http_api;
+pub mod jira;
 pub mod junit;
 pub mod oci;
 pub mod pullrequest;
 pub mod sarif;
+pub mod sonar;
 
 pub use fingerprint::{FingerprintError, dir_fingerprint, file_fingerprint, read_ignore_file};
 pub use oci::{OciError, RegistryCredentials, oci_fingerprint};

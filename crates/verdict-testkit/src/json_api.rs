@@ -11,9 +11,12 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 
 struct Routes {
-    answers: BTreeMap<String, String>,
+    answers: BTreeMap<String, (String, Vec<(String, String)>)>,
     credential: (String, String),
 }
+
+/// One fixed answer: the path (with query) it answers, the JSON body, and response headers.
+pub type Answer<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
 
 /// A running fake API; stops when dropped.
 pub struct FakeJsonApi {
@@ -25,8 +28,23 @@ impl FakeJsonApi {
     /// Serves `answers` (path with query → JSON text) to requests carrying header `credential.0` with
     /// value `credential.1`; other paths get 404 `{"message": "Not Found"}`.
     pub fn start(answers: Vec<(&str, String)>, credential: (&str, &str)) -> Self {
+        Self::start_with_headers(
+            answers.into_iter().map(|(path, body)| (path, body, Vec::new())).collect(),
+            credential,
+        )
+    }
+
+    /// As [`FakeJsonApi::start`], each answer with response headers too (a `Link` to the next page,
+    /// Azure DevOps' `x-ms-continuationtoken`), for testing that clients read every page.
+    pub fn start_with_headers(answers: Vec<Answer<'_>>, credential: (&str, &str)) -> Self {
         let routes = Routes {
-            answers: answers.into_iter().map(|(p, a)| (p.to_owned(), a)).collect(),
+            answers: answers
+                .into_iter()
+                .map(|(path, body, headers)| {
+                    let headers = headers.into_iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+                    (path.to_owned(), (body, headers))
+                })
+                .collect(),
             credential: (credential.0.to_ascii_lowercase(), credential.1.to_owned()),
         };
         let app = Router::new().fallback(answer).with_state(Arc::new(routes));
@@ -59,7 +77,17 @@ async fn answer(State(routes): State<Arc<Routes>>, headers: HeaderMap, uri: Uri)
     // Some clients (kube-rs) send an empty first parameter (`?&limit=500`); it means nothing.
     let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().replace("?&", "?"));
     match routes.answers.get(&path) {
-        Some(body) => json(StatusCode::OK, body.clone()),
+        Some((body, headers)) => {
+            let mut response = json(StatusCode::OK, body.clone());
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) =
+                    (header::HeaderName::try_from(name.as_str()), header::HeaderValue::from_str(value))
+                {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
+        }
         None => json(
             StatusCode::NOT_FOUND,
             serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,

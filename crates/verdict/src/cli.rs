@@ -711,9 +711,15 @@ pub enum AttestCommand {
     Decision(crate::cli_env::AttestDecisionArgs),
     /// Override the compliance of the latest attestation of a name (the original stays in the ledger).
     Override(crate::cli_env::AttestOverrideArgs),
-    /// Record the pull requests containing a commit (GitHub or GitLab); compliant iff there is one.
+    /// Record the pull requests containing a commit (GitHub, GitLab, Bitbucket or Azure DevOps); compliant
+    /// iff there is one.
     #[command(subcommand)]
     Pullrequest(crate::cli_env::PullRequestCommand),
+    /// Record the Jira issues a commit's message or branch names; compliant iff at least one is named and
+    /// every one exists in Jira.
+    Jira(crate::cli_env::AttestJiraArgs),
+    /// Record a SonarQube (Cloud) scan's quality gate; compliant iff the gate passed.
+    Sonar(crate::cli_env::AttestSonarArgs),
     /// Record data of a custom attestation type: validated by its schema, compliant iff every jq rule is true.
     Custom(crate::cli_env::AttestCustomArgs),
 }

@@ -416,6 +416,123 @@ pub enum PullRequestCommand {
     Github(AttestGithubArgs),
     /// Ask GitLab's API.
     Gitlab(AttestGitlabArgs),
+    /// Ask Bitbucket Cloud's API.
+    Bitbucket(AttestBitbucketArgs),
+    /// Ask Azure DevOps' API.
+    Azure(AttestAzureArgs),
+}
+
+/// Arguments of `verdict attest pullrequest bitbucket`.
+#[derive(Debug, Args)]
+pub struct AttestBitbucketArgs {
+    #[command(flatten)]
+    pub pr: PullRequestArgs,
+    /// The Bitbucket user the app password belongs to (with --bitbucket-password); without it,
+    /// --bitbucket-access-token is used.
+    #[arg(long, requires = "bitbucket_password")]
+    pub bitbucket_username: Option<String>,
+    /// An app password of --bitbucket-username.
+    #[arg(long, env = "BITBUCKET_PASSWORD", hide_env_values = true)]
+    pub bitbucket_password: Option<String>,
+    /// A repository, project or workspace access token (instead of a user and app password).
+    #[arg(
+        long,
+        env = "BITBUCKET_ACCESS_TOKEN",
+        hide_env_values = true,
+        required_unless_present = "bitbucket_username"
+    )]
+    pub bitbucket_access_token: Option<String>,
+    /// The API URL.
+    #[arg(long, default_value = "https://api.bitbucket.org")]
+    pub bitbucket_base_url: String,
+}
+
+/// Arguments of `verdict attest pullrequest azure`.
+#[derive(Debug, Args)]
+pub struct AttestAzureArgs {
+    #[command(flatten)]
+    pub pr: PullRequestArgs,
+    /// The Azure DevOps project (the repository is --repository).
+    #[arg(long)]
+    pub project: String,
+    /// A personal access token that can read code.
+    #[arg(long, env = "AZURE_TOKEN", hide_env_values = true)]
+    pub azure_token: String,
+    /// The organisation URL (`https://dev.azure.com/ORG`, or an Azure DevOps Server collection URL).
+    #[arg(long)]
+    pub azure_org_url: String,
+}
+
+/// Arguments of `verdict attest jira`.
+#[derive(Debug, Args)]
+pub struct AttestJiraArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// Jira's URL (`https://ACME.atlassian.net`).
+    #[arg(long)]
+    pub jira_base_url: String,
+    /// The Jira Cloud account the API token belongs to (with --jira-api-token).
+    #[arg(long, requires = "jira_api_token")]
+    pub jira_username: Option<String>,
+    /// A Jira Cloud API token of --jira-username.
+    #[arg(long, env = "JIRA_API_TOKEN", hide_env_values = true, requires = "jira_username")]
+    pub jira_api_token: Option<String>,
+    /// A Jira Data Center / Server personal access token (instead of a user and API token).
+    #[arg(
+        long,
+        env = "JIRA_PAT",
+        hide_env_values = true,
+        conflicts_with = "jira_api_token",
+        required_unless_present = "jira_api_token"
+    )]
+    pub jira_pat: Option<String>,
+    /// The commit whose message is searched for issue keys (a SHA or prefix, a branch; default HEAD).
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// The git checkout to read (no `git` binary needed).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo_root: PathBuf,
+    /// The branch name to search too (default: the branch checked out, if any; CI often checks out a
+    /// detached HEAD, so pass it from the CI's variables).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Exit 1 when the attestation is not compliant (no key found, or an issue missing), after recording it.
+    #[arg(long)]
+    pub assert: bool,
+}
+
+/// Arguments of `verdict attest sonar`.
+#[derive(Debug, Args)]
+pub struct AttestSonarArgs {
+    #[command(flatten)]
+    pub common: crate::cli::AttestCommon,
+    /// A SonarQube (Cloud) token that can read the project's analyses.
+    #[arg(long, env = "SONAR_TOKEN", hide_env_values = true)]
+    pub sonar_api_token: String,
+    /// Where the scanner wrote report-task.txt (read unless --sonar-project-key is given).
+    #[arg(long, value_name = "DIR", default_value = ".scannerwork")]
+    pub sonar_working_dir: PathBuf,
+    /// The project key: find the analysis by --sonar-revision instead of report-task.txt.
+    #[arg(long, requires = "sonar_revision")]
+    pub sonar_project_key: Option<String>,
+    /// The commit the analysis was of (with --sonar-project-key).
+    #[arg(long)]
+    pub sonar_revision: Option<String>,
+    /// The server (with --sonar-project-key; report-task.txt names its own).
+    #[arg(long, default_value = "https://sonarcloud.io")]
+    pub sonar_server_url: String,
+    /// The branch analysed (with --sonar-project-key).
+    #[arg(long)]
+    pub branch_name: Option<String>,
+    /// The pull request analysed (with --sonar-project-key).
+    #[arg(long)]
+    pub pull_request_id: Option<String>,
+    /// How long to wait for a scan still being processed by the server.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::cli::parse_duration)]
+    pub sonar_wait: std::time::Duration,
+    /// Exit 1 when the quality gate did not pass, after recording it.
+    #[arg(long)]
+    pub assert: bool,
 }
 
 /// What both providers take.

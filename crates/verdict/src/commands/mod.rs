@@ -20,6 +20,7 @@ pub mod policy;
 pub mod record;
 pub mod rego_tools;
 pub mod server;
+pub mod service_attestations;
 pub mod snapshot_sources;
 pub mod typed_attestations;
 pub mod verify;

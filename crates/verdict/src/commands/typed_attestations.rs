@@ -79,7 +79,9 @@ pub fn run(command: AttestCommand, options: &LedgerOptions) -> CliResult {
         }
         AttestCommand::Override(args) => override_attestation(args, options),
         AttestCommand::Custom(args) => custom(args, options),
-        AttestCommand::Pullrequest(command) => pullrequest(command, options),
+        AttestCommand::Pullrequest(command) => super::service_attestations::pullrequest(command, options),
+        AttestCommand::Jira(args) => super::service_attestations::jira(args, options),
+        AttestCommand::Sonar(args) => super::service_attestations::sonar(args, options),
         AttestCommand::Artifact(_) | AttestCommand::Generic(_) => {
             Err(CliError::invalid(anyhow!("internal: not a typed attestation")))
         }
@@ -191,39 +193,4 @@ fn custom(args: crate::cli_env::AttestCustomArgs, options: &LedgerOptions) -> Cl
     });
     let type_name = format!("custom:{}", kind.name);
     record_attestation(options, args.common, &type_name, compliant, Some(payload))
-}
-
-fn pullrequest(command: crate::cli_env::PullRequestCommand, options: &LedgerOptions) -> CliResult {
-    use crate::cli_env::PullRequestCommand;
-    use verdict_evidence::pullrequest::{Provider, PullRequestError, pull_requests};
-    let (provider, base, token, args) = match command {
-        PullRequestCommand::Github(a) => (Provider::Github, a.github_base_url, a.github_token, a.pr),
-        PullRequestCommand::Gitlab(a) => (Provider::Gitlab, a.gitlab_base_url, a.gitlab_token, a.pr),
-    };
-    let found = super::ledger::runtime()?
-        .block_on(pull_requests(provider, &base, &token, &args.repository, &args.commit))
-        .map_err(|err| match err {
-            PullRequestError::Refused { .. } => CliError::invalid(err),
-            PullRequestError::Unavailable { .. } => CliError::unavailable(err),
-        })?;
-    let compliant = !found.is_empty();
-    if found.is_empty() {
-        anstream::println!("no pull request contains commit {} in {}", args.commit, args.repository);
-    }
-    for pr in &found {
-        anstream::println!(
-            "{} ({}) by {}, approved by {}",
-            pr.url,
-            pr.state,
-            pr.author,
-            if pr.approvers.is_empty() { "nobody".to_owned() } else { pr.approvers.join(", ") }
-        );
-    }
-    let payload = json!({"provider": provider, "repository": args.repository, "commit": args.commit, "pull_requests": found});
-    record_attestation(options, args.common, "pull_request", compliant, Some(payload))?;
-    Ok(if args.assert && !compliant {
-        verdict_core::ExitStatus::Denied
-    } else {
-        verdict_core::ExitStatus::Ok
-    })
 }
