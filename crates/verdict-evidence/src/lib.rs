@@ -4,6 +4,7 @@
 //! processed results of typed attestations: JUnit test counts and SARIF finding counts.
 
 pub mod custom;
+pub mod docker_engine;
 pub mod fingerprint;
 pub mod git;
 pub mod http_api;

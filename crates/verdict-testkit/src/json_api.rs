@@ -52,6 +52,28 @@ impl FakeJsonApi {
         FakeJsonApi { url: format!("http://{address}"), _runtime: runtime }
     }
 
+    /// Serves `answers` on a Unix socket at `socket` instead of a TCP port, with no credential (as the
+    /// Docker Engine's socket): `url()` is then `unix://SOCKET`.
+    pub fn start_unix(socket: &std::path::Path, answers: Vec<(&str, String)>) -> Self {
+        let routes = Routes {
+            answers: answers.into_iter().map(|(path, body)| (path.to_owned(), (body, Vec::new()))).collect(),
+            credential: (String::new(), String::new()),
+        };
+        let app = Router::new().fallback(answer).with_state(Arc::new(routes));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start a runtime for a fake service: {e}"));
+        let listener = runtime
+            .block_on(async { tokio::net::UnixListener::bind(socket) })
+            .unwrap_or_else(|e| panic!("cannot bind {}: {e}", socket.display()));
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeJsonApi { url: format!("unix://{}", socket.display()), _runtime: runtime }
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url
@@ -67,7 +89,7 @@ fn json(status: StatusCode, body: String) -> Response {
 
 async fn answer(State(routes): State<Arc<Routes>>, headers: HeaderMap, uri: Uri) -> Response {
     let (name, value) = &routes.credential;
-    if headers.get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
+    if !name.is_empty() && headers.get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
         // Both shapes at once: the `message` GitHub-style APIs send, and a Kubernetes `Status`.
         return json(
             StatusCode::UNAUTHORIZED,

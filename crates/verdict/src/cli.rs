@@ -592,6 +592,10 @@ pub struct FingerprintArgs {
 
     #[command(flatten)]
     pub registry: RegistryArgs,
+
+    /// text: the fingerprint alone (for `$(…)`); json: what was fingerprinted, how, and the result.
+    #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub output: ValidateOutput,
 }
 
 /// Registry credentials for `--artifact-type oci`.
@@ -603,6 +607,10 @@ pub struct RegistryArgs {
     /// Password or token for the image's registry.
     #[arg(long, env = "VERDICT_REGISTRY_PASSWORD", hide_env_values = true, requires = "registry_username")]
     pub registry_password: Option<String>,
+    /// The Docker Engine for `--artifact-type docker` (default: DOCKER_HOST, else
+    /// unix:///var/run/docker.sock).
+    #[arg(long, value_name = "unix:///PATH")]
+    pub docker_host: Option<String>,
 }
 
 /// Artifact types `fingerprint` understands.
@@ -614,6 +622,9 @@ pub enum ArtifactType {
     Dir,
     /// A container image in a registry: the SHA-256 of its manifest (index for multi-platform images).
     Oci,
+    /// An image in the local Docker Engine (by name, `name:tag` or ID): its repository digest (the same as
+    /// `oci` once pushed), else its image ID.
+    Docker,
 }
 
 /// `verdict ledger …`

@@ -129,6 +129,26 @@ pub enum SnapshotCommand {
     Paths(SnapshotPathsArgs),
     /// Report the images running in Kubernetes pods (from the cluster's API, or `kubectl get pods -A -o json` output).
     K8s(SnapshotK8sArgs),
+    /// Report the images of the containers running on this Docker host (the Docker Engine API over its
+    /// Unix socket), for `--type docker` environments.
+    Docker(SnapshotDockerArgs),
+}
+
+/// Arguments of `verdict snapshot docker`.
+#[derive(Debug, Args)]
+pub struct SnapshotDockerArgs {
+    /// The environment.
+    pub environment: String,
+    /// The Docker Engine (default: DOCKER_HOST, else unix:///var/run/docker.sock).
+    #[arg(long, value_name = "unix:///PATH")]
+    pub docker_host: Option<String>,
+    /// Record the snapshot even when no container runs; without it, finding none is an error (exit 2)
+    /// and nothing is recorded.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EvalOutput::Table)]
+    pub output: EvalOutput,
 }
 
 /// Arguments of `verdict snapshot server`.

@@ -311,6 +311,11 @@ pub fn snapshot(command: SnapshotCommand, options: &LedgerOptions) -> CliResult 
             };
             (args.environment, artifacts, args.output, args.allow_empty)
         }
+        SnapshotCommand::Docker(args) => {
+            let artifacts =
+                runtime()?.block_on(snapshot_sources::docker_containers(args.docker_host.as_deref()))?;
+            (args.environment, artifacts, args.output, args.allow_empty)
+        }
     };
     // An empty snapshot hides whatever does run (DESIGN.md rule 13): only on request.
     if artifacts.is_empty() && !allow_empty {

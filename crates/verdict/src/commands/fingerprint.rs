@@ -9,10 +9,19 @@ use verdict_evidence::{OciError, RegistryCredentials, dir_fingerprint, file_fing
 use crate::cli::{ArtifactType, FingerprintArgs, RegistryArgs};
 use crate::error::{CliError, CliResult};
 
-/// Prints the fingerprint alone on stdout, so `$(verdict fingerprint …)` can be used in scripts.
+/// Prints the fingerprint alone on stdout, so `$(verdict fingerprint …)` can be used in scripts; with
+/// `-o json`, an object saying what was fingerprinted and how.
 pub fn run(args: &FingerprintArgs) -> CliResult {
     let digest = fingerprint(&args.path, args.artifact_type, &args.excludes, &args.registry)?;
-    anstream::println!("{digest}");
+    match args.output {
+        crate::cli::ValidateOutput::Text => anstream::println!("{digest}"),
+        crate::cli::ValidateOutput::Json => crate::render::print_json(&serde_json::json!({
+            "fingerprint": digest,
+            "artifact_type": format!("{:?}", args.artifact_type).to_lowercase(),
+            "artifact": args.path.to_string_lossy(),
+            "excludes": args.excludes,
+        }))?,
+    }
     Ok(ExitStatus::Ok)
 }
 
@@ -29,6 +38,23 @@ pub fn fingerprint(
     match kind {
         ArtifactType::File => file_fingerprint(path).map_err(CliError::invalid),
         ArtifactType::Dir => dir_fingerprint(path, excludes).map_err(CliError::invalid),
+        ArtifactType::Docker => {
+            use verdict_evidence::docker_engine::{DigestSource, DockerEngine, DockerError};
+            let reference = path.to_string_lossy();
+            let engine = DockerEngine::new(registry.docker_host.as_deref()).map_err(CliError::invalid)?;
+            let digest = super::ledger::runtime()?.block_on(engine.image_digest(&reference)).map_err(
+                |err| match err {
+                    DockerError::Invalid(_) => CliError::invalid(err),
+                    DockerError::Unavailable { .. } => CliError::unavailable(err),
+                },
+            )?;
+            if digest.source == DigestSource::ImageId {
+                tracing::warn!(
+                    "image {reference} has no repository digest (never pushed or pulled): its fingerprint is its image ID, which differs from the registry digest `-t oci` gives once it is pushed"
+                );
+            }
+            Ok(digest.fingerprint)
+        }
         ArtifactType::Oci => {
             let credentials = match (&registry.registry_username, &registry.registry_password) {
                 (Some(username), Some(password)) => {
@@ -51,8 +77,6 @@ pub fn fingerprint(
     }
 }
 
-/// The fingerprint an evidence command was given: `--fingerprint`, or PATH fingerprinted as
-/// `--artifact-type` says.
 /// The full fingerprint a `--fingerprint` value names: all 64 hex digits as given (no ledger needed, so
 /// a dry run or a first report works offline), or a unique prefix of at least 12 resolved against the
 /// ledger, as git resolves abbreviated commits.
@@ -74,6 +98,8 @@ pub fn resolve_optional(
     text.map(|text| resolve(&text, options)).transpose()
 }
 
+/// The fingerprint an evidence command was given: `--fingerprint`, or PATH fingerprinted as
+/// `--artifact-type` says.
 pub fn given_fingerprint(
     fingerprint: Option<&String>,
     path: Option<&Path>,

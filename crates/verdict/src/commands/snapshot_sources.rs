@@ -178,3 +178,26 @@ pub async fn k8s_api(
     let pods = verdict_kube::pods(&client, namespaces).await.map_err(kube_error)?;
     verdict_kube::running_artifacts(&pods, "the Kubernetes API", namespaces, excluded).map_err(kube_error)
 }
+
+/// `snapshot docker`: the images of the running containers, one entry per (image, fingerprint) with its
+/// container count and the earliest creation time.
+pub async fn docker_containers(host: Option<&str>) -> Result<Vec<RunningArtifact>, CliError> {
+    use verdict_evidence::docker_engine::{DockerEngine, DockerError};
+    let engine = DockerEngine::new(host).map_err(CliError::invalid)?;
+    let containers = engine.running().await.map_err(|err| match err {
+        DockerError::Invalid(_) => CliError::invalid(err),
+        DockerError::Unavailable { .. } => CliError::unavailable(err),
+    })?;
+    let artifacts = containers
+        .into_iter()
+        .map(|container| RunningArtifact {
+            name: container.image,
+            fingerprint: container.digest.fingerprint,
+            instances: 1,
+            started_at: container.created_at,
+            pods: Vec::new(),
+        })
+        .collect();
+    // Containers of the same image add up, the earliest start wins.
+    Ok(verdict_enforce::snapshots::normalise(artifacts))
+}
