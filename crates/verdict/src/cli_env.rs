@@ -255,7 +255,7 @@ pub enum LogCommand {
 #[derive(Debug, Subcommand)]
 pub enum AssertCommand {
     /// May this artifact run? Exit 0 compliant, 1 not, with every reason.
-    Artifact(AssertArtifactArgs),
+    Artifact(Box<AssertArtifactArgs>),
     /// Is everything running in an environment compliant? Exit 0 only when it is.
     Snapshot(AssertSnapshotArgs),
 }
