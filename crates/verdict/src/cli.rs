@@ -12,6 +12,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
+    /// Print nothing on success except what was asked for (`-o json`, a fingerprint); errors, warnings
+    /// and denials still print.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
+    pub quiet: bool,
+
     /// Where the evidence ledger is.
     #[command(flatten)]
     pub ledger: LedgerOptions,
@@ -753,6 +758,9 @@ pub struct AttestCommon {
     /// Files to store with the attestation, content-addressed (comma-separated or repeated).
     #[arg(long, value_name = "PATH,...", value_delimiter = ',')]
     pub attachments: Vec<PathBuf>,
+    /// text: one line naming the ledger entry; json: the recorded attestation with its entry.
+    #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub output: ValidateOutput,
 }
 
 /// Where an attestation or artifact goes.
@@ -798,6 +806,9 @@ pub struct AttestArtifactArgs {
     pub excludes: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// text: one line naming the ledger entry; json: the recorded artifact with its entry.
+    #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub output: ValidateOutput,
 }
 
 /// Arguments of `verdict attest generic`.
@@ -821,6 +832,9 @@ pub struct AttestGenericArgs {
     /// Files to store with the attestation, content-addressed (comma-separated or repeated).
     #[arg(long, value_name = "PATH,...", value_delimiter = ',')]
     pub attachments: Vec<PathBuf>,
+    /// text: one line naming the ledger entry; json: the recorded attestation with its entry.
+    #[arg(short, long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub output: ValidateOutput,
 }
 
 /// `verdict server …`

@@ -28,6 +28,8 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     install_panic_hook();
     let mut cli = parse_arguments();
+    render::set_quiet(cli.quiet);
+    render::set_verbose(cli.verbose > 0);
     cli.ledger.may_create = cli.command.records() && !cli.ledger.dry_run;
     // A Rego evaluation stuck in one long builtin call past its budget cannot be preempted on the
     // calling thread: the command fails with the timeout rather than hang (never an allow).

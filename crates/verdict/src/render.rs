@@ -42,15 +42,19 @@ pub fn counted(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", plural(count, one, many))
 }
 
-/// A list of names for one line of output: all of them when few, else the first few and how many more
-/// (a 3,000-file snapshot must not print a 100 KB line; `-o json` has the full list).
+/// A list of names for one line of output: all of them when few or with `-v`, else the first few and how
+/// many more (a 3,000-file snapshot must not print a 100 KB line; `-o json` has the full list).
 pub fn name_list(names: &[String]) -> String {
     const SHOWN: usize = 5;
     match names.len() {
         0 => "none".to_owned(),
-        n if n <= SHOWN + 1 => names.join(", "),
+        n if n <= SHOWN + 1 || VERBOSE.load(std::sync::atomic::Ordering::Relaxed) => names.join(", "),
         n => {
-            format!("{} and {n_more} more (-o json lists all)", names[..SHOWN].join(", "), n_more = n - SHOWN)
+            format!(
+                "{} and {n_more} more (-v or -o json lists all)",
+                names[..SHOWN].join(", "),
+                n_more = n - SHOWN
+            )
         }
     }
 }
@@ -134,10 +138,38 @@ pub fn dry_run<T: Serialize>(
     Ok(true)
 }
 
-/// The line every recording command prints: what, which, and the ledger entry.
+/// The line every recording command prints: what, which, and the ledger entry (nothing with `--quiet`).
 pub fn recorded_line<T>(what: &str, name: &str, record: &verdict_ledger::Recorded<T>) {
     let short = record.hash.get(..12).unwrap_or(&record.hash);
-    anstream::println!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq);
+    say(format_args!("recorded {what} {name} (ledger entry {}, hash {short}…)", record.seq));
+}
+
+/// Set once from `-v` at start-up: long lists are printed whole.
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-v`: long lists in one-line summaries are printed whole.
+pub fn set_verbose(verbose: bool) {
+    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Set once from `--quiet` at start-up.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`: success messages are left out; requested output (`-o json`) and errors are not.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints a line on stdout that tells what happened, unless `--quiet`.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    if !quiet() {
+        anstream::println!("{line}");
+    }
 }
 
 /// Prints a borderless table (the style of every list), without trailing spaces.
@@ -155,4 +187,68 @@ pub fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
 /// A fingerprint's first 12 hex digits, as tables show it (every command accepts such a prefix back).
 pub fn short(fingerprint: &str) -> String {
     fingerprint.get(..12).unwrap_or(fingerprint).to_owned()
+}
+
+/// A progress bar on stderr for work that may take more than a second (fingerprinting thousands of
+/// paths). Drawn only when stderr is a terminal, the work has more than a handful of steps, and
+/// `--quiet` is off: logs and pipes stay clean.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    /// A bar of `len` steps, each described as `verb` and the step's name.
+    pub fn new(len: usize, verb: &'static str) -> Self {
+        let shown = show_progress(std::io::IsTerminal::is_terminal(&std::io::stderr()), quiet(), len);
+        let bar = shown.then(|| {
+            let bar = indicatif::ProgressBar::new(len as u64);
+            let style = indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_prefix(verb);
+            bar
+        });
+        Progress { bar }
+    }
+
+    /// Moves to the next step, named `name`.
+    pub fn step(&self, name: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(name.to_owned());
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Whether a progress bar is worth drawing.
+fn show_progress(stderr_is_terminal: bool, quiet: bool, len: usize) -> bool {
+    stderr_is_terminal && !quiet && len > 20
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_for_people_watching_long_work() {
+        assert!(show_progress(true, false, 3000));
+        assert!(!show_progress(false, false, 3000), "a pipe or CI log gets no bar");
+        assert!(!show_progress(true, true, 3000), "--quiet means quiet");
+        assert!(!show_progress(true, false, 3), "a few quick steps need none");
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(counted(1, "file", "files"), "1 file");
+        assert_eq!(counted(0, "file", "files"), "0 files");
+        assert_eq!(counted(2, "instance", "instances"), "2 instances");
+    }
 }

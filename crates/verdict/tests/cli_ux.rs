@@ -238,7 +238,7 @@ fn snapshot_output_is_short_and_grammatical() {
     let first = run(&["snapshot", "server", "prod", "--paths", "bin/*"]);
     assert!(
         first.contains(
-            "recorded snapshot prod#1: 8 running (started: bin/app1, bin/app2, bin/app3, bin/app4, bin/app5 and 3 more (-o json lists all); stopped: none; 0 changes noted in the artifacts' trails)"
+            "recorded snapshot prod#1: 8 running (started: bin/app1, bin/app2, bin/app3, bin/app4, bin/app5 and 3 more (-v or -o json lists all); stopped: none; 0 changes noted in the artifacts' trails)"
         ),
         "{first}"
     );
@@ -262,4 +262,78 @@ fn snapshot_output_is_short_and_grammatical() {
     assert_eq!(diff["renamed"][0][1]["name"], "bin/app8-renamed", "{diff}");
     assert_eq!(diff["added"].as_array().unwrap().len(), 1, "{diff}");
     assert_eq!(diff["removed"].as_array().unwrap().len(), 1, "{diff}");
+}
+
+/// `--quiet` leaves out success messages (not requested output); `-o json` on attest commands gives the
+/// recorded entry; `-v` prints long lists whole; and a pipe never gets a progress bar.
+#[test]
+fn quiet_json_and_verbose_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let run = |args: &[&str]| {
+        let output = verdict().current_dir(dir.path()).arg("--db").arg(&db).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
+    };
+    run(&["create", "flow", "f"]);
+    run(&["begin", "trail", "t", "--flow", "f"]);
+    let fingerprint = "ab".repeat(32);
+    let (artifact, _) = run(&[
+        "attest",
+        "artifact",
+        "--fingerprint",
+        &fingerprint,
+        "--name",
+        "app",
+        "--flow",
+        "f",
+        "--trail",
+        "t",
+        "-o",
+        "json",
+    ]);
+    let artifact: serde_json::Value = serde_json::from_str(&artifact).unwrap();
+    assert_eq!(
+        (artifact["fingerprint"].as_str(), artifact["seq"].as_i64()),
+        (Some(fingerprint.as_str()), Some(3))
+    );
+    let (generic, _) =
+        run(&["attest", "generic", "--name", "scan", "--flow", "f", "--trail", "t", "-o", "json"]);
+    let generic: serde_json::Value = serde_json::from_str(&generic).unwrap();
+    assert_eq!((generic["type"].as_str(), generic["is_compliant"].as_bool()), (Some("generic"), Some(true)));
+    assert!(generic["hash"].as_str().unwrap().len() == 64);
+
+    let (quiet, quiet_err) =
+        run(&["--quiet", "attest", "generic", "--name", "scan2", "--flow", "f", "--trail", "t"]);
+    assert_eq!((quiet.as_str(), quiet_err.as_str()), ("", ""));
+    let (listed, _) = run(&["-q", "list", "attestations", "--flow", "f", "--trail", "t", "-o", "json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&listed).unwrap().as_array().unwrap().len(),
+        2,
+        "requested output stays"
+    );
+
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for i in 0..30 {
+        std::fs::write(bin.join(format!("app{i:02}")), format!("app {i}")).unwrap();
+    }
+    run(&["create", "environment", "prod", "--type", "server"]);
+    let (snapshot, snapshot_err) = run(&["-q", "snapshot", "server", "prod", "--paths", "bin/*"]);
+    assert_eq!(snapshot, "");
+    assert_eq!(snapshot_err, "", "no progress bar drawn into a pipe");
+    std::fs::write(bin.join("app00"), "rebuilt").unwrap();
+    std::fs::write(bin.join("app01"), "rebuilt").unwrap();
+    for i in 2..30 {
+        std::fs::remove_file(bin.join(format!("app{i:02}"))).unwrap();
+    }
+    for i in 30..40 {
+        std::fs::write(bin.join(format!("app{i:02}")), format!("app {i}")).unwrap();
+    }
+    let (verbose, _) = run(&["-v", "snapshot", "server", "prod", "--paths", "bin/*"]);
+    assert!(
+        verbose.contains("bin/app39;") || verbose.contains("bin/app39,") || verbose.contains("bin/app39)"),
+        "-v lists all: {verbose}"
+    );
+    assert!(!verbose.contains("more (-v"), "{verbose}");
 }

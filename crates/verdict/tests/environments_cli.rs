@@ -373,7 +373,7 @@ fn bad_input_records_nothing(env: &Env) {
                 "--reason".into(),
                 "r".into(),
             ],
-            "not a valid SHA256",
+            "\"xyz\" is not a fingerprint",
         ),
         (vec!["get".into(), "snapshot".into(), "prod#0".into()], "numbered from 1"),
         (vec!["get".into(), "snapshot".into(), "prod".into()], "has no snapshot yet"),

@@ -111,7 +111,7 @@ fn refusals_exit_2_and_record_nothing(ledger: &Env) {
                 "--trail",
                 "t9",
             ],
-            "not a valid SHA256 fingerprint",
+            "fingerprint prefix \"abc\" is too short",
         ),
         (&["list", "trails", "--flow", "nope"], "flow \"nope\" does not exist"),
     ];

@@ -256,6 +256,9 @@ fn print_outcome(outcome: &SnapshotOutcome, output: EvalOutput) -> Result<(), Cl
     if output == EvalOutput::Json {
         return crate::render::print_json(outcome);
     }
+    if crate::render::quiet() {
+        return Ok(());
+    }
     if outcome.changed {
         let names = |list: &[RunningArtifact]| {
             crate::render::name_list(&list.iter().map(|a| a.name.clone()).collect::<Vec<_>>())

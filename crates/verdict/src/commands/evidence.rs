@@ -209,7 +209,14 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
             }
             let recorded =
                 with_ledger(options, async |ledger| ledger.report_artifact(&options.org, artifact).await)?;
-            crate::render::recorded_line("artifact", &format!("{} {fingerprint}", args.name), &recorded);
+            match args.output {
+                crate::cli::ValidateOutput::Json => crate::render::print_json(&recorded)?,
+                crate::cli::ValidateOutput::Text => crate::render::recorded_line(
+                    "artifact",
+                    &format!("{} {fingerprint}", args.name),
+                    &recorded,
+                ),
+            }
         }
         AttestCommand::Generic(args) => {
             let common = AttestCommon {
@@ -218,6 +225,7 @@ pub fn attest(command: AttestCommand, options: &LedgerOptions) -> CliResult {
                 fingerprint: args.fingerprint,
                 user_data: args.user_data,
                 attachments: args.attachments,
+                output: args.output,
             };
             return super::record::record_attestation(options, common, "generic", args.compliant, None);
         }

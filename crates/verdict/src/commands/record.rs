@@ -52,7 +52,12 @@ pub fn record_attestation(
         ledger.attest(&options.org, attestation).await
     })?;
     let verdict = if is_compliant { "compliant" } else { "NON-COMPLIANT" };
-    crate::render::recorded_line(&what, &format!("{} ({verdict})", common.name), &recorded);
+    match common.output {
+        crate::cli::ValidateOutput::Json => crate::render::print_json(&recorded)?,
+        crate::cli::ValidateOutput::Text => {
+            crate::render::recorded_line(&what, &format!("{} ({verdict})", common.name), &recorded)
+        }
+    }
     Ok(ExitStatus::Ok)
 }
 

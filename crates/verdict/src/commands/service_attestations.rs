@@ -63,16 +63,19 @@ pub fn pullrequest(command: PullRequestCommand, options: &LedgerOptions) -> CliR
         .map_err(api_error)?;
     let compliant = !found.is_empty();
     if found.is_empty() {
-        anstream::println!("no pull request contains commit {} in {}", args.commit, args.repository);
+        crate::render::say(format_args!(
+            "no pull request contains commit {} in {}",
+            args.commit, args.repository
+        ));
     }
     for pr in &found {
-        anstream::println!(
+        crate::render::say(format_args!(
             "{} ({}) by {}, approved by {}",
             pr.url,
             pr.state,
             pr.author,
             if pr.approvers.is_empty() { "nobody".to_owned() } else { pr.approvers.join(", ") }
-        );
+        ));
     }
     let payload = json!({"provider": provider, "repository": args.repository, "commit": args.commit, "pull_requests": found});
     record_attestation(options, args.common, "pull_request", compliant, Some(payload))?;
@@ -99,20 +102,20 @@ pub fn jira(args: AttestJiraArgs, options: &LedgerOptions) -> CliResult {
         super::ledger::runtime()?.block_on(look_up(&args.jira_base_url, auth, &keys)).map_err(api_error)?;
     let short = commit.sha.get(..12).unwrap_or(&commit.sha);
     if issues.is_empty() {
-        anstream::println!(
+        crate::render::say(format_args!(
             "no Jira issue key in commit {short}'s message{}",
             branch.as_deref().map(|b| format!(" or branch {b}")).unwrap_or_default()
-        );
+        ));
     }
     for issue in &issues {
         match (&issue.summary, issue.issue_exists) {
-            (_, false) => anstream::println!("{}: not found in Jira", issue.issue_id),
-            (summary, true) => anstream::println!(
+            (_, false) => crate::render::say(format_args!("{}: not found in Jira", issue.issue_id)),
+            (summary, true) => crate::render::say(format_args!(
                 "{}: {} ({})",
                 issue.issue_id,
                 summary.as_deref().unwrap_or_default(),
                 issue.status.as_deref().unwrap_or("no status")
-            ),
+            )),
         }
     }
     let is_compliant = compliant(&issues);
@@ -155,12 +158,10 @@ pub fn sonar(args: AttestSonarArgs, options: &LedgerOptions) -> CliResult {
     let found = super::ledger::runtime()?
         .block_on(results(&scan, &args.sonar_api_token, args.sonar_wait))
         .map_err(api_error)?;
-    anstream::println!(
+    crate::render::say(format_args!(
         "{} analysis {}: quality gate {}",
-        found.project_key,
-        found.analysis_id,
-        found.quality_gate_status
-    );
+        found.project_key, found.analysis_id, found.quality_gate_status
+    ));
     let is_compliant = found.compliant();
     record_attestation(options, args.common, "sonar", is_compliant, Some(json!({"sonar_results": found})))?;
     Ok(outcome(args.assert, is_compliant))

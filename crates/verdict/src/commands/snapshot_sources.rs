@@ -30,7 +30,7 @@ pub fn server_paths(
     excludes: &[String],
     allow_empty: bool,
 ) -> Result<Vec<RunningArtifact>, CliError> {
-    let mut artifacts = Vec::new();
+    let mut paths = Vec::new();
     for pattern in patterns {
         let matches = glob::glob(pattern)
             .map_err(|err| CliError::invalid(anyhow!("--paths {pattern:?} is not a valid glob: {err}")))?;
@@ -39,7 +39,7 @@ pub fn server_paths(
             let path = entry
                 .map_err(|err| CliError::invalid(anyhow!("cannot read {}: {err}", err.path().display())))?;
             found = true;
-            artifacts.push(running(path.display().to_string(), fingerprint_path(&path, excludes)?));
+            paths.push(path);
         }
         if !found && !allow_empty {
             return Err(CliError::invalid(anyhow!(
@@ -49,6 +49,12 @@ pub fn server_paths(
         if !found {
             tracing::warn!("--paths {pattern:?} matches nothing");
         }
+    }
+    let progress = crate::render::Progress::new(paths.len(), "fingerprinting");
+    let mut artifacts = Vec::with_capacity(paths.len());
+    for path in paths {
+        progress.step(&path.display().to_string());
+        artifacts.push(running(path.display().to_string(), fingerprint_path(&path, excludes)?));
     }
     Ok(artifacts)
 }
@@ -97,7 +103,9 @@ pub fn paths_file(path: &Path) -> Result<Vec<RunningArtifact>, CliError> {
         .ok_or_else(|| bad("artifacts must be a non-empty mapping of NAME: {path, exclude}".into()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut running_artifacts = Vec::new();
+    let progress = crate::render::Progress::new(artifacts.len(), "fingerprinting");
     for (name, spec) in artifacts {
+        progress.step(name);
         let spec = spec.as_object().ok_or_else(|| bad(format!("artifacts.{name} must be a mapping")))?;
         for key in spec.keys() {
             if key != "path" && key != "exclude" {
