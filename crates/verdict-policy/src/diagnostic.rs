@@ -66,7 +66,13 @@ impl Diagnostic {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(file, line, column, message) }
     }
 
-    /// Adds a hint.
+    /// An error about the file as a whole (it cannot be read): no line or column (both 0), and none is
+    /// shown.
+    pub fn file_error(file: &str, message: impl Into<String>) -> Self {
+        Diagnostic { line: 0, column: 0, ..Self::error(file, 1, 1, message) }
+    }
+
+    /// Adds what to do about it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
@@ -107,6 +113,10 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let mut out = format!("{severity}: {}\n", self.message);
+        if self.line == 0 {
+            // The file itself (it could not be read): there is no position to point at.
+            return out;
+        }
         let number = self.line.to_string();
         let pad = " ".repeat(number.len());
         let _ = writeln!(out, "{pad}--> {}:{}:{}", self.file, self.line, self.column);

@@ -51,8 +51,7 @@ pub fn load_policy(file: &str, name: &str, source: &str) -> Result<LoadedPolicy,
                     Some("each key may appear once per mapping: merge the two"),
                 )
             } else {
-                let hint = "a value containing `: ` or ` #`, or starting with one of { [ * & ! | > ' \" % @, must be quoted";
-                (format!("invalid YAML: {}", err.message), Some(hint))
+                (format!("invalid YAML: {}", err.message), Some(yaml_hint(&err.message)))
             };
             let mut diagnostic = Diagnostic::error(file, err.position.line, err.position.column, message);
             if let Some(hint) = hint {
@@ -62,17 +61,49 @@ pub fn load_policy(file: &str, name: &str, source: &str) -> Result<LoadedPolicy,
         }
     };
     let document = root.to_json();
-    let errors = schema::validate(file, &root, &document);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    // Every error at once: the expressions are parsed even when the schema found problems, so a user
+    // fixes a bad key and a bad expression in one edit. The builder reads only well-typed values, so a
+    // schema error does not turn into a second, confusing one; two reports at one spot keep the first.
+    let mut errors = schema::validate(file, &root, &document);
     let mut builder = Builder { file, source, root: &root, errors: Vec::new() };
     let policy = builder.policy(name, &document);
-    if !builder.errors.is_empty() {
-        return Err(builder.errors);
+    for error in builder.errors {
+        if !errors.iter().any(|e| (e.line, e.column) == (error.line, error.column)) {
+            errors.push(error);
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| (e.line, e.column));
+        return Err(errors);
     }
     let warnings = warnings(file, &root, &policy);
     Ok(LoadedPolicy { policy, warnings })
+}
+
+/// What to try for a YAML syntax error, by what the parser says: tabs and indentation are the usual
+/// mistakes in hand-written policies, quoting the next.
+fn yaml_hint(message: &str) -> &'static str {
+    let message = message.to_ascii_lowercase();
+    if message.contains("tab") {
+        "indent with spaces: YAML does not allow tabs for indentation"
+    } else if [
+        "did not find expected key",
+        "expected <block end>",
+        "did not find expected '-'",
+        "indentation",
+    ]
+    .iter()
+    .any(|symptom| message.contains(symptom))
+    {
+        "check the indentation: the keys of one mapping (and the items of one list) must start in the same column"
+    } else if ["mapping values are not allowed", "cannot start any token", "unexpected character"]
+        .iter()
+        .any(|symptom| message.contains(symptom))
+    {
+        "a value containing `: ` or ` #`, or starting with one of { [ * & ! | > ' \" % @, must be quoted"
+    } else {
+        "check the indentation and quoting at this position"
+    }
 }
 
 struct Builder<'a> {

@@ -69,7 +69,57 @@ fn validate_missing_file_is_invalid_input() {
         .args(["policy", "validate", "/nonexistent/policy.yml"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot read policy file /nonexistent/policy.yml"));
+        .stderr(predicate::str::contains("cannot read policy file /nonexistent/policy.yml: No such file"))
+        // The file has no position to point at: no made-up `:1:1`.
+        .stderr(predicate::str::contains("-->").not())
+        .stderr(predicate::str::contains(":1:1").not());
+    let output =
+        verdict().args(["policy", "validate", "/nonexistent/policy.yml", "-o", "json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["files"][0]["errors"][0]["line"], 0, "{report}");
+}
+
+/// Every error at once, whichever phase finds it: a schema error and an expression error come in one run,
+/// in file order; YAML syntax errors get a hint about what usually causes them.
+#[test]
+fn validate_reports_every_phase_at_once_with_fitting_hints() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = write(
+        &dir,
+        "both.yml",
+        &format!(
+            "{HEADER}artifacts:\n  attestations:\n    - name: x\n      type: generic\n      if: ${{{{ flow.name == }}}}\n  bogus: 1\n"
+        ),
+    );
+    let output = verdict().args(["policy", "validate", &both]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expression = stderr.find("expected a value, found the end of the expression").expect(&stderr);
+    let schema = stderr.find("unknown key `bogus`").expect(&stderr);
+    assert!(expression < schema, "in file order: {stderr}");
+
+    let cases = [
+        ("tabs.yml", format!("{HEADER}artifacts:\n  provenance:\n\trequired: true\n"), "indent with spaces"),
+        (
+            "indent.yml",
+            format!(
+                "{HEADER}artifacts:\n  provenance:\n    required: true\n   trail-compliance:\n    required: true\n"
+            ),
+            "check the indentation",
+        ),
+        ("quote.yml", format!("{HEADER}artifacts:\n  attestations:\n    - name: a: b\n"), "must be quoted"),
+    ];
+    for (name, text, hint) in cases {
+        let path = write(&dir, name, &text);
+        let output = verdict().args(["policy", "validate", &path]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let hint_line = stderr.lines().find(|line| line.contains("= hint:")).unwrap_or_default();
+        assert!(hint_line.contains(hint), "{name}: {stderr}");
+        if hint != "must be quoted" {
+            assert!(!stderr.contains("must be quoted"), "{name}: not a quoting problem: {stderr}");
+        }
+    }
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn load_file(path: &Path) -> FileOutcome {
             FileOutcome { file, source, result }
         }
         Err(err) => {
-            let diagnostic = Diagnostic::error(&file, 1, 1, err.to_string());
+            let diagnostic = Diagnostic::file_error(&file, err.to_string());
             FileOutcome { file, source: String::new(), result: Err(vec![diagnostic]) }
         }
     }
