@@ -620,6 +620,15 @@ impl SqlLedger {
     /// appended while the pages are read (beyond that head) are not part of this verification. Links are
     /// checked page by page and not kept, so memory does not grow with the ledger.
     pub async fn verify(&self) -> Result<ChainReport, LedgerError> {
+        self.verify_with_progress(|_, _| {}).await
+    }
+
+    /// [`SqlLedger::verify`], calling `progress(entries checked, entries to check)` after each page, for a
+    /// progress bar over a large ledger.
+    pub async fn verify_with_progress(
+        &self,
+        mut progress: impl FnMut(i64, i64),
+    ) -> Result<ChainReport, LedgerError> {
         let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&self.pool).await?;
         let head_seq: i64 = head.try_get("seq")?;
         let head_hash: String = head.try_get("hash")?;
@@ -657,6 +666,7 @@ impl SqlLedger {
                     break 'pages;
                 }
             }
+            progress(after, head_seq);
             if !full {
                 break;
             }

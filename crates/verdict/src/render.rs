@@ -211,6 +211,13 @@ impl Progress {
         Progress { bar }
     }
 
+    /// Sets how many steps are done (work that reports its own position).
+    pub fn set(&self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+
     /// Moves to the next step, named `name`.
     pub fn step(&self, name: &str) {
         if let Some(bar) = &self.bar {

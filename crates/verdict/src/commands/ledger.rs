@@ -127,7 +127,23 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 fn verify(args: &LedgerVerifyArgs, options: &LedgerOptions) -> CliResult {
-    let report = with_ledger(options, async |ledger| Ledger::verify(ledger).await)?;
+    let report = with_ledger(options, async |ledger| match ledger {
+        // A local ledger is read page by page here: a bar shows how far (a large ledger takes seconds).
+        CliLedger::Local(sql) => {
+            let mut progress: Option<crate::render::Progress> = None;
+            let report = sql
+                .verify_with_progress(|done, total| {
+                    let bar = progress.get_or_insert_with(|| {
+                        crate::render::Progress::new(usize::try_from(total).unwrap_or(0), "verifying")
+                    });
+                    bar.set(u64::try_from(done).unwrap_or(0));
+                })
+                .await;
+            drop(progress);
+            report
+        }
+        CliLedger::Remote(_) => Ledger::verify(ledger).await,
+    })?;
     match args.output {
         ValidateOutput::Json => crate::render::print_json(&report)?,
         ValidateOutput::Text => match &report.problem {
