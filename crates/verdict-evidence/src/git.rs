@@ -42,3 +42,33 @@ pub fn commit_info(dir: &Path, revision: Option<&str>) -> Result<CommitInfo, Git
     let branch = repo.head_name().ok().flatten().map(|name| name.shorten().to_string());
     Ok(CommitInfo { sha: commit.id.to_string(), message: message.to_string(), branch })
 }
+
+/// Where a directory's content comes from, when it is inside a git checkout.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GitOrigin {
+    /// The `origin` remote's URL (else the first remote's), if any.
+    pub url: Option<String>,
+    /// The commit checked out.
+    pub commit: String,
+    /// The directory's path inside the repository (`""` for its root).
+    pub path: String,
+}
+
+/// The git origin of `dir`, or `None` when it is not inside a git checkout (or the checkout has no
+/// commit yet).
+pub fn origin(dir: &Path) -> Option<GitOrigin> {
+    let repo = gix::discover(dir).ok()?;
+    let commit = repo.head_id().ok()?.to_string();
+    let url = repo
+        .find_default_remote(gix::remote::Direction::Fetch)
+        .and_then(Result::ok)
+        .and_then(|remote| remote.url(gix::remote::Direction::Fetch).map(|url| url.to_bstring().to_string()));
+    let root = repo.workdir().and_then(|root| root.canonicalize().ok());
+    let path = match (root, dir.canonicalize().ok()) {
+        (Some(root), Some(dir)) => {
+            dir.strip_prefix(&root).map(|p| p.display().to_string()).unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    Some(GitOrigin { url, commit, path })
+}

@@ -159,6 +159,9 @@ pub enum Command {
     Apply(crate::cli_kyverno::ApplyArgs),
     /// Run `kyverno test` suites (kyverno-test.yaml files) and check every expected result.
     Test(crate::cli_kyverno::TestArgs),
+    /// Policy bundles: every policy from several sources, validated, tested, packed reproducibly.
+    #[command(subcommand)]
+    Bundle(crate::cli_bundle::BundleCommand),
     /// Print a shell completion script (`verdict completions bash > /etc/bash_completion.d/verdict`).
     Completions(CompletionsArgs),
     /// Measure evaluation speed in-process (for docs/benchmarks.md); hidden from the main help.
@@ -197,6 +200,7 @@ impl Command {
             | Command::Test(_)
             | Command::Fingerprint(_)
             | Command::Completions(_)
+            | Command::Bundle(_)
             | Command::Search(_) => false,
         }
     }

@@ -4,6 +4,7 @@
 mod build_info;
 mod cli;
 mod cli_admission;
+mod cli_bundle;
 mod cli_env;
 mod cli_kyverno;
 mod commands;
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         Command::List(command) => commands::evidence::list(command, &cli.ledger),
         Command::Get(command) => commands::evidence::get(command, &cli.ledger),
         Command::Tag(command) => commands::evidence::tag(command, &cli.ledger),
+        Command::Bundle(command) => commands::bundle::run(command),
         Command::Archive(command) => commands::environments::archive(command, &cli.ledger),
         Command::Search(args) => commands::lookup::search(&args, &cli.ledger),
         Command::Demo => commands::demo::run(&cli.ledger),

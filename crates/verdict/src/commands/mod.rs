@@ -7,6 +7,7 @@ pub mod bench_admission;
 pub mod bench_apply;
 pub mod bench_server;
 pub mod bench_snapshot;
+pub mod bundle;
 pub mod demo;
 pub mod demo_admission;
 pub mod environments;
