@@ -11,6 +11,7 @@ pub mod archive;
 pub mod build;
 pub mod classify;
 pub mod manifest;
+pub mod registry;
 
 pub use archive::{Bundle, BundleError, read_bundle, write_bundle};
 pub use build::{BuildError, BuildOptions, BuildReport, Problem, SourceDir, TestFailure, build};

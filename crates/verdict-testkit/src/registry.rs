@@ -128,6 +128,12 @@ impl FakeRegistry {
         digest
     }
 
+    /// Stores `blob` under `digest` whatever its content: a registry (or a path to it) that serves
+    /// altered bytes.
+    pub fn put_blob_as(&self, repository: &str, digest: &str, blob: &[u8]) {
+        lock(&self.contents).blobs.insert((repository.to_owned(), digest.to_owned()), blob.to_vec());
+    }
+
     /// Makes every later request fail (or succeed again) as `fault` says.
     pub fn set_fault(&self, fault: Fault) {
         lock(&self.contents).fault = fault;

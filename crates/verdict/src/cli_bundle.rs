@@ -12,8 +12,62 @@ pub enum BundleCommand {
     /// Build a policy bundle from named sources: every policy validated, the bundle's own tests run,
     /// packed reproducibly (the same inputs give the same bytes) with a manifest of origins and digests.
     Build(BundleBuildArgs),
-    /// Check a bundle file against its manifest and list its sources, their origins and files.
+    /// Check a bundle (a file, or `oci://REF` in a registry) against its manifest and list its sources,
+    /// their origins and files.
     Inspect(BundleInspectArgs),
+    /// Push a bundle file to an OCI registry as an artifact (its own artifactType; any OCI 1.1 registry,
+    /// with or without the referrers API); prints the manifest digest that pins it.
+    Push(BundlePushArgs),
+    /// Pull a bundle (`REF:tag` or `REF@sha256:…`), check every digest down to each file, and unpack it
+    /// into a directory (or save the bundle file).
+    Pull(BundlePullArgs),
+}
+
+/// Registry credentials for `bundle push|pull|inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct BundleRegistryArgs {
+    /// User name for the registry (anonymous without it).
+    #[arg(long, env = "VERDICT_REGISTRY_USERNAME", requires = "registry_password")]
+    pub registry_username: Option<String>,
+    /// Password or token for the registry.
+    #[arg(long, env = "VERDICT_REGISTRY_PASSWORD", hide_env_values = true, requires = "registry_username")]
+    pub registry_password: Option<String>,
+}
+
+/// Arguments of `verdict bundle push`.
+#[derive(Debug, Args)]
+pub struct BundlePushArgs {
+    /// The bundle file (from `bundle build`).
+    #[arg(value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// Where to push it: `registry/repository:tag` (an `oci://` prefix is accepted).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    #[command(flatten)]
+    pub registry: BundleRegistryArgs,
+    /// text: the pinned reference; json: reference, manifest digest and bundle digest.
+    #[arg(long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub format: ValidateOutput,
+}
+
+/// Arguments of `verdict bundle pull`.
+#[derive(Debug, Args)]
+pub struct BundlePullArgs {
+    /// `registry/repository:tag` or `…@sha256:DIGEST` (an `oci://` prefix is accepted).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Unpack into this directory: `manifest.json` and `SOURCE/PATH` for every file (it must not exist
+    /// or be empty).
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR", required_unless_present = "file")]
+    pub output_dir: Option<PathBuf>,
+    /// Save the bundle file here instead of (or as well as) unpacking it.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: BundleRegistryArgs,
+    /// text: what was pulled; json: reference, digests and manifest.
+    #[arg(long, value_enum, default_value_t = ValidateOutput::Text)]
+    pub format: ValidateOutput,
 }
 
 /// Arguments of `verdict bundle build`.
@@ -40,9 +94,11 @@ pub struct BundleBuildArgs {
 /// Arguments of `verdict bundle inspect`.
 #[derive(Debug, Args)]
 pub struct BundleInspectArgs {
-    /// The bundle file.
-    #[arg(value_name = "FILE")]
-    pub bundle: PathBuf,
+    /// The bundle: a file, or `oci://REF` in a registry.
+    #[arg(value_name = "FILE|oci://REF")]
+    pub bundle: String,
+    #[command(flatten)]
+    pub registry: BundleRegistryArgs,
     /// text: sources, origins and files; json: the digest and the manifest.
     #[arg(long, value_enum, default_value_t = ValidateOutput::Text)]
     pub format: ValidateOutput,

@@ -2,11 +2,12 @@
 
 use anyhow::anyhow;
 use serde_json::json;
+use verdict_bundle::registry::{Credentials, RegistryError};
 use verdict_bundle::{BuildError, BuildOptions, BundleError, Origin, SourceDir};
 use verdict_core::ExitStatus;
 
 use crate::cli::ValidateOutput;
-use crate::cli_bundle::{BundleBuildArgs, BundleCommand, BundleInspectArgs};
+use crate::cli_bundle::{BundleBuildArgs, BundleCommand, BundleInspectArgs, BundlePullArgs, BundlePushArgs};
 use crate::error::{CliError, CliResult};
 use crate::render::{counted, print_json, say};
 
@@ -15,7 +16,102 @@ pub fn run(command: BundleCommand) -> CliResult {
     match command {
         BundleCommand::Build(args) => build(&args),
         BundleCommand::Inspect(args) => inspect(&args),
+        BundleCommand::Push(args) => push(&args),
+        BundleCommand::Pull(args) => pull(&args),
     }
+}
+
+fn credentials(args: &crate::cli_bundle::BundleRegistryArgs) -> Credentials {
+    Credentials { basic: args.registry_username.clone().zip(args.registry_password.clone()) }
+}
+
+fn registry_error(err: RegistryError) -> CliError {
+    match err {
+        RegistryError::Invalid(_) | RegistryError::NotFound(_) => CliError::invalid(err),
+        RegistryError::Unavailable(_) => CliError::unavailable(err),
+        // What the registry served does not match its digests: a decision not to use it.
+        RegistryError::Tampered(_) => CliError { status: ExitStatus::Denied, error: err.into() },
+    }
+}
+
+fn push(args: &BundlePushArgs) -> CliResult {
+    let bytes = std::fs::read(&args.bundle)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read {}: {err}", args.bundle.display())))?;
+    let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference).to_owned();
+    let manifest_digest = crate::commands::ledger::runtime()?
+        .block_on(verdict_bundle::registry::push(&bytes, &reference, &credentials(&args.registry)))
+        .map_err(registry_error)?;
+    let repository = reference
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(reference.as_str(), |(r, _)| r);
+    let pinned = format!("{repository}@{manifest_digest}");
+    match args.format {
+        ValidateOutput::Json => print_json(&json!({
+            "reference": reference,
+            "pinned": pinned,
+            "manifest_digest": manifest_digest,
+            "bundle_digest": verdict_bundle::archive::digest_of(&bytes),
+        }))?,
+        ValidateOutput::Text => say(format_args!("pushed {reference}: pin it as {pinned}")),
+    }
+    Ok(ExitStatus::Ok)
+}
+
+fn pull(args: &BundlePullArgs) -> CliResult {
+    let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference).to_owned();
+    let pulled = crate::commands::ledger::runtime()?
+        .block_on(verdict_bundle::registry::pull(&reference, &credentials(&args.registry)))
+        .map_err(registry_error)?;
+    if let Some(file) = &args.file {
+        std::fs::write(file, &pulled.bytes)
+            .map_err(|err| CliError::invalid(anyhow!("cannot write {}: {err}", file.display())))?;
+    }
+    if let Some(dir) = &args.output_dir {
+        unpack(&pulled.bundle, dir)?;
+    }
+    match args.format {
+        ValidateOutput::Json => print_json(&json!({
+            "reference": reference,
+            "manifest_digest": pulled.manifest_digest,
+            "bundle_digest": pulled.bundle.digest,
+            "manifest": pulled.bundle.manifest,
+        }))?,
+        ValidateOutput::Text => {
+            say(format_args!(
+                "pulled {reference} (manifest {}, bundle {}): every file matches its manifest",
+                pulled.manifest_digest, pulled.bundle.digest
+            ));
+            print_sources(&pulled.bundle.manifest);
+        }
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Writes `manifest.json` and every file as `DIR/SOURCE/PATH`, into a directory that is new or empty
+/// (files left from another bundle would be read as this one's).
+fn unpack(bundle: &verdict_bundle::Bundle, dir: &std::path::Path) -> Result<(), CliError> {
+    let io =
+        |what: &std::path::Path, err: std::io::Error| CliError::invalid(anyhow!("{}: {err}", what.display()));
+    if dir.exists() && std::fs::read_dir(dir).map_err(|err| io(dir, err))?.next().is_some() {
+        return Err(CliError::invalid(anyhow!(
+            "{} is not empty: unpack a bundle into a new directory",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|err| io(dir, err))?;
+    let manifest =
+        serde_json::to_vec_pretty(&bundle.manifest).map_err(|err| CliError::invalid(anyhow!("{err}")))?;
+    std::fs::write(dir.join("manifest.json"), manifest).map_err(|err| io(dir, err))?;
+    for (path, content) in &bundle.files {
+        // Paths were checked when the bundle was read: relative, no `..`.
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| io(parent, err))?;
+        }
+        std::fs::write(&target, content).map_err(|err| io(&target, err))?;
+    }
+    Ok(())
 }
 
 fn build(args: &BundleBuildArgs) -> CliResult {
@@ -108,24 +204,30 @@ fn print_sources(manifest: &verdict_bundle::BundleManifest) {
 }
 
 fn inspect(args: &BundleInspectArgs) -> CliResult {
-    let bytes = std::fs::read(&args.bundle)
-        .map_err(|err| CliError::invalid(anyhow!("cannot read {}: {err}", args.bundle.display())))?;
-    let bundle = verdict_bundle::read_bundle(&bytes).map_err(|err| {
-        let message = anyhow!("{}: {err}", args.bundle.display());
-        match err {
-            BundleError::Malformed(_) => CliError::invalid(message),
-            // An altered bundle is a decision, not a usage error: do not use it.
-            BundleError::Tampered(_) => CliError { status: ExitStatus::Denied, error: message },
+    let bundle = match args.bundle.strip_prefix("oci://") {
+        Some(reference) => {
+            crate::commands::ledger::runtime()?
+                .block_on(verdict_bundle::registry::pull(reference, &credentials(&args.registry)))
+                .map_err(registry_error)?
+                .bundle
         }
-    })?;
+        None => {
+            let bytes = std::fs::read(&args.bundle)
+                .map_err(|err| CliError::invalid(anyhow!("cannot read {}: {err}", args.bundle)))?;
+            verdict_bundle::read_bundle(&bytes).map_err(|err| {
+                let message = anyhow!("{}: {err}", args.bundle);
+                match err {
+                    BundleError::Malformed(_) => CliError::invalid(message),
+                    // An altered bundle is a decision, not a usage error: do not use it.
+                    BundleError::Tampered(_) => CliError { status: ExitStatus::Denied, error: message },
+                }
+            })?
+        }
+    };
     match args.format {
         ValidateOutput::Json => print_json(&json!({"digest": bundle.digest, "manifest": bundle.manifest}))?,
         ValidateOutput::Text => {
-            say(format_args!(
-                "{} ({}): every file matches its manifest",
-                args.bundle.display(),
-                bundle.digest
-            ));
+            say(format_args!("{} ({}): every file matches its manifest", args.bundle, bundle.digest));
             print_sources(&bundle.manifest);
         }
     }

@@ -1,0 +1,193 @@
+//! `verdict bundle push|pull|inspect oci://` against Debian's real `docker-registry` (started on loopback)
+//! and the in-process fake registry for the faults a real one will not produce: an altered layer, a
+//! manifest that is not a bundle, a failing or absent registry. Nothing unchecked is ever unpacked.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use verdict_testkit::docker_registry::DockerRegistry;
+use verdict_testkit::registry::{FakeRegistry, Fault, Manifest};
+
+fn verdict() -> Command {
+    let mut command = Command::cargo_bin("verdict").unwrap();
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("VERDICT_REGISTRY_USERNAME")
+        .env_remove("VERDICT_REGISTRY_PASSWORD");
+    command
+}
+
+/// A bundle of the example environment policy, built by the binary.
+fn bundle(dir: &Path) -> std::path::PathBuf {
+    let source = dir.join("security");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::copy(verdict_testkit::workspace_root().join("examples/policy.yml"), source.join("gate.yml"))
+        .unwrap();
+    let file = dir.join("bundle.tar");
+    verdict()
+        .args(["bundle", "build", "-o", file.to_str().unwrap()])
+        .arg("--source")
+        .arg(format!("security={}", source.display()))
+        .assert()
+        .code(0);
+    file
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+#[test]
+fn round_trip_through_a_real_registry() {
+    let Some(registry) = DockerRegistry::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = bundle(dir.path());
+    let reference = format!("{}/acme/policies:v1", registry.host());
+    let output = verdict()
+        .args(["bundle", "push", file.to_str().unwrap(), &reference, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let pushed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(pushed["bundle_digest"], sha256(&bytes).as_str());
+    let pinned = pushed["pinned"].as_str().unwrap().to_owned();
+    assert!(pinned.starts_with(&format!("{}/acme/policies@sha256:", registry.host())), "{pinned}");
+
+    // Pulled by tag and by digest: the same bytes, unpacked file by file.
+    let out = dir.path().join("unpacked");
+    let saved = dir.path().join("pulled.tar");
+    verdict()
+        .args([
+            "bundle",
+            "pull",
+            &format!("oci://{reference}"),
+            "-o",
+            out.to_str().unwrap(),
+            "--file",
+            saved.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("every file matches its manifest"));
+    assert_eq!(std::fs::read(&saved).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(out.join("security/gate.yml")).unwrap(),
+        std::fs::read(verdict_testkit::workspace_root().join("examples/policy.yml")).unwrap()
+    );
+    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["sources"][0]["name"], "security");
+    let by_digest: Value = serde_json::from_slice(
+        &verdict()
+            .args(["bundle", "pull", &pinned, "--file", saved.to_str().unwrap(), "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(by_digest["manifest_digest"], pushed["manifest_digest"]);
+    verdict().args(["bundle", "inspect", &format!("oci://{pinned}")]).assert().code(0);
+    // Unpacking over something else is refused.
+    verdict()
+        .args(["bundle", "pull", &reference, "-o", out.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not empty"));
+    // A digest the registry does not have, or a tag never pushed: exit 2.
+    let wrong = format!("{}/acme/policies@sha256:{}", registry.host(), "0".repeat(64));
+    verdict().args(["bundle", "pull", &wrong, "--file", saved.to_str().unwrap()]).assert().code(2);
+    verdict()
+        .args([
+            "bundle",
+            "pull",
+            &format!("{}/acme/policies:nope", registry.host()),
+            "--file",
+            saved.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2);
+}
+
+/// An OCI artifact manifest for `layer`, as `bundle push` writes it.
+fn artifact(layer: &[u8], layer_digest: &str, layer_media_type: &str) -> Manifest {
+    let body = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.verdict.bundle.v1",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"), "size": 2},
+        "layers": [{"mediaType": layer_media_type, "digest": layer_digest, "size": layer.len()}]
+    });
+    Manifest::new("application/vnd.oci.image.manifest.v1+json", body.to_string().as_bytes())
+}
+
+#[test]
+fn what_does_not_verify_is_never_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(bundle(dir.path())).unwrap();
+    let registry = FakeRegistry::empty(None, false);
+    let digest = registry.put_blob("acme/policies", &bytes);
+    registry.put_blob("acme/policies", b"{}");
+    registry.put_manifest(
+        "acme/policies",
+        Some("good"),
+        artifact(&bytes, &digest, "application/vnd.verdict.bundle.layer.v1.tar"),
+    );
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    verdict()
+        .args(["bundle", "pull", &format!("{}/acme/policies:good", registry.host()), "-o", &out("good")])
+        .assert()
+        .code(0);
+
+    // The layer's bytes were altered on the way: refused (exit 1), nothing unpacked.
+    let mut altered = bytes.clone();
+    let at = altered.windows(8).position(|w| w == b"required").unwrap();
+    altered[at] = b'R';
+    let claimed = sha256(b"the digest the manifest names");
+    registry.put_blob_as("acme/policies", &claimed, &altered);
+    registry.put_manifest(
+        "acme/policies",
+        Some("altered"),
+        artifact(&altered, &claimed, "application/vnd.verdict.bundle.layer.v1.tar"),
+    );
+    verdict()
+        .args([
+            "bundle",
+            "pull",
+            &format!("{}/acme/policies:altered", registry.host()),
+            "-o",
+            &out("altered"),
+        ])
+        .assert()
+        .code(1);
+    assert!(!Path::new(&out("altered")).exists());
+
+    // An image that is not a bundle: exit 2.
+    registry.put_manifest(
+        "acme/policies",
+        Some("image"),
+        artifact(&bytes, &digest, "application/vnd.oci.image.layer.v1.tar+gzip"),
+    );
+    verdict()
+        .args(["bundle", "pull", &format!("{}/acme/policies:image", registry.host()), "-o", &out("image")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a verdict policy bundle"));
+
+    // The registry fails, or is not there: exit 3, never a fallback.
+    registry.set_fault(Fault::ServerError);
+    verdict()
+        .args(["bundle", "pull", &format!("{}/acme/policies:good", registry.host()), "-o", &out("down")])
+        .assert()
+        .code(3);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    verdict()
+        .args(["bundle", "pull", &format!("127.0.0.1:{closed}/acme/policies:good"), "-o", &out("gone")])
+        .assert()
+        .code(3);
+    verdict().args(["bundle", "push", "/nonexistent.tar", "127.0.0.1:1/x:y"]).assert().code(2);
+}
