@@ -12,6 +12,8 @@ pub mod build;
 pub mod classify;
 pub mod manifest;
 pub mod registry;
+pub mod sign;
+pub mod trust;
 
 pub use archive::{Bundle, BundleError, read_bundle, write_bundle};
 pub use build::{BuildError, BuildOptions, BuildReport, Problem, SourceDir, TestFailure, build};

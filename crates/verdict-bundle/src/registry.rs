@@ -35,6 +35,9 @@ pub enum RegistryError {
     /// What the registry served does not match its digests, or the bundle in it was altered (exit 1).
     #[error("{0}")]
     Tampered(String),
+    /// The bundle is not signed as the bundle policy requires (exit 1).
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 /// A pulled bundle and the manifest digest it was pulled by.
@@ -184,4 +187,59 @@ pub async fn pull(reference: &str, credentials: &Credentials) -> Result<Pulled, 
         BundleError::Malformed(_) => RegistryError::NotFound(format!("{reference}: {err}")),
     })?;
     Ok(Pulled { bundle, bytes, manifest_digest })
+}
+
+/// `registry/repository` of `registry/repository:tag` or `…@sha256:…`.
+pub fn repository_of(reference: &Reference) -> String {
+    format!("{}/{}", reference.resolve_registry(), reference.repository())
+}
+
+/// Signs the bundle at `reference` with `key` (cosign's key-based signature format, under the
+/// `sha256-HEX.sig` tag); returns the signed `REPOSITORY@DIGEST`. Only a verdict bundle is signed.
+pub async fn sign(
+    reference: &str,
+    key: &crate::sign::SigningKey,
+    credentials: &Credentials,
+) -> Result<String, RegistryError> {
+    let image = parse(reference)?;
+    let client = client_for(&image);
+    let auth = auth(credentials);
+    let (body, _) = client
+        .pull_manifest_raw(&image, &auth, &[MANIFEST_MEDIA_TYPE])
+        .await
+        .map_err(|err| classify(reference, err))?;
+    let manifest: OciImageManifest = serde_json::from_slice(&body)
+        .map_err(|err| RegistryError::NotFound(format!("{reference}: not an OCI image manifest: {err}")))?;
+    if manifest.artifact_type.as_deref() != Some(ARTIFACT_TYPE) {
+        return Err(RegistryError::NotFound(format!(
+            "{reference} is not a verdict policy bundle: not signed"
+        )));
+    }
+    let digest = sha256(&body);
+    if let Some(pinned) = image.digest()
+        && pinned != digest
+    {
+        return Err(RegistryError::Tampered(format!(
+            "{reference}: the registry served a manifest with digest {digest}, not the pinned {pinned}"
+        )));
+    }
+    let repository = repository_of(&image);
+    let (signature_manifest, blobs) =
+        key.legacy_signature(&repository, &digest).map_err(|err| RegistryError::Invalid(err.to_string()))?;
+    let tag = format!("{repository}:{}.sig", digest.replace(':', "-"));
+    let target = parse(&tag)?;
+    client
+        .auth(&target, &auth, oci_client::RegistryOperation::Push)
+        .await
+        .map_err(|err| classify(&tag, err))?;
+    for blob in blobs {
+        let blob_digest = sha256(&blob);
+        client.push_blob(&target, blob, &blob_digest).await.map_err(|err| classify(&tag, err))?;
+    }
+    let content_type = http::HeaderValue::from_static(MANIFEST_MEDIA_TYPE);
+    client
+        .push_manifest_raw(&target, signature_manifest, content_type)
+        .await
+        .map_err(|err| classify(&tag, err))?;
+    Ok(format!("{repository}@{digest}"))
 }

@@ -71,6 +71,7 @@ fn round_trip_through_a_real_registry() {
             out.to_str().unwrap(),
             "--file",
             saved.to_str().unwrap(),
+            "--insecure-unsigned",
         ])
         .assert()
         .code(0)
@@ -84,7 +85,16 @@ fn round_trip_through_a_real_registry() {
     assert_eq!(manifest["sources"][0]["name"], "security");
     let by_digest: Value = serde_json::from_slice(
         &verdict()
-            .args(["bundle", "pull", &pinned, "--file", saved.to_str().unwrap(), "--format", "json"])
+            .args([
+                "bundle",
+                "pull",
+                &pinned,
+                "--file",
+                saved.to_str().unwrap(),
+                "--format",
+                "json",
+                "--insecure-unsigned",
+            ])
             .output()
             .unwrap()
             .stdout,
@@ -94,13 +104,16 @@ fn round_trip_through_a_real_registry() {
     verdict().args(["bundle", "inspect", &format!("oci://{pinned}")]).assert().code(0);
     // Unpacking over something else is refused.
     verdict()
-        .args(["bundle", "pull", &reference, "-o", out.to_str().unwrap()])
+        .args(["bundle", "pull", &reference, "-o", out.to_str().unwrap(), "--insecure-unsigned"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("is not empty"));
     // A digest the registry does not have, or a tag never pushed: exit 2.
     let wrong = format!("{}/acme/policies@sha256:{}", registry.host(), "0".repeat(64));
-    verdict().args(["bundle", "pull", &wrong, "--file", saved.to_str().unwrap()]).assert().code(2);
+    verdict()
+        .args(["bundle", "pull", &wrong, "--file", saved.to_str().unwrap(), "--insecure-unsigned"])
+        .assert()
+        .code(2);
     verdict()
         .args([
             "bundle",
@@ -108,6 +121,7 @@ fn round_trip_through_a_real_registry() {
             &format!("{}/acme/policies:nope", registry.host()),
             "--file",
             saved.to_str().unwrap(),
+            "--insecure-unsigned",
         ])
         .assert()
         .code(2);
@@ -139,7 +153,14 @@ fn what_does_not_verify_is_never_used() {
     );
     let out = |name: &str| dir.path().join(name).display().to_string();
     verdict()
-        .args(["bundle", "pull", &format!("{}/acme/policies:good", registry.host()), "-o", &out("good")])
+        .args([
+            "bundle",
+            "pull",
+            &format!("{}/acme/policies:good", registry.host()),
+            "-o",
+            &out("good"),
+            "--insecure-unsigned",
+        ])
         .assert()
         .code(0);
 
@@ -161,6 +182,7 @@ fn what_does_not_verify_is_never_used() {
             &format!("{}/acme/policies:altered", registry.host()),
             "-o",
             &out("altered"),
+            "--insecure-unsigned",
         ])
         .assert()
         .code(1);
@@ -173,7 +195,14 @@ fn what_does_not_verify_is_never_used() {
         artifact(&bytes, &digest, "application/vnd.oci.image.layer.v1.tar+gzip"),
     );
     verdict()
-        .args(["bundle", "pull", &format!("{}/acme/policies:image", registry.host()), "-o", &out("image")])
+        .args([
+            "bundle",
+            "pull",
+            &format!("{}/acme/policies:image", registry.host()),
+            "-o",
+            &out("image"),
+            "--insecure-unsigned",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("is not a verdict policy bundle"));
@@ -181,13 +210,109 @@ fn what_does_not_verify_is_never_used() {
     // The registry fails, or is not there: exit 3, never a fallback.
     registry.set_fault(Fault::ServerError);
     verdict()
-        .args(["bundle", "pull", &format!("{}/acme/policies:good", registry.host()), "-o", &out("down")])
+        .args([
+            "bundle",
+            "pull",
+            &format!("{}/acme/policies:good", registry.host()),
+            "-o",
+            &out("down"),
+            "--insecure-unsigned",
+        ])
         .assert()
         .code(3);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     verdict()
-        .args(["bundle", "pull", &format!("127.0.0.1:{closed}/acme/policies:good"), "-o", &out("gone")])
+        .args([
+            "bundle",
+            "pull",
+            &format!("127.0.0.1:{closed}/acme/policies:good"),
+            "-o",
+            &out("gone"),
+            "--insecure-unsigned",
+        ])
         .assert()
         .code(3);
     verdict().args(["bundle", "push", "/nonexistent.tar", "127.0.0.1:1/x:y"]).assert().code(2);
+}
+
+fn bundle_policy(dir: &Path, name: &str, host: &str, public_pem: &str) -> std::path::PathBuf {
+    let indented: String = public_pem.lines().map(|line| format!("              {line}\n")).collect();
+    let policy = format!(
+        "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: our-bundles\n    images: [\"{host}/acme/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n{indented}            ignoreTlog: true\n"
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, policy).unwrap();
+    path
+}
+
+/// Signed with the release key: trusted, pulled by the verified digest. Unsigned, or signed by another
+/// key: refused (exit 1) before anything is unpacked; `--insecure-unsigned` is the only way around it.
+#[test]
+fn only_bundles_signed_as_the_bundle_policy_says_are_used() {
+    let Some(registry) = DockerRegistry::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = bundle(dir.path());
+    let key = rcgen::KeyPair::generate().unwrap();
+    let key_file = dir.path().join("release.key");
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let other = rcgen::KeyPair::generate().unwrap();
+    let trusted_policy = bundle_policy(dir.path(), "trusted", &registry.host(), &key.public_key_pem());
+    let other_policy = bundle_policy(dir.path(), "other", &registry.host(), &other.public_key_pem());
+
+    let signed_only = format!("{}/acme/signed-policies:v1", registry.host());
+    let unsigned_only = format!("{}/acme/unsigned-policies:v1", registry.host());
+    verdict().args(["bundle", "push", file.to_str().unwrap(), &signed_only]).assert().code(0);
+    verdict().args(["bundle", "push", file.to_str().unwrap(), &unsigned_only]).assert().code(0);
+    verdict()
+        .args(["bundle", "sign", &signed_only, "--key", key_file.to_str().unwrap()])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!("signed {}/acme/signed-policies@sha256:", registry.host())));
+
+    let policy = trusted_policy.to_str().unwrap();
+    verdict()
+        .args(["bundle", "verify", &signed_only, "--bundle-policy", policy])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("trusted"));
+    let out = dir.path().join("trusted");
+    verdict()
+        .args(["bundle", "pull", &signed_only, "-o", out.to_str().unwrap(), "--bundle-policy", policy])
+        .assert()
+        .code(0);
+    assert!(out.join("security/gate.yml").exists());
+
+    // Unsigned: refused, nothing unpacked.
+    let refused = dir.path().join("refused");
+    verdict()
+        .args(["bundle", "pull", &unsigned_only, "-o", refused.to_str().unwrap(), "--bundle-policy", policy])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not trusted by the bundle policy"));
+    assert!(!refused.exists());
+    // Signed, but by a key the policy does not name.
+    verdict()
+        .args(["bundle", "verify", &signed_only, "--bundle-policy", other_policy.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not trusted by the bundle policy"));
+    // Neither a policy nor --insecure-unsigned: a usage error, not a silent unverified pull.
+    verdict().args(["bundle", "pull", &unsigned_only, "-o", refused.to_str().unwrap()]).assert().code(2);
+    verdict()
+        .args(["bundle", "pull", &unsigned_only, "-o", refused.to_str().unwrap(), "--insecure-unsigned"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("are not checked"));
+    // Only a bundle is signed; a bad key file is a usage error.
+    let bad_key = dir.path().join("bad.key");
+    std::fs::write(
+        &bad_key,
+        "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nabc\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    verdict()
+        .args(["bundle", "sign", &signed_only, "--key", bad_key.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("PKCS#8"));
 }

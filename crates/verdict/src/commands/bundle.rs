@@ -18,7 +18,67 @@ pub fn run(command: BundleCommand) -> CliResult {
         BundleCommand::Inspect(args) => inspect(&args),
         BundleCommand::Push(args) => push(&args),
         BundleCommand::Pull(args) => pull(&args),
+        BundleCommand::Sign(args) => sign(&args),
+        BundleCommand::Verify(args) => {
+            let trust = crate::cli_bundle::BundleTrustArgs {
+                bundle_policy: Some(args.bundle_policy.clone()),
+                trusted_root: args.trusted_root.clone(),
+                insecure_unsigned: false,
+            };
+            let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference);
+            let trusted = trusted_digest(reference, &trust, &args.registry)?;
+            say(format_args!("{reference}: trusted ({trusted})"));
+            Ok(ExitStatus::Ok)
+        }
     }
+}
+
+fn sign(args: &crate::cli_bundle::BundleSignArgs) -> CliResult {
+    let pem = std::fs::read_to_string(&args.key)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read --key {}: {err}", args.key.display())))?;
+    let key = verdict_bundle::sign::SigningKey::from_pem(&pem)
+        .map_err(|err| CliError::invalid(anyhow!("--key {}: {err}", args.key.display())))?;
+    let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference);
+    let signed = crate::commands::ledger::runtime()?
+        .block_on(verdict_bundle::registry::sign(reference, &key, &credentials(&args.registry)))
+        .map_err(registry_error)?;
+    say(format_args!("signed {signed}"));
+    Ok(ExitStatus::Ok)
+}
+
+/// The manifest digest `reference` may be used at: checked against the bundle policy (signatures by
+/// the verifier `verify image` uses), or — with `--insecure-unsigned` only — whatever the registry holds.
+fn trusted_digest(
+    reference: &str,
+    trust: &crate::cli_bundle::BundleTrustArgs,
+    registry: &crate::cli_bundle::BundleRegistryArgs,
+) -> Result<String, CliError> {
+    let Some(policy_file) = &trust.bundle_policy else {
+        tracing::warn!("--insecure-unsigned: the signatures of {reference} are not checked");
+        return Ok(String::new());
+    };
+    let file = policy_file.display().to_string();
+    let source = std::fs::read_to_string(policy_file)
+        .map_err(|err| CliError::invalid(anyhow!("cannot read --bundle-policy {file}: {err}")))?;
+    let policy = verdict_imagepolicy::load_image_policy(&file, &source).map_err(|diagnostics| {
+        let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
+        CliError::invalid(anyhow!("the bundle policy does not load:\n{}", rendered.join("\n")))
+    })?;
+    let verifier =
+        verdict_sigstore::BundleVerifier::new(trust.trusted_root.as_deref()).map_err(CliError::invalid)?;
+    let options = verdict_images::FetchOptions {
+        credentials: match (&registry.registry_username, &registry.registry_password) {
+            (Some(username), Some(password)) => {
+                verdict_images::Credentials::Basic { username: username.clone(), password: password.clone() }
+            }
+            _ => verdict_images::Credentials::Anonymous,
+        },
+        ..verdict_images::FetchOptions::default()
+    };
+    let trusted = crate::commands::ledger::runtime()?
+        .block_on(verdict_bundle::trust::verify_signatures(reference, &policy, &verifier, &options))
+        .map_err(registry_error)?;
+    Ok(trusted.digest)
 }
 
 fn credentials(args: &crate::cli_bundle::BundleRegistryArgs) -> Credentials {
@@ -30,7 +90,9 @@ fn registry_error(err: RegistryError) -> CliError {
         RegistryError::Invalid(_) | RegistryError::NotFound(_) => CliError::invalid(err),
         RegistryError::Unavailable(_) => CliError::unavailable(err),
         // What the registry served does not match its digests: a decision not to use it.
-        RegistryError::Tampered(_) => CliError { status: ExitStatus::Denied, error: err.into() },
+        RegistryError::Tampered(_) | RegistryError::Untrusted(_) => {
+            CliError { status: ExitStatus::Denied, error: err.into() }
+        }
     }
 }
 
@@ -59,7 +121,20 @@ fn push(args: &BundlePushArgs) -> CliResult {
 }
 
 fn pull(args: &BundlePullArgs) -> CliResult {
-    let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference).to_owned();
+    let given = args.reference.strip_prefix("oci://").unwrap_or(&args.reference).to_owned();
+    let trusted = trusted_digest(&given, &args.trust, &args.registry)?;
+    // Pull exactly what was verified: a tag moved in between cannot swap the content.
+    let reference = match trusted.as_str() {
+        "" => given,
+        digest => {
+            let repository = given.split('@').next().unwrap_or(&given);
+            let repository = repository
+                .rsplit_once(':')
+                .filter(|(_, tag)| !tag.contains('/'))
+                .map_or(repository, |(repository, _)| repository);
+            format!("{repository}@{digest}")
+        }
+    };
     let pulled = crate::commands::ledger::runtime()?
         .block_on(verdict_bundle::registry::pull(&reference, &credentials(&args.registry)))
         .map_err(registry_error)?;

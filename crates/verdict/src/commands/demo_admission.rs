@@ -14,9 +14,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -35,7 +32,6 @@ use super::admission::{decision_appender, environment_check, open_ledger};
 use crate::error::CliError;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 const DSSE_LAYER: &str = "application/vnd.dsse.envelope.v1+json";
 const IN_TOTO: &str = "application/vnd.in-toto+json";
 /// The predicate type the demo's image policy requires.
@@ -46,31 +42,9 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-fn descriptor(media_type: &str, blob: &[u8]) -> Value {
-    json!({"mediaType": media_type, "digest": sha256(blob), "size": blob.len()})
-}
-
-/// An OCI image manifest over `config` and `layers`, with its blobs.
+/// An OCI image manifest over `config` and `layers`, with its blobs (the bundle signer's layout).
 fn manifest(config: &[u8], layers: &[(&str, Vec<u8>, Value)]) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let layer_descriptors: Vec<Value> = layers
-        .iter()
-        .map(|(media_type, blob, annotations)| {
-            let mut descriptor = descriptor(media_type, blob);
-            if !annotations.is_null() {
-                descriptor["annotations"] = annotations.clone();
-            }
-            descriptor
-        })
-        .collect();
-    let body = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": descriptor("application/vnd.oci.image.config.v1+json", config),
-        "layers": layer_descriptors,
-    });
-    let mut blobs = vec![config.to_vec()];
-    blobs.extend(layers.iter().map(|(_, blob, _)| blob.clone()));
-    (body.to_string().into_bytes(), blobs)
+    verdict_bundle::sign::image_manifest(config, layers)
 }
 
 /// The demo backend image of `version`: the same bytes on every run, so its digest — the artifact's
@@ -110,50 +84,33 @@ fn put_manifest(
 
 /// The release key of the demo's CI.
 struct ReleaseKey {
-    pair: EcdsaKeyPair,
+    key: verdict_bundle::sign::SigningKey,
 }
 
 impl ReleaseKey {
     fn generate() -> Result<Self, CliError> {
-        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING)
+        let key = verdict_bundle::sign::SigningKey::generate()
             .map_err(|_| CliError::unavailable(anyhow!("cannot generate the demo's signing key")))?;
-        Ok(ReleaseKey { pair })
+        Ok(ReleaseKey { key })
     }
 
     fn public_pem(&self) -> Result<String, CliError> {
-        let der = self
-            .pair
-            .public_key()
-            .as_der()
-            .map_err(|_| CliError::unavailable(anyhow!("cannot encode the demo's public key")))?;
-        let body = B64.encode(der.as_ref());
-        let lines: Vec<&str> =
-            body.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
-        Ok(format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n")))
+        self.key
+            .public_pem()
+            .map_err(|_| CliError::unavailable(anyhow!("cannot encode the demo's public key")))
     }
 
     /// cosign's legacy `.sig` manifest for `name@digest`: one simple-signing layer and its signature,
     /// never uploaded to a transparency log.
     fn sign(&self, name: &str, digest: &str) -> Result<(Vec<u8>, Vec<Vec<u8>>), CliError> {
-        let payload = json!({
-            "critical": {"identity": {"docker-reference": name}, "image": {"docker-manifest-digest": digest},
-                         "type": "cosign container image signature"},
-            "optional": null,
-        })
-        .to_string()
-        .into_bytes();
-        let signature = self.signature(&payload)?;
-        let annotations = json!({"dev.cosignproject.cosign/signature": signature});
-        Ok(manifest(b"{}", &[(SIMPLE_SIGNING, payload, annotations)]))
+        self.key
+            .legacy_signature(name, digest)
+            .map_err(|_| CliError::unavailable(anyhow!("cannot sign the demo image")))
     }
 
     /// The base64 ECDSA signature of `message`.
     fn signature(&self, message: &[u8]) -> Result<String, CliError> {
-        let signature = self
-            .pair
-            .sign(&SystemRandom::new(), message)
-            .map_err(|_| CliError::unavailable(anyhow!("cannot sign the demo image")))?;
-        Ok(B64.encode(signature.as_ref()))
+        self.key.signature(message).map_err(|_| CliError::unavailable(anyhow!("cannot sign the demo image")))
     }
 
     /// cosign's legacy `.att` manifest for `name@digest`: a DSSE envelope of an in-toto SLSA provenance

@@ -1,0 +1,155 @@
+//! Signing a pushed bundle the way cosign signs an image with a key: a simple-signing payload naming
+//! `REPOSITORY@DIGEST`, its ECDSA P-256 signature in the layer's `dev.cosignproject.cosign/signature`
+//! annotation, pushed under cosign's `sha256-HEX.sig` tag. `cosign verify --key KEY.pub
+//! --insecure-ignore-tlog` and verdict's own image verification both read it; nothing is sent to a
+//! transparency log.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Why a key cannot sign.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(pub String);
+
+/// An ECDSA P-256 signing key.
+pub struct SigningKey {
+    pair: EcdsaKeyPair,
+}
+
+impl SigningKey {
+    /// Reads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`, ECDSA P-256), e.g. from
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        if pem.contains("ENCRYPTED") {
+            return Err(KeyError(
+                "an encrypted key (cosign's format) cannot be read: give a PKCS#8 PEM ECDSA P-256 private key".into(),
+            ));
+        }
+        let body: String = pem
+            .lines()
+            .skip_while(|line| !line.starts_with("-----BEGIN PRIVATE KEY-----"))
+            .skip(1)
+            .take_while(|line| !line.starts_with("-----END"))
+            .collect();
+        if body.is_empty() {
+            return Err(KeyError("not a PEM `PRIVATE KEY` (PKCS#8) block".into()));
+        }
+        let der =
+            B64.decode(body.trim()).map_err(|err| KeyError(format!("the key's PEM is not base64: {err}")))?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der)
+            .map_err(|_| KeyError("not an ECDSA P-256 PKCS#8 private key".into()))?;
+        Ok(SigningKey { pair })
+    }
+
+    /// A fresh key (for tests and the demo).
+    pub fn generate() -> Result<Self, KeyError> {
+        EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING)
+            .map(|pair| SigningKey { pair })
+            .map_err(|_| KeyError("cannot generate a key".into()))
+    }
+
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`), for a policy's `key.publicKey`.
+    pub fn public_pem(&self) -> Result<String, KeyError> {
+        let der =
+            self.pair.public_key().as_der().map_err(|_| KeyError("cannot encode the public key".into()))?;
+        let body = B64.encode(der.as_ref());
+        let lines: Vec<&str> =
+            body.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+        Ok(format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n")))
+    }
+
+    /// The base64 ASN.1 ECDSA signature of `message`.
+    pub fn signature(&self, message: &[u8]) -> Result<String, KeyError> {
+        let signature =
+            self.pair.sign(&SystemRandom::new(), message).map_err(|_| KeyError("signing failed".into()))?;
+        Ok(B64.encode(signature.as_ref()))
+    }
+
+    /// cosign's legacy signature manifest for `name@digest` and its blobs (config first): one
+    /// simple-signing layer carrying the signature.
+    pub fn legacy_signature(&self, name: &str, digest: &str) -> Result<(Vec<u8>, Vec<Vec<u8>>), KeyError> {
+        let payload = json!({
+            "critical": {"identity": {"docker-reference": name}, "image": {"docker-manifest-digest": digest},
+                         "type": "cosign container image signature"},
+            "optional": null,
+        })
+        .to_string()
+        .into_bytes();
+        let signature = self.signature(&payload)?;
+        let annotations = json!({"dev.cosignproject.cosign/signature": signature});
+        Ok(image_manifest(b"{}", &[(SIMPLE_SIGNING, payload, annotations)]))
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+fn descriptor(media_type: &str, blob: &[u8]) -> Value {
+    json!({"mediaType": media_type, "digest": sha256(blob), "size": blob.len()})
+}
+
+/// An OCI image manifest over `config` and `layers` (media type, bytes, annotations or null), with its
+/// blobs (config first).
+pub fn image_manifest(config: &[u8], layers: &[(&str, Vec<u8>, Value)]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let layer_descriptors: Vec<Value> = layers
+        .iter()
+        .map(|(media_type, blob, annotations)| {
+            let mut descriptor = descriptor(media_type, blob);
+            if !annotations.is_null() {
+                descriptor["annotations"] = annotations.clone();
+            }
+            descriptor
+        })
+        .collect();
+    let body = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor("application/vnd.oci.image.config.v1+json", config),
+        "layers": layer_descriptors,
+    });
+    let mut blobs = vec![config.to_vec()];
+    blobs.extend(layers.iter().map(|(_, blob, _)| blob.clone()));
+    (body.to_string().into_bytes(), blobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_pkcs8_p256_and_sign_what_they_name() {
+        let key = SigningKey::generate().unwrap();
+        let (manifest, blobs) =
+            key.legacy_signature("registry.example/acme/policies", "sha256:abcd").unwrap();
+        let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+        let layer = &manifest["layers"][0];
+        assert_eq!(layer["mediaType"], SIMPLE_SIGNING);
+        assert!(layer["annotations"]["dev.cosignproject.cosign/signature"].is_string());
+        let payload: Value = serde_json::from_slice(&blobs[1]).unwrap();
+        assert_eq!(payload["critical"]["image"]["docker-manifest-digest"], "sha256:abcd");
+        assert!(key.public_pem().unwrap().starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        assert!(SigningKey::from_pem("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nx\n").is_err());
+        assert!(SigningKey::from_pem("garbage").is_err());
+    }
+
+    #[test]
+    fn a_pkcs8_key_from_another_tool_signs_verifiably() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+        let generated = rcgen::KeyPair::generate().unwrap();
+        let key = SigningKey::from_pem(&generated.serialize_pem()).unwrap();
+        let signature = B64.decode(key.signature(b"message").unwrap()).unwrap();
+        let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, generated.public_key_raw());
+        public.verify(b"message", &signature).expect("the signature verifies with the key's public half");
+        assert_eq!(key.public_pem().unwrap(), generated.public_key_pem());
+    }
+}
