@@ -12,6 +12,7 @@ pub mod build;
 pub mod classify;
 pub mod manifest;
 pub mod registry;
+pub mod resolve;
 pub mod sign;
 pub mod trust;
 

@@ -123,7 +123,10 @@ pub async fn artifact_name(
 fn template_policies() -> Result<PolicySet, LedgerError> {
     let loaded = verdict_policy::load_policy("flow templates", "flow-templates", TEMPLATE_POLICY)
         .map_err(|_| LedgerError::Invalid("the built-in template policy does not load".to_owned()))?;
-    Ok(vec![(AppliedPolicy { name: "flow-templates".to_owned(), version: None, file: None }, loaded.policy)])
+    Ok(vec![(
+        AppliedPolicy { name: "flow-templates".to_owned(), version: None, file: None, bundle: None },
+        loaded.policy,
+    )])
 }
 
 /// Decides whether the artifact may run, by the chosen policies, and records the decision when asked.

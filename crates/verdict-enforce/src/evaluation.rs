@@ -25,6 +25,24 @@ pub struct AppliedPolicy {
     /// The file it was read from, for a policy given as a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The policy bundle the file came from: which policy version decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleSource>,
+}
+
+/// Where a policy file taken from a policy bundle came from (docs/bundles.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleSource {
+    /// The bundle's digest (`sha256:…`).
+    pub bundle_digest: String,
+    /// The registry reference it was pulled by, if it came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The bundle source the file belongs to.
+    pub source: String,
+    /// That source's git commit, when it was built from a checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// Policies ready to apply, with what to call them in the output.
@@ -35,7 +53,10 @@ pub fn policy_set(policies: &[PolicyVersion]) -> Result<PolicySet, LedgerError> 
     policies
         .iter()
         .map(|p| {
-            Ok((AppliedPolicy { name: p.name.clone(), version: Some(p.version), file: None }, p.load()?))
+            Ok((
+                AppliedPolicy { name: p.name.clone(), version: Some(p.version), file: None, bundle: None },
+                p.load()?,
+            ))
         })
         .collect()
 }

@@ -21,6 +21,10 @@ pub struct Cli {
     #[command(flatten)]
     pub ledger: LedgerOptions,
 
+    /// Which signatures a policy bundle from a registry needs.
+    #[command(flatten)]
+    pub bundle_trust: BundleTrust,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -28,6 +32,22 @@ pub struct Cli {
 
 /// The help heading of the options every command takes, kept apart from each command's own.
 pub const GLOBAL: &str = "Global options";
+
+/// Which signatures a bundle from a registry needs before any policy in it is used (`oci://REF` in any
+/// policy argument, `bundle pull`, `bundle verify`).
+#[derive(Debug, Clone, Args)]
+pub struct BundleTrust {
+    /// The bundle policy: an image policy (docs/image-policy.md) whose rules name the bundle repositories
+    /// and the keys or keyless identities that must have signed them.
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
+    pub bundle_policy: Option<PathBuf>,
+    /// Use bundles from registries without checking their signatures (a warning says so).
+    #[arg(long, global = true, conflicts_with = "bundle_policy", help_heading = GLOBAL)]
+    pub insecure_unsigned: bool,
+    /// Sigstore's trusted_root.json for keyless bundle signatures (default: the embedded production root).
+    #[arg(long = "bundle-trusted-root", global = true, value_name = "FILE", help_heading = GLOBAL)]
+    pub trusted_root: Option<PathBuf>,
+}
 
 /// The ledger every evidence command uses.
 ///

@@ -18,29 +18,15 @@ pub enum BundleCommand {
     /// Push a bundle file to an OCI registry as an artifact (its own artifactType; any OCI 1.1 registry,
     /// with or without the referrers API); prints the manifest digest that pins it.
     Push(BundlePushArgs),
-    /// Pull a bundle (`REF:tag` or `REF@sha256:…`), check every digest down to each file, and unpack it
-    /// into a directory (or save the bundle file).
+    /// Pull a bundle (`REF:tag` or `REF@sha256:…`) once its signatures pass `--bundle-policy` (or with
+    /// `--insecure-unsigned`), check every digest down to each file, and unpack it into a directory (or
+    /// save the bundle file).
     Pull(BundlePullArgs),
     /// Sign a pushed bundle with a key, as cosign signs an image (`cosign verify --key … --insecure-ignore-tlog`
     /// checks it too).
     Sign(BundleSignArgs),
-    /// Check a pushed bundle's signatures against a bundle policy: exit 0 trusted, 1 not (every reason).
+    /// Check a pushed bundle's signatures against `--bundle-policy`: exit 0 trusted, 1 not (every reason).
     Verify(BundleVerifyArgs),
-}
-
-/// Which signatures a bundle needs before any policy in it is used.
-#[derive(Debug, Clone, Args)]
-pub struct BundleTrustArgs {
-    /// The bundle policy: an image policy (docs/image-policy.md) whose rules name the bundle repositories
-    /// and the keys or keyless identities that must have signed them.
-    #[arg(long, value_name = "FILE", required_unless_present = "insecure_unsigned")]
-    pub bundle_policy: Option<PathBuf>,
-    /// Sigstore's trusted_root.json for keyless signatures (default: the embedded production root).
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
-    /// Use the bundle without checking any signature (a warning says so).
-    #[arg(long, conflicts_with = "bundle_policy")]
-    pub insecure_unsigned: bool,
 }
 
 /// Arguments of `verdict bundle sign`.
@@ -62,12 +48,6 @@ pub struct BundleVerifyArgs {
     /// The pushed bundle.
     #[arg(value_name = "REF")]
     pub reference: String,
-    /// The bundle policy (an image policy naming who may sign which bundle repositories).
-    #[arg(long, value_name = "FILE")]
-    pub bundle_policy: PathBuf,
-    /// Sigstore's trusted_root.json for keyless signatures (default: the embedded production root).
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
     #[command(flatten)]
     pub registry: BundleRegistryArgs,
 }
@@ -112,8 +92,6 @@ pub struct BundlePullArgs {
     /// Save the bundle file here instead of (or as well as) unpacking it.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    #[command(flatten)]
-    pub trust: BundleTrustArgs,
     #[command(flatten)]
     pub registry: BundleRegistryArgs,
     /// text: what was pulled; json: reference, digests and manifest.

@@ -11,6 +11,7 @@ mod commands;
 mod error;
 mod input;
 mod ledger_backend;
+mod policy_sources;
 mod render;
 
 use std::os::fd::AsFd;
@@ -55,39 +56,47 @@ fn main() -> ExitCode {
     }
     let json_logs = matches!(&cli.command, Command::Server(args) if args.log_format == cli::LogFormat::Json);
     init_logging(cli.verbose, json_logs, serving);
-    let outcome = match cli.command {
-        Command::Policy(command) => commands::policy::run(command),
-        Command::Evaluate(command) => commands::evaluate::run(command, &cli.ledger),
-        Command::Bench(command) => commands::bench::run(command, &cli.ledger),
-        Command::Fingerprint(args) => commands::fingerprint::run(&args),
-        Command::Ledger(command) => commands::ledger::run(command, &cli.ledger),
-        Command::Create(command) => commands::evidence::create(command, &cli.ledger),
-        Command::Begin(command) => commands::evidence::begin(command, &cli.ledger),
-        Command::Attest(command) => commands::evidence::attest(command, &cli.ledger),
-        Command::List(command) => commands::evidence::list(command, &cli.ledger),
-        Command::Get(command) => commands::evidence::get(command, &cli.ledger),
-        Command::Tag(command) => commands::evidence::tag(command, &cli.ledger),
-        Command::Bundle(command) => commands::bundle::run(command),
-        Command::Archive(command) => commands::environments::archive(command, &cli.ledger),
-        Command::Search(args) => commands::lookup::search(&args, &cli.ledger),
-        Command::Demo => commands::demo::run(&cli.ledger),
-        Command::Server(args) => commands::server::run(args, &cli.ledger),
-        Command::Snapshot(command) => commands::environments::snapshot(command, &cli.ledger),
-        Command::Diff(command) => commands::environments::diff(command, &cli.ledger),
-        Command::Log(command) => commands::environments::log(command, &cli.ledger),
-        Command::AttachPolicy(args) => commands::environments::attach(&args, true, &cli.ledger),
-        Command::DetachPolicy(args) => commands::environments::attach(&args, false, &cli.ledger),
-        Command::Assert(command) => commands::assert::run(command, &cli.ledger),
-        Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
-        Command::Verify(command) => commands::verify::run(command),
-        Command::Admission(command) => commands::admission::run(command, &cli.ledger),
-        Command::Apply(args) => commands::kyverno::apply(&args),
-        Command::Test(args) => commands::kyverno::test(&args),
-        Command::Completions(args) => {
-            clap_complete::generate(args.shell, &mut command_line(), "verdict", &mut std::io::stdout());
-            Ok(verdict_core::ExitStatus::Ok)
-        }
-    };
+    let outcome =
+        policy_sources::resolve_command(&mut cli.command, &cli.bundle_trust).and_then(|()| {
+            match cli.command {
+                Command::Policy(command) => commands::policy::run(command),
+                Command::Evaluate(command) => commands::evaluate::run(command, &cli.ledger),
+                Command::Bench(command) => commands::bench::run(command, &cli.ledger),
+                Command::Fingerprint(args) => commands::fingerprint::run(&args),
+                Command::Ledger(command) => commands::ledger::run(command, &cli.ledger),
+                Command::Create(command) => commands::evidence::create(command, &cli.ledger),
+                Command::Begin(command) => commands::evidence::begin(command, &cli.ledger),
+                Command::Attest(command) => commands::evidence::attest(command, &cli.ledger),
+                Command::List(command) => commands::evidence::list(command, &cli.ledger),
+                Command::Get(command) => commands::evidence::get(command, &cli.ledger),
+                Command::Tag(command) => commands::evidence::tag(command, &cli.ledger),
+                Command::Bundle(command) => commands::bundle::run(command, &cli.bundle_trust),
+                Command::Archive(command) => commands::environments::archive(command, &cli.ledger),
+                Command::Search(args) => commands::lookup::search(&args, &cli.ledger),
+                Command::Demo => commands::demo::run(&cli.ledger),
+                Command::Server(args) => commands::server::run(args, &cli.ledger),
+                Command::Snapshot(command) => commands::environments::snapshot(command, &cli.ledger),
+                Command::Diff(command) => commands::environments::diff(command, &cli.ledger),
+                Command::Log(command) => commands::environments::log(command, &cli.ledger),
+                Command::AttachPolicy(args) => commands::environments::attach(&args, true, &cli.ledger),
+                Command::DetachPolicy(args) => commands::environments::attach(&args, false, &cli.ledger),
+                Command::Assert(command) => commands::assert::run(command, &cli.ledger),
+                Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
+                Command::Verify(command) => commands::verify::run(command),
+                Command::Admission(command) => commands::admission::run(command, &cli.ledger),
+                Command::Apply(args) => commands::kyverno::apply(&args),
+                Command::Test(args) => commands::kyverno::test(&args),
+                Command::Completions(args) => {
+                    clap_complete::generate(
+                        args.shell,
+                        &mut command_line(),
+                        "verdict",
+                        &mut std::io::stdout(),
+                    );
+                    Ok(verdict_core::ExitStatus::Ok)
+                }
+            }
+        });
     match outcome {
         Ok(status) => ExitCode::from(status.code()),
         // The reader of stdout went away (`| head`): end quietly; what was written stands.

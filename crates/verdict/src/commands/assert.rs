@@ -52,7 +52,14 @@ fn policy_choice(args: &AssertArtifactArgs) -> Result<PolicyChoice, CliError> {
             let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
             CliError::invalid(anyhow!("{}", rendered.join("\n")))
         })?;
-        loaded.push((AppliedPolicy { name, version: None, file: Some(file) }, policy.policy));
+        let bundle =
+            crate::policy_sources::provenance_of(path).map(|p| verdict_enforce::evaluation::BundleSource {
+                bundle_digest: p.bundle_digest,
+                reference: p.reference,
+                source: p.source,
+                commit: p.commit,
+            });
+        loaded.push((AppliedPolicy { name, version: None, file: Some(file), bundle }, policy.policy));
     }
     Ok(PolicyChoice::Policies { loaded, stored })
 }

@@ -6,27 +6,25 @@ use verdict_bundle::registry::{Credentials, RegistryError};
 use verdict_bundle::{BuildError, BuildOptions, BundleError, Origin, SourceDir};
 use verdict_core::ExitStatus;
 
-use crate::cli::ValidateOutput;
+use crate::cli::{BundleTrust, ValidateOutput};
 use crate::cli_bundle::{BundleBuildArgs, BundleCommand, BundleInspectArgs, BundlePullArgs, BundlePushArgs};
 use crate::error::{CliError, CliResult};
 use crate::render::{counted, print_json, say};
 
 /// Runs `bundle …`.
-pub fn run(command: BundleCommand) -> CliResult {
+pub fn run(command: BundleCommand, trust: &BundleTrust) -> CliResult {
     match command {
         BundleCommand::Build(args) => build(&args),
         BundleCommand::Inspect(args) => inspect(&args),
         BundleCommand::Push(args) => push(&args),
-        BundleCommand::Pull(args) => pull(&args),
+        BundleCommand::Pull(args) => pull(&args, trust),
         BundleCommand::Sign(args) => sign(&args),
         BundleCommand::Verify(args) => {
-            let trust = crate::cli_bundle::BundleTrustArgs {
-                bundle_policy: Some(args.bundle_policy.clone()),
-                trusted_root: args.trusted_root.clone(),
-                insecure_unsigned: false,
-            };
+            if trust.bundle_policy.is_none() {
+                return Err(CliError::invalid(anyhow!("bundle verify needs --bundle-policy FILE")));
+            }
             let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference);
-            let trusted = trusted_digest(reference, &trust, &args.registry)?;
+            let trusted = trusted_digest(reference, trust, &args.registry)?;
             say(format_args!("{reference}: trusted ({trusted})"));
             Ok(ExitStatus::Ok)
         }
@@ -48,12 +46,18 @@ fn sign(args: &crate::cli_bundle::BundleSignArgs) -> CliResult {
 
 /// The manifest digest `reference` may be used at: checked against the bundle policy (signatures by
 /// the verifier `verify image` uses), or — with `--insecure-unsigned` only — whatever the registry holds.
-fn trusted_digest(
+pub fn trusted_digest(
     reference: &str,
-    trust: &crate::cli_bundle::BundleTrustArgs,
+    trust: &BundleTrust,
     registry: &crate::cli_bundle::BundleRegistryArgs,
 ) -> Result<String, CliError> {
     let Some(policy_file) = &trust.bundle_policy else {
+        if !trust.insecure_unsigned {
+            return Err(CliError::invalid(anyhow!(
+                "{reference}: a bundle from a registry is used only after its signatures are checked: give \
+                 --bundle-policy FILE (or --insecure-unsigned to skip the check)"
+            )));
+        }
         tracing::warn!("--insecure-unsigned: the signatures of {reference} are not checked");
         return Ok(String::new());
     };
@@ -85,7 +89,7 @@ fn credentials(args: &crate::cli_bundle::BundleRegistryArgs) -> Credentials {
     Credentials { basic: args.registry_username.clone().zip(args.registry_password.clone()) }
 }
 
-fn registry_error(err: RegistryError) -> CliError {
+pub fn registry_error(err: RegistryError) -> CliError {
     match err {
         RegistryError::Invalid(_) | RegistryError::NotFound(_) => CliError::invalid(err),
         RegistryError::Unavailable(_) => CliError::unavailable(err),
@@ -120,21 +124,24 @@ fn push(args: &BundlePushArgs) -> CliResult {
     Ok(ExitStatus::Ok)
 }
 
-fn pull(args: &BundlePullArgs) -> CliResult {
+/// `reference` pinned to the verified `digest` (unchanged when nothing was verified): pull exactly what
+/// was verified, so a tag moved in between cannot swap the content.
+pub fn pinned(reference: &str, digest: &str) -> String {
+    if digest.is_empty() {
+        return reference.to_owned();
+    }
+    let repository = reference.split('@').next().unwrap_or(reference);
+    let repository = repository
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(repository, |(repository, _)| repository);
+    format!("{repository}@{digest}")
+}
+
+fn pull(args: &BundlePullArgs, trust: &BundleTrust) -> CliResult {
     let given = args.reference.strip_prefix("oci://").unwrap_or(&args.reference).to_owned();
-    let trusted = trusted_digest(&given, &args.trust, &args.registry)?;
-    // Pull exactly what was verified: a tag moved in between cannot swap the content.
-    let reference = match trusted.as_str() {
-        "" => given,
-        digest => {
-            let repository = given.split('@').next().unwrap_or(&given);
-            let repository = repository
-                .rsplit_once(':')
-                .filter(|(_, tag)| !tag.contains('/'))
-                .map_or(repository, |(repository, _)| repository);
-            format!("{repository}@{digest}")
-        }
-    };
+    let trusted = trusted_digest(&given, trust, &args.registry)?;
+    let reference = pinned(&given, &trusted);
     let pulled = crate::commands::ledger::runtime()?
         .block_on(verdict_bundle::registry::pull(&reference, &credentials(&args.registry)))
         .map_err(registry_error)?;

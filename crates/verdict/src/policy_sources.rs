@@ -1,0 +1,169 @@
+//! Policy arguments that name a bundle (`oci://REF[@sha256:…][#PATH]`, `FILE.tar[#PATH]`) become paths
+//! inside the bundle, unpacked in the cache, before a command runs: every command that reads policy files
+//! reads bundles the same way, and relative references between policy files keep working. A bundle
+//! from a registry is used only after its signatures pass `--bundle-policy` (or with
+//! `--insecure-unsigned`, which warns); its digest and the source commit of each file used are kept for
+//! the decisions that name them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::anyhow;
+use verdict_bundle::BundleError;
+use verdict_bundle::registry::Credentials;
+use verdict_bundle::resolve::{BundleArg, Location, PolicyProvenance, Unpacked};
+
+use crate::cli::{BundleTrust, Command, EvaluateCommand, PolicyCommand};
+use crate::error::CliError;
+
+/// Every policy path taken from a bundle in this run, with where it came from.
+static USED: Mutex<Vec<(PathBuf, PolicyProvenance)>> = Mutex::new(Vec::new());
+
+/// Where `path` (a policy file used in this run) came from, when it came from a bundle.
+pub fn provenance_of(path: &Path) -> Option<PolicyProvenance> {
+    let used = USED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    used.iter().find(|(root, _)| path.starts_with(root)).map(|(_, provenance)| provenance.clone())
+}
+
+/// Rewrites every policy argument of `command` that names a bundle.
+pub fn resolve_command(command: &mut Command, trust: &BundleTrust) -> Result<(), CliError> {
+    let mut resolver = Resolver { trust, cache: verdict_bundle::resolve::cache_dir() };
+    let mut one = |path: &mut PathBuf| resolver.path(path);
+    match command {
+        Command::Policy(PolicyCommand::Validate(args)) => args.files.iter_mut().try_for_each(&mut one),
+        Command::Policy(PolicyCommand::Eval(args)) => args.policies.iter_mut().try_for_each(&mut one),
+        Command::Policy(PolicyCommand::Lint(args)) => args.files.iter_mut().try_for_each(&mut one),
+        Command::Policy(PolicyCommand::Test(args)) => args.paths.iter_mut().try_for_each(&mut one),
+        Command::Evaluate(EvaluateCommand::Input(args)) => one(&mut args.rego.policy),
+        Command::Evaluate(EvaluateCommand::Trail(args)) => one(&mut args.rego.policy),
+        Command::Evaluate(EvaluateCommand::Trails(args)) => one(&mut args.rego.policy),
+        Command::Assert(crate::cli_env::AssertCommand::Artifact(args)) => {
+            args.policies.iter_mut().try_for_each(|value| {
+                let mut path = PathBuf::from(value.as_str());
+                one(&mut path)?;
+                *value = path.display().to_string();
+                Ok(())
+            })
+        }
+        Command::Verify(crate::cli_env::VerifyCommand::Image(args)) => one(&mut args.policy),
+        Command::Apply(args) => args.policies.iter_mut().try_for_each(&mut one),
+        Command::Test(args) => args.dirs.iter_mut().try_for_each(&mut one),
+        Command::Create(crate::cli::CreateCommand::Policy(args)) => one(&mut args.file),
+        Command::Admission(command) => {
+            use crate::cli_admission::AdmissionCommand as A;
+            let judge = match command {
+                A::Validate(args) => return one(&mut args.config),
+                A::Serve(args) => &mut args.judge,
+                A::Review(args) => &mut args.judge,
+                A::Replay(args) => &mut args.judge,
+                A::Manifests(_) => return Ok(()),
+            };
+            judge.config.iter_mut().chain(judge.policy.iter_mut()).try_for_each(&mut one)
+        }
+        _ => Ok(()),
+    }
+}
+
+struct Resolver<'a> {
+    trust: &'a BundleTrust,
+    cache: PathBuf,
+}
+
+impl Resolver<'_> {
+    fn path(&mut self, path: &mut PathBuf) -> Result<(), CliError> {
+        let Some(text) = path.to_str() else { return Ok(()) };
+        let Some(arg) = verdict_bundle::resolve::parse_arg(text) else { return Ok(()) };
+        // A real file or directory of that name that is not a bundle file is left alone.
+        if let Location::File(file) = &arg.location
+            && !file.is_file()
+        {
+            return Err(CliError::invalid(anyhow!("bundle file {}: no such file", file.display())));
+        }
+        let (unpacked, reference) = self.unpack(&arg)?;
+        let resolved = unpacked.path_of(arg.inner.as_deref()).map_err(bundle_error)?;
+        if let Some(provenance) = unpacked.provenance(arg.inner.as_deref(), reference.as_deref()) {
+            USED.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((resolved.clone(), provenance));
+        } else {
+            // The whole bundle: each source under its own directory.
+            for source in &unpacked.manifest.sources {
+                if let Some(provenance) = unpacked.provenance(Some(&source.name), reference.as_deref()) {
+                    USED.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((unpacked.root.join(&source.name), provenance));
+                }
+            }
+        }
+        tracing::info!("{text} is {}", resolved.display());
+        *path = resolved;
+        Ok(())
+    }
+
+    fn unpack(&self, arg: &BundleArg) -> Result<(Unpacked, Option<String>), CliError> {
+        match &arg.location {
+            // A bundle file is the user's own file, as any policy file is: its digests are checked; it
+            // carries no signature.
+            Location::File(file) => {
+                Ok((verdict_bundle::resolve::unpack_file(file, &self.cache).map_err(bundle_error)?, None))
+            }
+            Location::Registry(reference) => Ok((self.unpack_registry(reference)?, Some(reference.clone()))),
+        }
+    }
+
+    fn unpack_registry(&self, reference: &str) -> Result<Unpacked, CliError> {
+        let policy_text = match &self.trust.bundle_policy {
+            Some(file) => Some(std::fs::read_to_string(file).map_err(|err| {
+                CliError::invalid(anyhow!("cannot read --bundle-policy {}: {err}", file.display()))
+            })?),
+            None if self.trust.insecure_unsigned => None,
+            None => {
+                return Err(CliError::invalid(anyhow!(
+                    "{reference}: a bundle from a registry is used only after its signatures are checked: give \
+                     --bundle-policy FILE (or --insecure-unsigned to skip the check)"
+                )));
+            }
+        };
+        let key = verdict_bundle::resolve::trust_key(policy_text.as_deref());
+        // A pinned reference already pulled and trusted under the same policy: no network needed.
+        if let Some((_, pinned)) = reference.split_once('@')
+            && let Some(bundle_digest) = manifest_index(&self.cache, pinned)
+            && let Some(unpacked) = verdict_bundle::resolve::cached_trusted(&self.cache, &bundle_digest, &key)
+        {
+            return Ok(unpacked);
+        }
+        let registry =
+            crate::cli_bundle::BundleRegistryArgs { registry_username: None, registry_password: None };
+        let trusted = crate::commands::bundle::trusted_digest(reference, self.trust, &registry)?;
+        let pull_by = crate::commands::bundle::pinned(reference, &trusted);
+        let pulled = crate::commands::ledger::runtime()?
+            .block_on(verdict_bundle::registry::pull(&pull_by, &Credentials::default()))
+            .map_err(crate::commands::bundle::registry_error)?;
+        let unpacked =
+            verdict_bundle::resolve::unpack_into_cache(&pulled.bundle, &self.cache).map_err(bundle_error)?;
+        verdict_bundle::resolve::mark_trusted(&unpacked, &key);
+        remember_manifest(&self.cache, &pulled.manifest_digest, &unpacked.digest);
+        Ok(unpacked)
+    }
+}
+
+fn bundle_error(err: BundleError) -> CliError {
+    match err {
+        BundleError::Malformed(_) => CliError::invalid(err),
+        BundleError::Tampered(_) => CliError { status: verdict_core::ExitStatus::Denied, error: err.into() },
+    }
+}
+
+/// The bundle digest a manifest digest was pulled as (the cache's index).
+fn manifest_index(cache: &Path, manifest_digest: &str) -> Option<String> {
+    let text =
+        std::fs::read_to_string(cache.join("manifests").join(manifest_digest.replace(':', "-"))).ok()?;
+    Some(text.trim().to_owned())
+}
+
+fn remember_manifest(cache: &Path, manifest_digest: &str, bundle_digest: &str) {
+    let dir = cache.join("manifests");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join(manifest_digest.replace(':', "-")), bundle_digest);
+    }
+}

@@ -1,0 +1,204 @@
+//! Bundles used where policy files are taken: `FILE.tar#PATH` and `oci://REF#PATH` in `policy validate`,
+//! `apply` and `assert artifact`, the bundle digest and source commit named in the decision, a registry
+//! bundle used only after its signatures pass `--bundle-policy`, and a pinned one usable offline once
+//! cached.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use verdict_testkit::docker_registry::DockerRegistry;
+
+fn verdict(cache: &Path) -> Command {
+    let mut command = Command::cargo_bin("verdict").unwrap();
+    command
+        .env("NO_COLOR", "1")
+        .env("VERDICT_CACHE_DIR", cache)
+        .env_remove("VERDICT_DB")
+        .env_remove("VERDICT_HOST");
+    command
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .expect("the git binary makes the test's checkout");
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+const KYVERNO: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: disallow-latest
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: no-latest
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      validate:
+        message: "latest tag"
+        pattern:
+          spec:
+            containers:
+              - image: "!*:latest"
+"#;
+
+/// A bundle of a git-tracked `security` source (the example environment policy) and a `platform` source
+/// (a Kyverno policy); returns the bundle file, its digest and the security commit.
+fn bundle(root: &Path, cache: &Path) -> (std::path::PathBuf, String, String) {
+    let security = root.join("security");
+    std::fs::create_dir_all(&security).unwrap();
+    std::fs::copy(verdict_testkit::workspace_root().join("examples/policy.yml"), security.join("gate.yml"))
+        .unwrap();
+    git(&security, &["init", "-q", "-b", "main"]);
+    git(&security, &["add", "."]);
+    git(&security, &["commit", "-q", "-m", "gate"]);
+    let commit = git(&security, &["rev-parse", "HEAD"]);
+    let platform = root.join("platform");
+    std::fs::create_dir_all(&platform).unwrap();
+    std::fs::write(platform.join("disallow-latest.yaml"), KYVERNO).unwrap();
+    let file = root.join("bundle.tar");
+    let output = verdict(cache)
+        .args(["bundle", "build", "--format", "json", "-o", file.to_str().unwrap()])
+        .arg("--source")
+        .arg(format!("security={}", security.display()))
+        .arg("--source")
+        .arg(format!("platform={}", platform.display()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    (file, report["digest"].as_str().unwrap().to_owned(), commit)
+}
+
+#[test]
+fn bundle_files_are_policy_sources_and_decisions_name_them() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    let (file, digest, commit) = bundle(root.path(), &cache);
+    let arg = |inner: &str| format!("{}#{inner}", file.display());
+
+    verdict(&cache)
+        .args(["policy", "validate", &arg("security/gate.yml")])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ok:"));
+    // A directory inside the bundle, for `apply`.
+    let pods = root.path().join("pods.yaml");
+    std::fs::write(&pods, "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec:\n  containers: [{name: c, image: \"nginx:latest\"}]\n").unwrap();
+    verdict(&cache)
+        .args(["apply", &arg("platform"), "--resource", pods.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("disallow-latest"));
+
+    // The decision names the bundle and the commit of the source the policy came from.
+    let db = root.path().join("ledger.db");
+    verdict(&cache).args(["--db", db.to_str().unwrap(), "create", "flow", "backend"]).assert().code(0);
+    let output = verdict(&cache)
+        .args(["--db", db.to_str().unwrap(), "assert", "artifact", "--fingerprint", &"ab".repeat(32)])
+        .args(["--policy", &arg("security/gate.yml"), "-o", "json"])
+        .output()
+        .unwrap();
+    let decision: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let bundle = &decision["policies"][0]["bundle"];
+    assert_eq!(bundle["bundle_digest"], digest.as_str(), "{decision}");
+    assert_eq!(bundle["source"], "security");
+    assert_eq!(bundle["commit"], commit.as_str());
+
+    // What the bundle does not hold, and a bundle file that is not there: exit 2.
+    verdict(&cache)
+        .args(["policy", "validate", &arg("security/missing.yml")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no security/missing.yml (its sources: platform, security)"));
+    verdict(&cache)
+        .args(["policy", "validate", "nowhere.tar#security/gate.yml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such file"));
+}
+
+#[test]
+fn registry_bundles_are_used_only_when_trusted() {
+    let Some(registry) = DockerRegistry::start() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    let (file, digest, _) = bundle(root.path(), &cache);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let key_file = root.path().join("release.key");
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let indented: String =
+        key.public_key_pem().lines().map(|line| format!("              {line}\n")).collect();
+    let policy = root.path().join("bundle-policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: ours\n    images: [\"{}/acme/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n{indented}            ignoreTlog: true\n",
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let signed = format!("{}/acme/signed:v1", registry.host());
+    let unsigned = format!("{}/acme/unsigned:v1", registry.host());
+    let mut pinned = String::new();
+    for reference in [&signed, &unsigned] {
+        let output = verdict(&cache)
+            .args(["bundle", "push", file.to_str().unwrap(), reference, "--format", "json"])
+            .output()
+            .unwrap();
+        let pushed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        if reference == &signed {
+            pinned = pushed["pinned"].as_str().unwrap().to_owned();
+        }
+    }
+    verdict(&cache).args(["bundle", "sign", &signed, "--key", key_file.to_str().unwrap()]).assert().code(0);
+
+    let gate = |reference: &str| format!("oci://{reference}#security/gate.yml");
+    // Neither a bundle policy nor --insecure-unsigned: refused before anything is fetched.
+    verdict(&cache)
+        .args(["policy", "validate", &gate(&signed)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("give --bundle-policy FILE"));
+    let policy_arg = ["--bundle-policy", policy.to_str().unwrap()];
+    verdict(&cache)
+        .args(["policy", "validate", &gate(&unsigned)])
+        .args(policy_arg)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not trusted"));
+    let db = root.path().join("l.db");
+    verdict(&cache).args(["--db", db.to_str().unwrap(), "create", "flow", "backend"]).assert().code(0);
+    let output = verdict(&cache)
+        .args(["--db", db.to_str().unwrap(), "assert", "artifact", "--fingerprint", &"ab".repeat(32)])
+        .args(["--policy", &gate(&pinned), "-o", "json"])
+        .args(policy_arg)
+        .output()
+        .unwrap();
+    let decision: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(decision["policies"][0]["bundle"]["bundle_digest"], digest.as_str(), "{decision}");
+    assert_eq!(decision["policies"][0]["bundle"]["reference"], pinned.as_str());
+
+    // The registry goes away: the pinned, already trusted bundle is used from the cache; a tag is not.
+    drop(registry);
+    verdict(&cache).args(["policy", "validate", &gate(&pinned)]).args(policy_arg).assert().code(0);
+    verdict(&cache).args(["policy", "validate", &gate(&signed)]).args(policy_arg).assert().code(3);
+    // The cache is keyed by the policy too: trust under another policy is not assumed.
+    verdict(&cache).args(["policy", "validate", &gate(&pinned), "--insecure-unsigned"]).assert().code(3);
+}
