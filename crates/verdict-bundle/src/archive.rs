@@ -188,6 +188,7 @@ mod tests {
                     kind: FileKind::Rego,
                 }],
             }],
+            modes: Default::default(),
         };
         (manifest, BTreeMap::from([("security/p.rego".to_owned(), content)]))
     }

@@ -27,6 +27,8 @@ pub struct BuildOptions {
     pub run_tests: bool,
     /// The budget of each Rego test.
     pub test_timeout: Duration,
+    /// Default modes per enforcement point, recorded in the manifest.
+    pub modes: BTreeMap<String, String>,
 }
 
 /// One thing wrong with a source: a file, a position when there is one, and what is wrong.
@@ -103,6 +105,20 @@ pub fn build(sources: &[SourceDir], options: &BuildOptions) -> Result<BuildRepor
     if sources.is_empty() {
         return Err(BuildError::Usage("give at least one --source NAME=DIR".to_owned()));
     }
+    for (point, mode) in &options.modes {
+        if !crate::manifest::ENFORCEMENT_POINTS.contains(&point.as_str()) {
+            return Err(BuildError::Usage(format!(
+                "--mode {point}={mode}: the enforcement points are {}",
+                crate::manifest::ENFORCEMENT_POINTS.join(", ")
+            )));
+        }
+        if !crate::manifest::MODES.contains(&mode.as_str()) {
+            return Err(BuildError::Usage(format!(
+                "--mode {point}={mode}: the modes are {}",
+                crate::manifest::MODES.join(", ")
+            )));
+        }
+    }
     let mut names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
     names.sort_unstable();
     if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -142,7 +158,8 @@ pub fn build(sources: &[SourceDir], options: &BuildOptions) -> Result<BuildRepor
     }
     let tests_passed = if options.run_tests { run_tests(&on_disk, options.test_timeout)? } else { 0 };
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let manifest = BundleManifest { schema: MANIFEST_SCHEMA.to_owned(), sources: entries };
+    let manifest =
+        BundleManifest { schema: MANIFEST_SCHEMA.to_owned(), sources: entries, modes: options.modes.clone() };
     let bytes = write_bundle(&manifest, &files)?;
     let digest = digest_of(&bytes);
     Ok(BuildReport { manifest, bytes, digest, tests_passed })

@@ -15,7 +15,16 @@ pub struct BundleManifest {
     pub schema: String,
     /// The sources, by name.
     pub sources: Vec<SourceEntry>,
+    /// The default mode of each enforcement point using the bundle (`local`, `ci`, `admission` →
+    /// `audit`, `warn` or `enforce`): one bundle, progressively enforced. A command's `--mode` wins.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub modes: std::collections::BTreeMap<String, String>,
 }
+
+/// The enforcement points a bundle can set a default mode for.
+pub const ENFORCEMENT_POINTS: [&str; 3] = ["local", "ci", "admission"];
+/// The modes, weakest first.
+pub const MODES: [&str; 3] = ["audit", "warn", "enforce"];
 
 /// One named source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -112,6 +112,10 @@ pub struct BundleBuildArgs {
     /// Do not run the bundle's Rego tests and `kyverno test` suites.
     #[arg(long)]
     pub skip_tests: bool,
+    /// The default mode of an enforcement point using the bundle: `local=warn`, `ci=enforce`,
+    /// `admission=enforce` (repeatable; modes audit, warn, enforce). A command's own `--mode` wins.
+    #[arg(long = "mode", value_name = "POINT=MODE", value_parser = crate::cli::parse_key_value)]
+    pub modes: Vec<(String, String)>,
     /// The budget of each Rego test.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::cli::parse_duration)]
     pub test_timeout: std::time::Duration,

@@ -25,6 +25,29 @@ pub fn provenance_of(path: &Path) -> Option<PolicyProvenance> {
     used.iter().find(|(root, _)| path.starts_with(root)).map(|(_, provenance)| provenance.clone())
 }
 
+/// The default modes of the bundles used in this run, per enforcement point.
+static MODES: Mutex<Vec<std::collections::BTreeMap<String, String>>> = Mutex::new(Vec::new());
+
+/// The mode the bundles used in this run set for `point` (`local`, `ci`, `admission`); when several set
+/// one, the strictest (enforce over warn over audit).
+pub fn bundle_mode(point: &str) -> Option<String> {
+    let modes = MODES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    modes
+        .iter()
+        .filter_map(|modes| modes.get(point))
+        .max_by_key(|mode| verdict_bundle::manifest::MODES.iter().position(|m| m == mode))
+        .cloned()
+}
+
+/// The enforcement point this run is: `ci` when the `CI` variable says so (GitHub Actions, GitLab CI,
+/// CircleCI, Jenkins' plugins and most others set `CI=true`), else `local`.
+pub fn enforcement_point() -> &'static str {
+    let ci = std::env::var("CI").is_ok_and(|value| {
+        !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off")
+    });
+    if ci { "ci" } else { "local" }
+}
+
 /// Rewrites every policy argument of `command` that names a bundle.
 pub fn resolve_command(command: &mut Command, trust: &BundleTrust) -> Result<(), CliError> {
     let mut resolver = Resolver { trust, cache: verdict_bundle::resolve::cache_dir() };
@@ -81,6 +104,12 @@ impl Resolver<'_> {
         }
         let (unpacked, reference) = self.unpack(&arg)?;
         let resolved = unpacked.path_of(arg.inner.as_deref()).map_err(bundle_error)?;
+        if !unpacked.manifest.modes.is_empty() {
+            MODES
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(unpacked.manifest.modes.clone());
+        }
         if let Some(provenance) = unpacked.provenance(arg.inner.as_deref(), reference.as_deref()) {
             USED.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)

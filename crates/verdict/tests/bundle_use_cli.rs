@@ -133,6 +133,70 @@ fn bundle_files_are_policy_sources_and_decisions_name_them() {
         .stderr(predicate::str::contains("no such file"));
 }
 
+/// One bundle, progressively enforced: `--mode local=warn --mode ci=enforce` at build time; `apply`
+/// warns on a laptop, fails in CI (`CI=true`), and its own `--mode` wins.
+#[test]
+fn a_bundle_sets_each_enforcement_points_default_mode() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    let platform = root.path().join("platform");
+    std::fs::create_dir_all(&platform).unwrap();
+    // Audit in the policy itself: without a bundle mode, a failure only reports.
+    std::fs::write(platform.join("disallow-latest.yaml"), KYVERNO.replace("Enforce", "Audit")).unwrap();
+    let file = root.path().join("modes.tar");
+    let build = |extra: &[&str]| {
+        let mut command = verdict(&cache);
+        command
+            .args(["bundle", "build", "-o", file.to_str().unwrap()])
+            .arg("--source")
+            .arg(format!("platform={}", platform.display()))
+            .args(extra);
+        command
+    };
+    build(&["--mode", "local=warn", "--mode", "ci=enforce"]).assert().code(0);
+    let manifest: Value = serde_json::from_slice(
+        &verdict(&cache)
+            .args(["bundle", "inspect", file.to_str().unwrap(), "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(manifest["manifest"]["modes"], serde_json::json!({"ci": "enforce", "local": "warn"}));
+    let pods = root.path().join("pods.yaml");
+    std::fs::write(&pods, "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec:\n  containers: [{name: c, image: \"nginx:latest\"}]\n").unwrap();
+    let apply = || {
+        let mut command = verdict(&cache);
+        command.args([
+            "apply",
+            &format!("{}#platform", file.display()),
+            "--resource",
+            pods.to_str().unwrap(),
+        ]);
+        command
+    };
+    apply()
+        .env_remove("CI")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("mode warn, the policy bundle's default for local"));
+    apply()
+        .env("CI", "true")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("mode enforce, the policy bundle's default for ci"));
+    apply().env("CI", "true").args(["--mode", "warn"]).assert().code(0);
+    // Only known points and modes.
+    build(&["--mode", "prod=enforce"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the enforcement points are local, ci, admission"));
+    build(&["--mode", "ci=block"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the modes are audit, warn, enforce"));
+}
+
 #[test]
 fn registry_bundles_are_used_only_when_trusted() {
     let Some(registry) = DockerRegistry::start() else { return };

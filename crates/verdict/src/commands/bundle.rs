@@ -199,7 +199,11 @@ fn unpack(bundle: &verdict_bundle::Bundle, dir: &std::path::Path) -> Result<(), 
 fn build(args: &BundleBuildArgs) -> CliResult {
     let sources: Vec<SourceDir> =
         args.sources.iter().map(|(name, dir)| SourceDir { name: name.clone(), dir: dir.clone() }).collect();
-    let options = BuildOptions { run_tests: !args.skip_tests, test_timeout: args.test_timeout };
+    let options = BuildOptions {
+        run_tests: !args.skip_tests,
+        test_timeout: args.test_timeout,
+        modes: args.modes.iter().cloned().collect(),
+    };
     let report = match verdict_bundle::build(&sources, &options) {
         Ok(report) => report,
         Err(BuildError::Invalid(problems)) => {

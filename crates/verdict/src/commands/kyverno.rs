@@ -101,7 +101,14 @@ pub fn apply(args: &ApplyArgs) -> CliResult {
     };
     let results = apply::apply(&policies, &resources, &values, &user);
     let summary = apply::summarize(&results);
-    let enforce_all = args.mode.map(|mode| mode == ApplyMode::Enforce);
+    let mode = args.mode.or_else(|| {
+        let point = crate::policy_sources::enforcement_point();
+        let mode = crate::policy_sources::bundle_mode(point)?;
+        anstream::eprintln!("note: mode {mode}, the policy bundle's default for {point} (--mode overrides)");
+        // `apply` reports (audit and warn) or fails (enforce).
+        Some(if mode == "enforce" { ApplyMode::Enforce } else { ApplyMode::Warn })
+    });
+    let enforce_all = mode.map(|mode| mode == ApplyMode::Enforce);
     let blocking = results.iter().filter(|r| apply::blocks(r, enforce_all)).count();
     match args.output {
         ApplyOutput::Table => print_apply_table(&results, &summary, policies.len(), resources.len()),
