@@ -134,6 +134,11 @@ pub struct AdmissionServeArgs {
     /// change (by default they are re-read every 2 seconds; one that does not load keeps the running one).
     #[arg(long)]
     pub no_reload: bool,
+    /// With `--config oci://REF:TAG#PATH`: how often to ask the registry for a new bundle behind the tag.
+    /// A new digest is verified (`--bundle-policy`) and loaded before it is switched to, atomically; one
+    /// that fails either keeps the running bundle. 0 never asks.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::cli::parse_duration)]
+    pub bundle_poll: std::time::Duration,
 }
 
 /// Arguments of `verdict admission review`.

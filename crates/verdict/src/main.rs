@@ -83,7 +83,9 @@ fn main() -> ExitCode {
                 Command::Assert(command) => commands::assert::run(command, &cli.ledger),
                 Command::Allow(command) => commands::environments::allow(command, &cli.ledger),
                 Command::Verify(command) => commands::verify::run(command),
-                Command::Admission(command) => commands::admission::run(command, &cli.ledger),
+                Command::Admission(command) => {
+                    commands::admission::run(command, &cli.ledger, &cli.bundle_trust)
+                }
                 Command::Apply(args) => commands::kyverno::apply(&args),
                 Command::Test(args) => commands::kyverno::test(&args),
                 Command::Completions(args) => {

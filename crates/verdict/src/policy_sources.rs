@@ -48,9 +48,43 @@ pub fn enforcement_point() -> &'static str {
     if ci { "ci" } else { "local" }
 }
 
+/// The `oci://REF:TAG#PATH` the webhook's configuration came from, when it came from a registry tag
+/// (what `admission serve --bundle-poll` asks again), and the digest of the bundle it was resolved to.
+static ADMISSION_ORIGIN: Mutex<Option<(String, String)>> = Mutex::new(None);
+
+/// See [`ADMISSION_ORIGIN`].
+pub fn admission_origin() -> Option<(String, String)> {
+    ADMISSION_ORIGIN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+/// Resolves `original` (an `oci://` argument) again: asks the registry, checks the signatures, unpacks
+/// a new digest into the cache. Returns the path and the bundle's digest.
+pub fn re_resolve(original: &str, trust: &BundleTrust) -> Result<(PathBuf, String), CliError> {
+    let resolver = Resolver { trust, cache: verdict_bundle::resolve::cache_dir(), last_digest: None };
+    let Some(arg) = verdict_bundle::resolve::parse_arg(original) else {
+        return Err(CliError::invalid(anyhow!("{original} is not a bundle reference")));
+    };
+    let (unpacked, _) = resolver.unpack(&arg)?;
+    let path = unpacked.path_of(arg.inner.as_deref()).map_err(bundle_error)?;
+    Ok((path, unpacked.digest))
+}
+
 /// Rewrites every policy argument of `command` that names a bundle.
 pub fn resolve_command(command: &mut Command, trust: &BundleTrust) -> Result<(), CliError> {
-    let mut resolver = Resolver { trust, cache: verdict_bundle::resolve::cache_dir() };
+    let mut resolver = Resolver { trust, cache: verdict_bundle::resolve::cache_dir(), last_digest: None };
+    // The webhook's configuration from a registry tag: remember where it came from, for --bundle-poll.
+    if let Command::Admission(crate::cli_admission::AdmissionCommand::Serve(args)) = &mut *command
+        && let Some(config) = args.judge.config.as_ref().and_then(|c| c.to_str()).map(str::to_owned)
+        && let Some(BundleArg { location: Location::Registry(reference), .. }) =
+            verdict_bundle::resolve::parse_arg(&config)
+        && !reference.contains('@')
+    {
+        let mut path = PathBuf::from(&config);
+        resolver.path(&mut path)?;
+        let digest = resolver.last_digest.clone().unwrap_or_default();
+        *ADMISSION_ORIGIN.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((config, digest));
+        args.judge.config = Some(path);
+    }
     let mut one = |path: &mut PathBuf| resolver.path(path);
     match command {
         Command::Policy(PolicyCommand::Validate(args)) => args.files.iter_mut().try_for_each(&mut one),
@@ -90,6 +124,8 @@ pub fn resolve_command(command: &mut Command, trust: &BundleTrust) -> Result<(),
 struct Resolver<'a> {
     trust: &'a BundleTrust,
     cache: PathBuf,
+    /// The digest of the bundle the last argument resolved to.
+    last_digest: Option<String>,
 }
 
 impl Resolver<'_> {
@@ -104,6 +140,7 @@ impl Resolver<'_> {
         }
         let (unpacked, reference) = self.unpack(&arg)?;
         let resolved = unpacked.path_of(arg.inner.as_deref()).map_err(bundle_error)?;
+        self.last_digest = Some(unpacked.digest.clone());
         if !unpacked.manifest.modes.is_empty() {
             MODES
                 .lock()

@@ -28,9 +28,9 @@ use crate::error::{CliError, CliResult};
 use crate::ledger_backend::CliLedger;
 
 /// Runs an `admission` subcommand.
-pub fn run(command: AdmissionCommand, options: &LedgerOptions) -> CliResult {
+pub fn run(command: AdmissionCommand, options: &LedgerOptions, trust: &crate::cli::BundleTrust) -> CliResult {
     match command {
-        AdmissionCommand::Serve(args) => serve(&args),
+        AdmissionCommand::Serve(args) => serve(&args, trust),
         AdmissionCommand::Review(args) => review(&args),
         AdmissionCommand::Validate(args) => validate(&args),
         AdmissionCommand::Manifests(args) => manifests(&args),
@@ -172,8 +172,11 @@ fn reload_on_change<J: verdict_admission::ImageJudge + 'static>(
     live: &Arc<LiveEvaluator<J>>,
     args: &AdmissionServeArgs,
     (started, seen): (&AdmissionConfig, SourceContents),
-    wrap: impl Fn(PolicyJudge) -> J + Send + 'static,
+    trust: &crate::cli::BundleTrust,
+    wrap: impl Fn(PolicyJudge) -> J + Send + Sync + 'static,
 ) {
+    let wrap: Arc<dyn Fn(PolicyJudge) -> J + Send + Sync> = Arc::new(wrap);
+    poll_bundle(live, args, started, trust, Arc::clone(&wrap));
     if args.no_reload {
         return;
     }
@@ -189,7 +192,66 @@ fn reload_on_change<J: verdict_admission::ImageJudge + 'static>(
     });
 }
 
-fn serve(args: &AdmissionServeArgs) -> CliResult {
+/// `--config oci://REF:TAG#PATH --bundle-poll D`: asks the registry every D for the bundle behind the tag.
+/// A new digest is verified and unpacked (`policy_sources::re_resolve`), its configuration built, and
+/// only then made current, atomically; a bundle that does not verify or load keeps the running one
+/// (logged, and counted in `verdict_admission_bundle_refreshes_total{outcome="refused"}`), so an
+/// unverified policy is never served. The ledger section is fixed at start-up, as for file reloads.
+fn poll_bundle<J: verdict_admission::ImageJudge + 'static>(
+    live: &Arc<LiveEvaluator<J>>,
+    args: &AdmissionServeArgs,
+    started: &AdmissionConfig,
+    trust: &crate::cli::BundleTrust,
+    wrap: Arc<dyn Fn(PolicyJudge) -> J + Send + Sync>,
+) {
+    let Some((origin, mut serving)) = crate::policy_sources::admission_origin() else { return };
+    if args.bundle_poll.is_zero() {
+        return;
+    }
+    let (live, interval, trust) = (Arc::clone(live), args.bundle_poll, trust.clone());
+    let judge_args = args.judge.clone();
+    let ledger = serde_json::to_value(&started.ledger).unwrap_or_default();
+    metrics::gauge!("verdict_admission_bundle_info", "digest" => serving.clone()).set(1.0);
+    let spawned = std::thread::Builder::new().name("verdict-bundle-poll".to_owned()).spawn(move || {
+        loop {
+            std::thread::sleep(interval);
+            let attempt = crate::policy_sources::re_resolve(&origin, &trust).and_then(|(path, digest)| {
+                if digest == serving {
+                    return Ok(None);
+                }
+                let next_args = JudgeArgs { config: Some(path), ..judge_args.clone() };
+                let config = effective_config(&next_args)?;
+                if serde_json::to_value(&config.ledger).unwrap_or_default() != ledger {
+                    return Err(CliError::invalid(anyhow!(
+                        "the new bundle's `ledger` section differs; restart the webhook to apply it"
+                    )));
+                }
+                let (judge, settings) = judge(&config)?;
+                Ok(Some((judge, settings, digest)))
+            });
+            match attempt {
+                Ok(None) => {}
+                Ok(Some((judge, settings, digest))) => {
+                    let generation = live.replace(wrap(judge), settings);
+                    metrics::gauge!("verdict_admission_bundle_info", "digest" => serving.clone()).set(0.0);
+                    metrics::gauge!("verdict_admission_bundle_info", "digest" => digest.clone()).set(1.0);
+                    metrics::counter!("verdict_admission_bundle_refreshes_total", "outcome" => "applied").increment(1);
+                    tracing::info!(generation, %digest, previous = %serving, "switched to a new policy bundle");
+                    serving = digest;
+                }
+                Err(err) => {
+                    metrics::counter!("verdict_admission_bundle_refreshes_total", "outcome" => "refused").increment(1);
+                    tracing::error!(%serving, "the bundle behind {origin} was not switched to; still serving {serving}: {err}");
+                }
+            }
+        }
+    });
+    if let Err(err) = spawned {
+        tracing::error!("cannot poll {}: {err}", args.bundle_poll.as_secs());
+    }
+}
+
+fn serve(args: &AdmissionServeArgs, trust: &crate::cli::BundleTrust) -> CliResult {
     let config = effective_config(&args.judge)?;
     if args.print_config {
         crate::render::print_json(&config)?;
@@ -236,12 +298,12 @@ fn serve(args: &AdmissionServeArgs) -> CliResult {
                 let check = environment_check(ledger, org, environment.clone());
                 let wrap = move |judge| EnvironmentJudge::new(judge, environment.clone(), Arc::clone(&check));
                 let live = LiveEvaluator::new(wrap(judge), settings);
-                reload_on_change(&live, args, (&config, seen), wrap);
+                reload_on_change(&live, args, (&config, seen), trust, wrap);
                 verdict_admission::serve(webhook, live, ready).await
             }
             None => {
                 let live = LiveEvaluator::new(judge, settings);
-                reload_on_change(&live, args, (&config, seen), |judge| judge);
+                reload_on_change(&live, args, (&config, seen), trust, |judge| judge);
                 verdict_admission::serve(webhook, live, ready).await
             }
         };
