@@ -107,8 +107,13 @@ pub struct BundleBuildArgs {
     #[arg(long = "source", value_name = "NAME=DIR", required = true, value_parser = parse_source)]
     pub sources: Vec<(String, PathBuf)>,
     /// Where to write the bundle.
-    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
-    pub output_file: PathBuf,
+    #[arg(short = 'o', long = "output-file", value_name = "FILE", required_unless_present = "push")]
+    pub output_file: Option<PathBuf>,
+    /// Push the bundle to this registry reference (`registry/repository:tag`) once built.
+    #[arg(long, value_name = "REF")]
+    pub push: Option<String>,
+    #[command(flatten)]
+    pub registry: BundleRegistryArgs,
     /// Do not run the bundle's Rego tests and `kyverno test` suites.
     #[arg(long)]
     pub skip_tests: bool,

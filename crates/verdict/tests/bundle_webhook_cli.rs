@@ -151,6 +151,36 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
                 .await
                 .contains(r#"verdict_admission_bundle_refreshes_total{outcome="applied"} 1"#)
         );
+
+        // v4, built and pushed in one step (`bundle build --push`), signed: enforce again.
+        let source = root.path().join("source-4/adm");
+        std::fs::create_dir_all(&source).unwrap();
+        std::fs::write(source.join("images.yml"), IMAGES).unwrap();
+        std::fs::write(
+            source.join("admission.yaml"),
+            "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\nmode: enforce\n",
+        )
+        .unwrap();
+        verdict(&cache)
+            .args(["bundle", "build", "--push", &reference])
+            .arg("--source")
+            .arg(format!("adm={}", source.display()))
+            .assert()
+            .code(0)
+            .stdout(predicates::str::contains("pushed: pin it as"));
+        verdict(&cache)
+            .args(["bundle", "sign", &reference, "--key", key_file.to_str().unwrap()])
+            .assert()
+            .code(0);
+        let mut enforced = false;
+        for _ in 0..60 {
+            if ask(&client).await["allowed"] == false {
+                enforced = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(enforced, "the signed v4 was never served: {}", std::fs::read_to_string(&log).unwrap());
     });
     drop(webhook);
     let log = std::fs::read_to_string(&log).unwrap();

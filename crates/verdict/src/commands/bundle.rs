@@ -231,13 +231,31 @@ fn build(args: &BundleBuildArgs) -> CliResult {
         Err(BuildError::Usage(message)) => return Err(CliError::invalid(anyhow!("{message}"))),
         Err(err @ BuildError::Archive(_)) => return Err(CliError::invalid(err)),
     };
-    std::fs::write(&args.output_file, &report.bytes)
-        .map_err(|err| CliError::invalid(anyhow!("cannot write {}: {err}", args.output_file.display())))?;
+    if let Some(file) = &args.output_file {
+        std::fs::write(file, &report.bytes)
+            .map_err(|err| CliError::invalid(anyhow!("cannot write {}: {err}", file.display())))?;
+    }
+    let pushed = match &args.push {
+        Some(reference) => {
+            let reference = reference.strip_prefix("oci://").unwrap_or(reference).to_owned();
+            let manifest_digest = crate::commands::ledger::runtime()?
+                .block_on(verdict_bundle::registry::push(
+                    &report.bytes,
+                    &reference,
+                    &credentials(&args.registry),
+                ))
+                .map_err(registry_error)?;
+            Some(pinned(&reference, &manifest_digest))
+        }
+        None => None,
+    };
+    let written = args.output_file.as_ref().map_or_else(|| "bundle".to_owned(), |f| f.display().to_string());
     let files: usize = report.manifest.sources.iter().map(|s| s.files.len()).sum();
     match args.format {
         ValidateOutput::Json => print_json(&json!({
             "built": true,
             "file": args.output_file,
+            "pushed": pushed,
             "digest": report.digest,
             "size": report.bytes.len(),
             "tests_passed": report.tests_passed,
@@ -246,8 +264,7 @@ fn build(args: &BundleBuildArgs) -> CliResult {
         }))?,
         ValidateOutput::Text => {
             say(format_args!(
-                "built {} ({}): {}, {}; {}",
-                args.output_file.display(),
+                "built {written} ({}): {}, {}; {}",
                 report.digest,
                 counted(report.manifest.sources.len(), "source", "sources"),
                 counted(files, "file", "files"),
@@ -257,6 +274,9 @@ fn build(args: &BundleBuildArgs) -> CliResult {
                     format!("{} passed", counted(report.tests_passed, "test", "tests"))
                 }
             ));
+            if let Some(pinned) = &pushed {
+                say(format_args!("pushed: pin it as {pinned}"));
+            }
             print_sources(&report.manifest);
         }
     }
