@@ -109,6 +109,29 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// The manifest at `image` and the digest of its bytes, refused when `image` pins another digest. The
+/// digest the registry names it by is not trusted: verdict goes by the bytes.
+async fn fetch_manifest(
+    client: &Client,
+    image: &Reference,
+    auth: &RegistryAuth,
+    reference: &str,
+) -> Result<(bytes::Bytes, String), RegistryError> {
+    let (body, _) = client
+        .pull_manifest_raw(image, auth, &[MANIFEST_MEDIA_TYPE])
+        .await
+        .map_err(|err| classify(reference, err))?;
+    let digest = sha256(&body);
+    if let Some(pinned) = image.digest()
+        && pinned != digest
+    {
+        return Err(RegistryError::Tampered(format!(
+            "{reference}: the registry served a manifest with digest {digest}, not the pinned {pinned}"
+        )));
+    }
+    Ok((body, digest))
+}
+
 /// Pushes the bundle file `bytes` to `reference` (a tag); returns the manifest digest. The bundle is
 /// read back first: only a well-formed bundle is published.
 pub async fn push(bytes: &[u8], reference: &str, credentials: &Credentials) -> Result<String, RegistryError> {
@@ -149,19 +172,7 @@ pub async fn pull(reference: &str, credentials: &Credentials) -> Result<Pulled, 
     let image = parse(reference)?;
     let client = client_for(&image);
     let auth = auth(credentials);
-    // The digest the registry names the manifest by is not trusted: verdict goes by the bytes.
-    let (body, _) = client
-        .pull_manifest_raw(&image, &auth, &[MANIFEST_MEDIA_TYPE])
-        .await
-        .map_err(|err| classify(reference, err))?;
-    let manifest_digest = sha256(&body);
-    if let Some(pinned) = image.digest()
-        && pinned != manifest_digest
-    {
-        return Err(RegistryError::Tampered(format!(
-            "{reference}: the registry served a manifest with digest {manifest_digest}, not the pinned {pinned}"
-        )));
-    }
+    let (body, manifest_digest) = fetch_manifest(&client, &image, &auth, reference).await?;
     let manifest: OciImageManifest = serde_json::from_slice(&body)
         .map_err(|err| RegistryError::NotFound(format!("{reference}: not an OCI image manifest: {err}")))?;
     let layer: &OciDescriptor = match manifest.layers.as_slice() {
@@ -204,23 +215,12 @@ pub async fn sign(
     let image = parse(reference)?;
     let client = client_for(&image);
     let auth = auth(credentials);
-    let (body, _) = client
-        .pull_manifest_raw(&image, &auth, &[MANIFEST_MEDIA_TYPE])
-        .await
-        .map_err(|err| classify(reference, err))?;
+    let (body, digest) = fetch_manifest(&client, &image, &auth, reference).await?;
     let manifest: OciImageManifest = serde_json::from_slice(&body)
         .map_err(|err| RegistryError::NotFound(format!("{reference}: not an OCI image manifest: {err}")))?;
     if manifest.artifact_type.as_deref() != Some(ARTIFACT_TYPE) {
         return Err(RegistryError::NotFound(format!(
             "{reference} is not a verdict policy bundle: not signed"
-        )));
-    }
-    let digest = sha256(&body);
-    if let Some(pinned) = image.digest()
-        && pinned != digest
-    {
-        return Err(RegistryError::Tampered(format!(
-            "{reference}: the registry served a manifest with digest {digest}, not the pinned {pinned}"
         )));
     }
     let repository = repository_of(&image);

@@ -2,6 +2,7 @@
 
 pub mod cosign;
 pub mod docker_registry;
+pub mod git;
 pub mod json_api;
 pub mod postgres;
 pub mod registry;

@@ -11,6 +11,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use verdict_testkit::docker_registry::DockerRegistry;
+use verdict_testkit::git::git;
 
 fn verdict(cache: &Path) -> Command {
     let mut command = Command::cargo_bin("verdict").unwrap();
@@ -20,20 +21,6 @@ fn verdict(cache: &Path) -> Command {
         .env_remove("VERDICT_DB")
         .env_remove("VERDICT_HOST");
     command
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .output()
-        .expect("the git binary makes the test's checkout");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
 const KYVERNO: &str = r#"apiVersion: kyverno.io/v1

@@ -9,6 +9,7 @@ mod common;
 use common::Env;
 use predicates::prelude::*;
 use serde_json::{Value, json};
+use verdict_testkit::git::basic_auth as basic;
 use verdict_testkit::json_api::FakeJsonApi;
 
 const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
@@ -241,11 +242,6 @@ fn pull_requests_from_github_and_gitlab() {
         .assert()
         .code(3);
     assert_eq!(env.entries(), before);
-}
-
-fn basic(user: &str, password: &str) -> String {
-    use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
 }
 
 fn trail() -> Env {

@@ -9,12 +9,8 @@ mod common;
 use common::Env;
 use predicates::prelude::*;
 use serde_json::{Value, json};
+use verdict_testkit::git::{basic_auth as basic, git};
 use verdict_testkit::json_api::FakeJsonApi;
-
-fn basic(user: &str, password: &str) -> String {
-    use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
-}
 
 fn trail() -> Env {
     let env = Env::embedded();
@@ -27,20 +23,6 @@ fn status(env: &Env, name: &str) -> Value {
     let output = env.verdict().args(["get", "trail", "t", "--flow", "f", "-o", "json"]).output().unwrap();
     let document: Value = serde_json::from_slice(&output.stdout).unwrap();
     document["compliance_status"]["attestations_statuses"][name].clone()
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .output()
-        .expect("the git binary makes the test's checkout");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
 /// A checkout on branch `feature/PAY-7-points` whose HEAD says `PAY-12: …` and mentions `OPS-3`, with an
