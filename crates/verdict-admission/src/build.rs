@@ -117,6 +117,7 @@ pub fn build_judge(config: &AdmissionConfig) -> Result<(PolicyJudge, Settings), 
         judge_images: !config.policies.is_empty(),
         manifest,
         cluster: config.cluster.clone().map(|c| std::sync::Arc::new(crate::cluster::ClusterAccess::new(c))),
+        policy_bundle: None,
     };
     let judge = PolicyJudge::with_groups(groups, verifier, access, Limits::default())
         .with_cache(VerificationCache::new(config.cache.clone()), hex::encode(digest.finalize()));

@@ -87,6 +87,21 @@ pub struct Settings {
     pub manifest: ManifestPolicies,
     /// The cluster manifest policies read (namespace labels, ConfigMaps, API GETs), when configured.
     pub cluster: Option<std::sync::Arc<crate::cluster::ClusterAccess>>,
+    /// The policy bundle the configuration came from, named in every decision.
+    pub policy_bundle: Option<PolicyBundle>,
+}
+
+/// The policy bundle a webhook's configuration came from (docs/bundles.md): which policy version decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PolicyBundle {
+    /// The bundle's digest (`sha256:…`).
+    pub digest: String,
+    /// The registry reference it was resolved from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The git commit of each of its sources built from a checkout, by source name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub commits: std::collections::BTreeMap<String, String>,
 }
 
 /// The namespaces exempt by default: the control plane's and verdict's own, so the cluster cannot lock
@@ -103,6 +118,7 @@ impl Default for Settings {
             judge_images: true,
             manifest: ManifestPolicies::default(),
             cluster: None,
+            policy_bundle: None,
         }
     }
 }
@@ -138,6 +154,9 @@ pub struct AdmissionDecision {
     /// The manifest policies' rules that applied, each with its result.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manifest: Vec<ManifestOutcome>,
+    /// The policy bundle the configuration came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_bundle: Option<PolicyBundle>,
 }
 
 fn operation_name(operation: &Operation) -> &'static str {
@@ -165,6 +184,7 @@ pub async fn decide(request: &Request, judge: &impl ImageJudge, settings: &Setti
         reasons: Vec::new(),
         notes: Vec::new(),
         manifest: Vec::new(),
+        policy_bundle: settings.policy_bundle.clone(),
     };
     if let Some(namespace) = &request.namespace
         && settings.exempt_namespaces.iter().any(|n| n == namespace)

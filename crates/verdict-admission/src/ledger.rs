@@ -204,6 +204,7 @@ mod tests {
             reasons: Vec::new(),
             notes: Vec::new(),
             manifest: Vec::new(),
+            policy_bundle: None,
         }
     }
 

@@ -59,14 +59,30 @@ pub fn admission_origin() -> Option<(String, String)> {
 
 /// Resolves `original` (an `oci://` argument) again: asks the registry, checks the signatures, unpacks
 /// a new digest into the cache. Returns the path and the bundle's digest.
-pub fn re_resolve(original: &str, trust: &BundleTrust) -> Result<(PathBuf, String), CliError> {
+pub fn re_resolve(
+    original: &str,
+    trust: &BundleTrust,
+) -> Result<(PathBuf, String, Option<PolicyProvenance>), CliError> {
     let resolver = Resolver { trust, cache: verdict_bundle::resolve::cache_dir(), last_digest: None };
     let Some(arg) = verdict_bundle::resolve::parse_arg(original) else {
         return Err(CliError::invalid(anyhow!("{original} is not a bundle reference")));
     };
-    let (unpacked, _) = resolver.unpack(&arg)?;
+    let (unpacked, reference) = resolver.unpack(&arg)?;
     let path = unpacked.path_of(arg.inner.as_deref()).map_err(bundle_error)?;
-    Ok((path, unpacked.digest))
+    let provenance = unpacked.provenance(arg.inner.as_deref(), reference.as_deref());
+    Ok((path, unpacked.digest, provenance))
+}
+
+/// The admission form of a policy file's provenance: the bundle digest, its reference, and the commit
+/// of the source the file came from.
+pub fn admission_bundle(
+    provenance: Option<PolicyProvenance>,
+) -> Option<verdict_admission::decision::PolicyBundle> {
+    provenance.map(|p| verdict_admission::decision::PolicyBundle {
+        digest: p.bundle_digest,
+        reference: p.reference,
+        commits: p.commit.map(|commit| [(p.source, commit)].into_iter().collect()).unwrap_or_default(),
+    })
 }
 
 /// Rewrites every policy argument of `command` that names a bundle.

@@ -120,6 +120,58 @@ fn bundle_files_are_policy_sources_and_decisions_name_them() {
         .stderr(predicate::str::contains("no such file"));
 }
 
+/// The webhook's configuration from a bundle: the decision names the bundle and the source's commit.
+#[test]
+fn admission_decisions_name_the_bundle() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    let source = root.path().join("adm");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::write(
+        source.join("admission.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [disallow-latest.yaml]\nmode: enforce\n",
+    )
+    .unwrap();
+    std::fs::write(source.join("disallow-latest.yaml"), KYVERNO).unwrap();
+    git(&source, &["init", "-q", "-b", "main"]);
+    git(&source, &["add", "."]);
+    git(&source, &["commit", "-q", "-m", "admission"]);
+    let commit = git(&source, &["rev-parse", "HEAD"]);
+    let file = root.path().join("adm.tar");
+    let built: Value = serde_json::from_slice(
+        &verdict(&cache)
+            .args(["bundle", "build", "--format", "json", "-o", file.to_str().unwrap()])
+            .arg("--source")
+            .arg(format!("adm={}", source.display()))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let review = root.path().join("review.json");
+    std::fs::write(
+        &review,
+        serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"}, "operation": "CREATE",
+            "namespace": "shop", "name": "web", "userInfo": {"username": "dev"},
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+                       "spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let output = verdict(&cache)
+        .args(["admission", "review", review.to_str().unwrap(), "-o", "json"])
+        .args(["--config", &format!("{}#adm/admission.yaml", file.display())])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let bundle = &answer["decision"]["policy_bundle"];
+    assert_eq!(bundle["digest"], built["digest"], "{answer}");
+    assert_eq!(bundle["commits"]["adm"], commit.as_str(), "{answer}");
+}
+
 /// One bundle, progressively enforced: `--mode local=warn --mode ci=enforce` at build time; `apply`
 /// warns on a laptop, fails in CI (`CI=true`), and its own `--mode` wins.
 #[test]

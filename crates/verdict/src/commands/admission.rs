@@ -165,6 +165,12 @@ fn source_files(args: &JudgeArgs, config: &AdmissionConfig) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The policy bundle the webhook's configuration (or its one policy) was taken from, if any.
+fn bundle_of(args: &JudgeArgs) -> Option<verdict_admission::decision::PolicyBundle> {
+    let path = args.config.as_ref().or(args.policy.as_ref())?;
+    crate::policy_sources::admission_bundle(crate::policy_sources::provenance_of(path))
+}
+
 /// Rebuilds the judge when one of its source files changes (unless `--no-reload`). The ledger section
 /// is fixed at start-up (the connection, the environment check and the recorder depend on it): a change
 /// to it is refused with a message to restart, and the running configuration stays.
@@ -187,7 +193,8 @@ fn reload_on_change<J: verdict_admission::ImageJudge + 'static>(
         if serde_json::to_value(&config.ledger).unwrap_or_default() != ledger {
             return Err("the `ledger` section changed; restart the webhook to apply it".to_owned());
         }
-        let (judge, settings) = judge(&config).map_err(|err| err.to_string())?;
+        let (judge, mut settings) = judge(&config).map_err(|err| err.to_string())?;
+        settings.policy_bundle = bundle_of(&judge_args);
         Ok((wrap(judge), settings, source_files(&judge_args, &config)))
     });
 }
@@ -215,7 +222,7 @@ fn poll_bundle<J: verdict_admission::ImageJudge + 'static>(
     let spawned = std::thread::Builder::new().name("verdict-bundle-poll".to_owned()).spawn(move || {
         loop {
             std::thread::sleep(interval);
-            let attempt = crate::policy_sources::re_resolve(&origin, &trust).and_then(|(path, digest)| {
+            let attempt = crate::policy_sources::re_resolve(&origin, &trust).and_then(|(path, digest, provenance)| {
                 if digest == serving {
                     return Ok(None);
                 }
@@ -226,7 +233,8 @@ fn poll_bundle<J: verdict_admission::ImageJudge + 'static>(
                         "the new bundle's `ledger` section differs; restart the webhook to apply it"
                     )));
                 }
-                let (judge, settings) = judge(&config)?;
+                let (judge, mut settings) = judge(&config)?;
+                settings.policy_bundle = crate::policy_sources::admission_bundle(provenance);
                 Ok(Some((judge, settings, digest)))
             });
             match attempt {
@@ -262,7 +270,8 @@ fn serve(args: &AdmissionServeArgs, trust: &crate::cli::BundleTrust) -> CliResul
     // more than needed.
     let seen = SourceContents::read(&source_files(&args.judge, &config));
     let config = effective_config(&args.judge)?;
-    let (judge, settings) = judge(&config)?;
+    let (judge, mut settings) = judge(&config)?;
+    settings.policy_bundle = bundle_of(&args.judge);
     let max_body_bytes = usize::try_from(args.max_body_bytes)
         .map_err(|_| CliError::invalid(anyhow!("--max-body-bytes is too large for this machine")))?;
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -325,7 +334,8 @@ fn review(args: &AdmissionReviewArgs) -> CliResult {
     let request =
         parse_review(&body).map_err(|err| CliError::invalid(anyhow!("{}: {err}", args.review.display())))?;
     let config = effective_config(&args.judge)?;
-    let (judge, settings) = judge(&config)?;
+    let (judge, mut settings) = judge(&config)?;
+    settings.policy_bundle = bundle_of(&args.judge);
     let decision = runtime()?.block_on(async {
         let environment = config.ledger.as_ref().and_then(|c| c.environment.clone().map(|e| (c, e)));
         match environment {
