@@ -37,7 +37,7 @@ fn publish(root: &Path, cache: &Path, version: &str, mode: &str, reference: &str
     std::fs::write(source.join("images.yml"), IMAGES).unwrap();
     std::fs::write(
         source.join("admission.yaml"),
-        format!("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\nmode: {mode}\n"),
+        format!("# bundle version {version}\napiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\nmode: {mode}\n"),
     )
     .unwrap();
     let file = root.join(format!("bundle-{version}.tar"));
@@ -127,17 +127,23 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
         }
         assert!(switched, "the signed v2 was never served: {}", std::fs::read_to_string(&log).unwrap());
 
-        // v3, unsigned: refused; v2 keeps deciding.
-        publish(root.path(), &cache, "3", "enforce", &reference, None);
+        // v3, unsigned (its own content, so its own digest): refused; v2 keeps deciding.
         let metrics = async |client: &reqwest::Client| -> String {
             client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap()
         };
+        let counter = |text: &str, outcome: &str| -> u64 {
+            let prefix = format!("verdict_admission_bundle_refreshes_total{{outcome=\"{outcome}\"}} ");
+            text.lines()
+                .find_map(|line| line.strip_prefix(&prefix))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let before = metrics(&client).await;
+        let (refused_before, applied_before) = (counter(&before, "refused"), counter(&before, "applied"));
+        publish(root.path(), &cache, "3", "enforce", &reference, None);
         let mut refused = false;
         for _ in 0..60 {
-            if metrics(&client)
-                .await
-                .contains(r#"verdict_admission_bundle_refreshes_total{outcome="refused"}"#)
-            {
+            if counter(&metrics(&client).await, "refused") > refused_before {
                 refused = true;
                 break;
             }
@@ -146,11 +152,11 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
         }
         assert!(refused, "the unsigned v3 was not refused: {}", std::fs::read_to_string(&log).unwrap());
         assert_eq!(ask(&client).await["allowed"], true, "v2 still decides");
-        assert!(
-            metrics(&client)
-                .await
-                .contains(r#"verdict_admission_bundle_refreshes_total{outcome="applied"} 1"#)
-        );
+        // The same refusal on later polls is reported once; nothing was applied.
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        let after = metrics(&client).await;
+        assert_eq!(counter(&after, "refused"), refused_before + 1, "{after}");
+        assert_eq!(counter(&after, "applied"), applied_before, "{after}");
 
         // v4, built and pushed in one step (`bundle build --push`), signed: enforce again.
         let source = root.path().join("source-4/adm");

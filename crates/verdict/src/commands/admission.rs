@@ -220,6 +220,7 @@ fn poll_bundle<J: verdict_admission::ImageJudge + 'static>(
     let ledger = serde_json::to_value(&started.ledger).unwrap_or_default();
     metrics::gauge!("verdict_admission_bundle_info", "digest" => serving.clone()).set(1.0);
     let spawned = std::thread::Builder::new().name("verdict-bundle-poll".to_owned()).spawn(move || {
+        let mut last_refusal: Option<String> = None;
         loop {
             std::thread::sleep(interval);
             let attempt = crate::policy_sources::re_resolve(&origin, &trust).and_then(|(path, digest, provenance)| {
@@ -240,6 +241,7 @@ fn poll_bundle<J: verdict_admission::ImageJudge + 'static>(
             match attempt {
                 Ok(None) => {}
                 Ok(Some((judge, settings, digest))) => {
+                    last_refusal = None;
                     let generation = live.replace(wrap(judge), settings);
                     metrics::gauge!("verdict_admission_bundle_info", "digest" => serving.clone()).set(0.0);
                     metrics::gauge!("verdict_admission_bundle_info", "digest" => digest.clone()).set(1.0);
@@ -248,8 +250,15 @@ fn poll_bundle<J: verdict_admission::ImageJudge + 'static>(
                     serving = digest;
                 }
                 Err(err) => {
-                    metrics::counter!("verdict_admission_bundle_refreshes_total", "outcome" => "refused").increment(1);
-                    tracing::error!(%serving, "the bundle behind {origin} was not switched to; still serving {serving}: {err}");
+                    // The same refusal on every poll is reported once, until something changes.
+                    let message = err.to_string();
+                    if last_refusal.as_deref() != Some(message.as_str()) {
+                        metrics::counter!("verdict_admission_bundle_refreshes_total", "outcome" => "refused")
+                            .increment(1);
+                        tracing::error!(%serving, "the bundle behind {origin} was not switched to; still serving {serving}: {message}");
+                        last_refusal = Some(message);
+                    }
+                    continue;
                 }
             }
         }
