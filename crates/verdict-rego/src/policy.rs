@@ -333,3 +333,28 @@ fn describe(value: &Value) -> String {
         _ => kind.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+
+    /// A panic inside the engine (regorus had them, e.g. `strings.count(s, "")` before verdict replaced
+    /// it) is an evaluation error, never a crash and never an allow.
+    #[test]
+    fn a_panic_in_the_engine_is_an_error() {
+        let mut engine = Engine::new();
+        engine
+            .add_extension(
+                "boom".to_owned(),
+                0,
+                Box::new(|_: Vec<Value>| -> anyhow::Result<Value> { panic!("boom") }),
+            )
+            .unwrap();
+        engine
+            .add_policy("policy.rego".to_owned(), "package policy\nallow if { boom() }\n".to_owned())
+            .unwrap();
+        let policy = RegoPolicy { engine };
+        let err = policy.evaluate(Value::new_object(), &Limits::default()).unwrap_err();
+        assert!(matches!(err, RegoError::Panic { .. }), "{err}");
+    }
+}

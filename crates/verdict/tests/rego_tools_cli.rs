@@ -94,7 +94,7 @@ fn test_reports_failures_and_errors_with_exit_1() {
         "package policy_test\nimport data.policy\n\
          test_pass if { policy.allow with input as {\"score\": 5} with data.params as {\"min\": 3} }\n\
          test_fail if { policy.allow with input as {\"score\": 1} with data.params as {\"min\": 3} }\n\
-         test_error if { strings.count(\"abc\", \"\") > 0 }\n",
+         test_error if { to_number(\"abc\") > 0 }\n",
     );
     let output = verdict().arg("policy").arg("test").arg(dir.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
