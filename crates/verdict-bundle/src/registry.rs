@@ -19,6 +19,7 @@ pub const LAYER_MEDIA_TYPE: &str = "application/vnd.verdict.bundle.layer.v1.tar"
 /// OCI's empty config (`{}`), as artifacts without a config use.
 pub const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 /// Why a registry operation failed. Every one means: no bundle from there is used.
 #[derive(Debug, thiserror::Error)]
@@ -205,12 +206,24 @@ pub fn repository_of(reference: &Reference) -> String {
     format!("{}/{}", reference.resolve_registry(), reference.repository())
 }
 
-/// Signs the bundle at `reference` with `key` (cosign's key-based signature format, under the
-/// `sha256-HEX.sig` tag); returns the signed `REPOSITORY@DIGEST`. Only a verdict bundle is signed.
+/// Where `bundle sign` puts the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureLayout {
+    /// A Sigstore bundle as an OCI 1.1 referrer of the bundle's manifest (cosign 3's layout); on a
+    /// registry without the referrers API, also listed in the `sha256-HEX` referrers tag.
+    #[default]
+    Referrer,
+    /// cosign 2's simple-signing manifest under the `sha256-HEX.sig` tag.
+    LegacyTag,
+}
+
+/// Signs the bundle at `reference` with `key` in `layout`; returns the signed `REPOSITORY@DIGEST`.
+/// Only a verdict bundle is signed.
 pub async fn sign(
     reference: &str,
     key: &crate::sign::SigningKey,
     credentials: &Credentials,
+    layout: SignatureLayout,
 ) -> Result<String, RegistryError> {
     let image = parse(reference)?;
     let client = client_for(&image);
@@ -224,22 +237,114 @@ pub async fn sign(
         )));
     }
     let repository = repository_of(&image);
-    let (signature_manifest, blobs) =
-        key.legacy_signature(&repository, &digest).map_err(|err| RegistryError::Invalid(err.to_string()))?;
-    let tag = format!("{repository}:{}.sig", digest.replace(':', "-"));
-    let target = parse(&tag)?;
+    let invalid = |err: crate::sign::KeyError| RegistryError::Invalid(err.to_string());
+    match layout {
+        SignatureLayout::LegacyTag => {
+            let (signature_manifest, blobs) = key.legacy_signature(&repository, &digest).map_err(invalid)?;
+            let tag = format!("{repository}:{}.sig", digest.replace(':', "-"));
+            push_manifest_with_blobs(&client, &auth, &tag, signature_manifest, blobs, MANIFEST_MEDIA_TYPE)
+                .await?;
+        }
+        SignatureLayout::Referrer => {
+            let bundle = key.sigstore_bundle(&repository, &digest).map_err(invalid)?;
+            let blob = bundle.to_string().into_bytes();
+            let subject =
+                serde_json::json!({"mediaType": MANIFEST_MEDIA_TYPE, "digest": digest, "size": body.len()});
+            let (referrer, blobs) = referrer_manifest(blob, subject);
+            let referrer_digest = sha256(&referrer);
+            let size = referrer.len();
+            let target = format!("{repository}@{referrer_digest}");
+            push_manifest_with_blobs(&client, &auth, &target, referrer, blobs, MANIFEST_MEDIA_TYPE).await?;
+            let entry = serde_json::json!({
+                "mediaType": MANIFEST_MEDIA_TYPE, "digest": referrer_digest, "size": size,
+                "artifactType": crate::sign::SIGSTORE_BUNDLE,
+            });
+            list_referrer(&client, &auth, &repository, &digest, entry).await?;
+        }
+    }
+    Ok(format!("{repository}@{digest}"))
+}
+
+/// The referrer manifest carrying the Sigstore bundle `blob` about `subject`, and its blobs.
+fn referrer_manifest(blob: Vec<u8>, subject: serde_json::Value) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let empty = b"{}".to_vec();
+    let body = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "artifactType": crate::sign::SIGSTORE_BUNDLE,
+        "config": {"mediaType": EMPTY_CONFIG_MEDIA_TYPE, "digest": sha256(&empty), "size": empty.len()},
+        "layers": [{"mediaType": crate::sign::SIGSTORE_BUNDLE, "digest": sha256(&blob), "size": blob.len()}],
+        "subject": subject,
+        "annotations": {
+            "dev.sigstore.bundle.content": "dsse-envelope",
+            "dev.sigstore.bundle.predicateType": crate::sign::COSIGN_SIGN_PREDICATE,
+        },
+    });
+    (body.to_string().into_bytes(), vec![empty, blob])
+}
+
+/// Pushes `blobs` and then `manifest` to `target` (a tag or a digest reference).
+async fn push_manifest_with_blobs(
+    client: &Client,
+    auth: &RegistryAuth,
+    target: &str,
+    manifest: Vec<u8>,
+    blobs: Vec<Vec<u8>>,
+    media_type: &'static str,
+) -> Result<(), RegistryError> {
+    let image = parse(target)?;
+    client.store_auth_if_needed(image.resolve_registry(), auth).await;
     client
-        .auth(&target, &auth, oci_client::RegistryOperation::Push)
+        .auth(&image, auth, oci_client::RegistryOperation::Push)
         .await
-        .map_err(|err| classify(&tag, err))?;
+        .map_err(|err| classify(target, err))?;
     for blob in blobs {
         let blob_digest = sha256(&blob);
-        client.push_blob(&target, blob, &blob_digest).await.map_err(|err| classify(&tag, err))?;
+        client.push_blob(&image, blob, &blob_digest).await.map_err(|err| classify(target, err))?;
     }
-    let content_type = http::HeaderValue::from_static(MANIFEST_MEDIA_TYPE);
-    client
-        .push_manifest_raw(&target, signature_manifest, content_type)
+    let content_type = http::HeaderValue::from_static(media_type);
+    client.push_manifest_raw(&image, manifest, content_type).await.map_err(|err| classify(target, err))?;
+    Ok(())
+}
+
+/// Makes the referrer `entry` of `digest` findable: a registry with the referrers API lists it by
+/// itself; one without it (docker-registry 2.8, many mirrors) gets the OCI referrers tag schema's
+/// `sha256-HEX` index, with the entries already there kept.
+async fn list_referrer(
+    client: &Client,
+    auth: &RegistryAuth,
+    repository: &str,
+    digest: &str,
+    entry: serde_json::Value,
+) -> Result<(), RegistryError> {
+    let subject = parse(&format!("{repository}@{digest}"))?;
+    let wanted = entry["digest"].as_str().unwrap_or_default().to_owned();
+    let listed = match client.pull_referrers(&subject, None).await {
+        Ok(index) => index.manifests.iter().any(|m| m.digest == wanted),
+        Err(err) => match classify(repository, err) {
+            RegistryError::NotFound(_) => false,
+            other => return Err(other),
+        },
+    };
+    if listed {
+        return Ok(());
+    }
+    let tag = format!("{repository}:{}", digest.replace(':', "-"));
+    let tag_ref = parse(&tag)?;
+    let mut manifests = match client.pull_manifest_raw(&tag_ref, auth, &[INDEX_MEDIA_TYPE]).await {
+        Ok((existing, _)) => serde_json::from_slice::<serde_json::Value>(&existing)
+            .ok()
+            .and_then(|index| index.get("manifests").and_then(|m| m.as_array()).cloned())
+            .unwrap_or_default(),
+        Err(err) => match classify(&tag, err) {
+            RegistryError::NotFound(_) => Vec::new(),
+            other => return Err(other),
+        },
+    };
+    manifests.retain(|m| m["digest"].as_str() != Some(wanted.as_str()));
+    manifests.push(entry);
+    let index =
+        serde_json::json!({"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": manifests});
+    push_manifest_with_blobs(client, auth, &tag, index.to_string().into_bytes(), Vec::new(), INDEX_MEDIA_TYPE)
         .await
-        .map_err(|err| classify(&tag, err))?;
-    Ok(format!("{repository}@{digest}"))
 }

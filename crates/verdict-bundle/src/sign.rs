@@ -1,8 +1,8 @@
-//! Signing a pushed bundle the way cosign signs an image with a key: a simple-signing payload naming
-//! `REPOSITORY@DIGEST`, its ECDSA P-256 signature in the layer's `dev.cosignproject.cosign/signature`
-//! annotation, pushed under cosign's `sha256-HEX.sig` tag. `cosign verify --key KEY.pub
-//! --insecure-ignore-tlog` and verdict's own image verification both read it; nothing is sent to a
-//! transparency log.
+//! Signing a pushed bundle the way cosign signs an image with a key, in either of cosign's layouts: a
+//! Sigstore bundle (v0.3, a DSSE envelope of cosign's signing statement about `REPOSITORY@DIGEST`)
+//! attached as an OCI 1.1 referrer — cosign 3's layout — or cosign 2's simple-signing payload with its
+//! signature in the layer's `dev.cosignproject.cosign/signature` annotation under the `sha256-HEX.sig`
+//! tag. verdict's image verification reads both; nothing is sent to a transparency log.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -11,6 +11,11 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// The media type (and referrer artifact type) of a Sigstore bundle v0.3.
+pub const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// cosign's signing statement: a DSSE envelope carrying it is the image's signature.
+pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+const IN_TOTO: &str = "application/vnd.in-toto+json";
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -72,6 +77,38 @@ impl SigningKey {
         let signature =
             self.pair.sign(&SystemRandom::new(), message).map_err(|_| KeyError("signing failed".into()))?;
         Ok(B64.encode(signature.as_ref()))
+    }
+
+    /// A Sigstore bundle v0.3 signing `name@digest`: a DSSE envelope of an in-toto statement with
+    /// cosign's signing predicate, the key named by its hint (the SHA-256 of its SubjectPublicKeyInfo),
+    /// no log entry and no timestamp — so only a policy that waives the log for this key accepts it.
+    pub fn sigstore_bundle(&self, name: &str, digest: &str) -> Result<Value, KeyError> {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        let statement = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": name, "digest": {"sha256": hex}}],
+            "predicateType": COSIGN_SIGN_PREDICATE,
+            "predicate": {},
+        })
+        .to_string();
+        let pae = format!("DSSEv1 {} {IN_TOTO} {} {statement}", IN_TOTO.len(), statement.len());
+        let signature = self.signature(pae.as_bytes())?;
+        let der =
+            self.pair.public_key().as_der().map_err(|_| KeyError("cannot encode the public key".into()))?;
+        let hint = B64.encode(Sha256::digest(der.as_ref()));
+        Ok(json!({
+            "mediaType": SIGSTORE_BUNDLE,
+            "verificationMaterial": {
+                "publicKey": {"hint": hint},
+                "tlogEntries": [],
+                "timestampVerificationData": {},
+            },
+            "dsseEnvelope": {
+                "payload": B64.encode(statement.as_bytes()),
+                "payloadType": IN_TOTO,
+                "signatures": [{"sig": signature, "keyid": ""}],
+            },
+        }))
     }
 
     /// cosign's legacy signature manifest for `name@digest` and its blobs (config first): one
@@ -140,6 +177,33 @@ mod tests {
         assert!(key.public_pem().unwrap().starts_with("-----BEGIN PUBLIC KEY-----\n"));
         assert!(SigningKey::from_pem("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nx\n").is_err());
         assert!(SigningKey::from_pem("garbage").is_err());
+    }
+
+    #[test]
+    fn the_sigstore_bundle_is_a_dsse_signature_of_cosigns_statement_about_the_digest() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+        let generated = rcgen::KeyPair::generate().unwrap();
+        let key = SigningKey::from_pem(&generated.serialize_pem()).unwrap();
+        let bundle = key.sigstore_bundle("registry.example/acme/policies", "sha256:abcd").unwrap();
+        assert_eq!(bundle["mediaType"], SIGSTORE_BUNDLE);
+        assert_eq!(bundle["verificationMaterial"]["tlogEntries"], json!([]));
+        let envelope = &bundle["dsseEnvelope"];
+        let payload = B64.decode(envelope["payload"].as_str().unwrap()).unwrap();
+        let statement: Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(statement["predicateType"], COSIGN_SIGN_PREDICATE);
+        assert_eq!(statement["subject"][0]["digest"]["sha256"], "abcd");
+        assert_eq!(statement["subject"][0]["name"], "registry.example/acme/policies");
+        // The signature is over DSSE's pre-authentication encoding, by hand here.
+        let mut pae = format!("DSSEv1 28 application/vnd.in-toto+json {} ", payload.len()).into_bytes();
+        pae.extend_from_slice(&payload);
+        let signature = B64.decode(envelope["signatures"][0]["sig"].as_str().unwrap()).unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, generated.public_key_raw())
+            .verify(&pae, &signature)
+            .expect("the envelope's signature verifies with the key");
+        let pem = generated.public_key_pem();
+        let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+        let spki = B64.decode(body).unwrap();
+        assert_eq!(bundle["verificationMaterial"]["publicKey"]["hint"], B64.encode(Sha256::digest(&spki)));
     }
 
     #[test]

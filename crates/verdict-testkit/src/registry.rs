@@ -1,7 +1,9 @@
 //! A fake OCI registry for tests, on a free loopback port: serves the manifests and blobs it is given (by
 //! tag and by digest) the way the distribution API does, answers the OCI 1.1 referrers API from the
 //! manifests' `subject` (or 404s it, like a registry without the API), optionally behind basic auth,
-//! optionally lying about a digest, and on demand failing: every request 404, 500, or slow.
+//! optionally lying about a digest, and on demand failing: every request 404, 500, or slow. It takes
+//! pushes too (blob uploads, monolithic or chunked, and manifests), checking each digest as a registry
+//! does.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -63,6 +65,9 @@ struct Contents {
     bearer: Option<String>,
     referrers_api: bool,
     fault: Fault,
+    /// Upload session id → bytes received so far.
+    uploads: BTreeMap<u64, Vec<u8>>,
+    next_upload: u64,
 }
 
 /// A running fake registry; stops when dropped (with its runtime).
@@ -97,7 +102,10 @@ impl FakeRegistry {
         }));
         let app = Router::new()
             .route("/v2/", axum::routing::get(root))
-            .route("/v2/{*rest}", axum::routing::get(serve).head(serve))
+            .route(
+                "/v2/{*rest}",
+                axum::routing::get(serve).head(serve).post(upload).patch(upload).put(upload),
+            )
             .with_state(contents.clone());
         let (address, runtime) = crate::serve_on_loopback(app);
         FakeRegistry { address, contents, _runtime: runtime }
@@ -132,6 +140,11 @@ impl FakeRegistry {
     /// altered bytes.
     pub fn put_blob_as(&self, repository: &str, digest: &str, blob: &[u8]) {
         lock(&self.contents).blobs.insert((repository.to_owned(), digest.to_owned()), blob.to_vec());
+    }
+
+    /// The manifest stored in `repository` under `reference` (a tag or a digest), if any.
+    pub fn manifest(&self, repository: &str, reference: &str) -> Option<Manifest> {
+        lock(&self.contents).manifests.get(&(repository.to_owned(), reference.to_owned())).cloned()
     }
 
     /// Makes every later request fail (or succeed again) as `fault` says.
@@ -228,6 +241,89 @@ async fn serve(
         return content(&method, "application/vnd.oci.image.index.v1+json", index, "");
     }
     error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such endpoint")
+}
+
+/// A push: `POST …/blobs/uploads/` opens a session, `PATCH` appends a chunk, `PUT …?digest=` closes it
+/// (with the last bytes, or all of them for a monolithic push) and stores the blob if its digest is the
+/// one claimed; `PUT …/manifests/REF` stores a manifest (by digest too).
+async fn upload(
+    State(contents): State<Arc<Mutex<Contents>>>,
+    method: Method,
+    headers: HeaderMap,
+    Path(rest): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let fault = lock(&contents).fault;
+    match fault {
+        Fault::None => {}
+        Fault::NotFound => return error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository unknown"),
+        Fault::ServerError => return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error"),
+        Fault::Slow(delay) => tokio::time::sleep(delay).await,
+    }
+    let mut contents = lock(&contents);
+    if !authorized(&contents, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required");
+    }
+    let located = |status: StatusCode, location: String| {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = status;
+        response.headers_mut().insert(header::LOCATION, header_value(&location));
+        response
+    };
+    if let Some((repository, reference)) = rest.rsplit_once("/manifests/") {
+        if method != Method::PUT {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "manifests are PUT");
+        }
+        let media_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/vnd.oci.image.manifest.v1+json");
+        let manifest = Manifest::new(media_type, &body);
+        let digest = manifest.digest();
+        if reference.starts_with("sha256:") && reference != digest {
+            return error(StatusCode::BAD_REQUEST, "DIGEST_INVALID", "the manifest is not the digest named");
+        }
+        let repository = repository.to_owned();
+        if !reference.starts_with("sha256:") {
+            contents.manifests.insert((repository.clone(), reference.to_owned()), manifest.clone());
+        }
+        contents.manifests.insert((repository.clone(), digest.clone()), manifest);
+        return located(StatusCode::CREATED, format!("/v2/{repository}/manifests/{digest}"));
+    }
+    let Some((repository, session)) = rest.split_once("/blobs/uploads") else {
+        return error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such endpoint");
+    };
+    let session = session.trim_start_matches('/');
+    if method == Method::POST {
+        let id = contents.next_upload;
+        contents.next_upload += 1;
+        contents.uploads.insert(id, Vec::new());
+        return located(StatusCode::ACCEPTED, format!("/v2/{repository}/blobs/uploads/{id}"));
+    }
+    let Some(id) = session.parse::<u64>().ok().filter(|id| contents.uploads.contains_key(id)) else {
+        return error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", "upload unknown");
+    };
+    if let Some(received) = contents.uploads.get_mut(&id) {
+        received.extend_from_slice(&body);
+    }
+    if method == Method::PATCH {
+        return located(StatusCode::ACCEPTED, format!("/v2/{repository}/blobs/uploads/{id}"));
+    }
+    let claimed = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("digest="))
+        .map(|d| d.replace("%3A", ":").replace("%3a", ":"))
+        .unwrap_or_default();
+    let received = contents.uploads.remove(&id).unwrap_or_default();
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&received)));
+    if digest != claimed {
+        return error(StatusCode::BAD_REQUEST, "DIGEST_INVALID", "the upload is not the digest named");
+    }
+    contents.blobs.insert((repository.to_owned(), digest.clone()), received);
+    located(StatusCode::CREATED, format!("/v2/{repository}/blobs/{digest}"))
 }
 
 /// The OCI 1.1 referrers index of `digest`: every manifest of `repository` whose `subject` names it.

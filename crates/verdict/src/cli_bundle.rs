@@ -22,8 +22,8 @@ pub enum BundleCommand {
     /// `--insecure-unsigned`), check every digest down to each file, and unpack it into a directory (or
     /// save the bundle file).
     Pull(BundlePullArgs),
-    /// Sign a pushed bundle with a key, as cosign signs an image (`cosign verify --key … --insecure-ignore-tlog`
-    /// checks it too).
+    /// Sign a pushed bundle with a key, as cosign signs an image: a Sigstore bundle attached as an OCI
+    /// referrer (or cosign 2's `.sig` tag with `--legacy-tag`).
     Sign(BundleSignArgs),
     /// Check a pushed bundle's signatures against `--bundle-policy`: exit 0 trusted, 1 not (every reason).
     Verify(BundleVerifyArgs),
@@ -38,6 +38,10 @@ pub struct BundleSignArgs {
     /// The private key: PKCS#8 PEM, ECDSA P-256.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
+    /// Write cosign 2's simple-signing manifest under the `sha256-HEX.sig` tag instead of a Sigstore
+    /// bundle referrer (for cosign 2.x, which does not read referrers).
+    #[arg(long)]
+    pub legacy_tag: bool,
     #[command(flatten)]
     pub registry: BundleRegistryArgs,
 }

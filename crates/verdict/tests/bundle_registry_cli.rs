@@ -316,3 +316,100 @@ fn only_bundles_signed_as_the_bundle_policy_says_are_used() {
         .code(2)
         .stderr(predicate::str::contains("PKCS#8"));
 }
+
+/// `bundle sign` attaches a Sigstore bundle as an OCI 1.1 referrer of the bundle's manifest. A registry
+/// with the referrers API lists it by itself (no tag written); one without it gets the referrers tag
+/// `sha256-HEX`, which keeps every signature already listed there. `--legacy-tag` writes cosign 2's
+/// `.sig` tag instead. Every layout verifies under the bundle policy; a stranger's key still does not.
+#[test]
+fn signatures_are_referrers_found_with_or_without_the_referrers_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = bundle(dir.path());
+    let release = rcgen::KeyPair::generate().unwrap();
+    let second = rcgen::KeyPair::generate().unwrap();
+    let stranger = rcgen::KeyPair::generate().unwrap();
+    let key_file = |name: &str, key: &rcgen::KeyPair| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, key.serialize_pem()).unwrap();
+        path.display().to_string()
+    };
+    let (release_key, second_key) = (key_file("release.key", &release), key_file("second.key", &second));
+    for referrers_api in [true, false] {
+        let registry = FakeRegistry::empty(None, referrers_api);
+        let host = registry.host();
+        let policy = |name: &str, key: &rcgen::KeyPair| {
+            let name = format!("{name}-{referrers_api}");
+            bundle_policy(dir.path(), &name, &host, &key.public_key_pem()).display().to_string()
+        };
+        let (release_policy, second_policy, stranger_policy) =
+            (policy("release", &release), policy("second", &second), policy("stranger", &stranger));
+        let reference = format!("{host}/acme/policies:v1");
+        let pushed = verdict()
+            .args(["bundle", "push", file.to_str().unwrap(), &reference, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(pushed.status.success(), "{}", String::from_utf8_lossy(&pushed.stderr));
+        let pushed: Value = serde_json::from_slice(&pushed.stdout).unwrap();
+        let digest = pushed["manifest_digest"].as_str().unwrap().to_owned();
+        let referrers_tag = digest.replace(':', "-");
+
+        // Unsigned so far: not trusted.
+        verdict().args(["bundle", "verify", &reference, "--bundle-policy", &release_policy]).assert().code(1);
+        verdict()
+            .args(["bundle", "sign", &reference, "--key", &release_key])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("a Sigstore bundle referrer"));
+        let index = registry.manifest("acme/policies", &referrers_tag);
+        if referrers_api {
+            assert!(index.is_none(), "a registry with the referrers API needs no referrers tag");
+        } else {
+            let index: Value = serde_json::from_slice(&index.expect("the referrers tag").body).unwrap();
+            assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
+            assert_eq!(
+                index["manifests"][0]["artifactType"],
+                "application/vnd.dev.sigstore.bundle.v0.3+json"
+            );
+            // The referrer manifest names the bundle's manifest as its subject.
+            let referrer_digest = index["manifests"][0]["digest"].as_str().unwrap();
+            let referrer = registry.manifest("acme/policies", referrer_digest).unwrap();
+            let referrer: Value = serde_json::from_slice(&referrer.body).unwrap();
+            assert_eq!(referrer["subject"]["digest"], digest.as_str());
+        }
+        assert!(registry.manifest("acme/policies", &format!("{referrers_tag}.sig")).is_none());
+        verdict()
+            .args(["bundle", "verify", &reference, "--bundle-policy", &release_policy])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(format!("trusted ({digest})")));
+        verdict()
+            .args(["bundle", "verify", &reference, "--bundle-policy", &stranger_policy])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("not trusted by the bundle policy"));
+
+        // A second signer: both signatures stay findable.
+        verdict().args(["bundle", "sign", &reference, "--key", &second_key]).assert().code(0);
+        if !referrers_api {
+            let index = registry.manifest("acme/policies", &referrers_tag).unwrap();
+            let index: Value = serde_json::from_slice(&index.body).unwrap();
+            assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "the first signature is kept");
+        }
+        for policy in [&release_policy, &second_policy] {
+            verdict().args(["bundle", "verify", &reference, "--bundle-policy", policy]).assert().code(0);
+        }
+
+        // cosign 2's layout, on another repository.
+        let legacy = format!("{host}/acme/legacy:v1");
+        verdict().args(["bundle", "push", file.to_str().unwrap(), &legacy]).assert().code(0);
+        verdict()
+            .args(["bundle", "sign", &legacy, "--key", &release_key, "--legacy-tag"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("cosign's .sig tag"));
+        assert!(registry.manifest("acme/legacy", &format!("{referrers_tag}.sig")).is_some());
+        assert!(registry.manifest("acme/legacy", &referrers_tag).is_none());
+        verdict().args(["bundle", "verify", &legacy, "--bundle-policy", &release_policy]).assert().code(0);
+        verdict().args(["bundle", "verify", &legacy, "--bundle-policy", &second_policy]).assert().code(1);
+    }
+}

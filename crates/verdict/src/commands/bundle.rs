@@ -37,10 +37,19 @@ fn sign(args: &crate::cli_bundle::BundleSignArgs) -> CliResult {
     let key = verdict_bundle::sign::SigningKey::from_pem(&pem)
         .map_err(|err| CliError::invalid(anyhow!("--key {}: {err}", args.key.display())))?;
     let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference);
+    let layout = if args.legacy_tag {
+        verdict_bundle::registry::SignatureLayout::LegacyTag
+    } else {
+        verdict_bundle::registry::SignatureLayout::Referrer
+    };
     let signed = crate::commands::ledger::runtime()?
-        .block_on(verdict_bundle::registry::sign(reference, &key, &credentials(&args.registry)))
+        .block_on(verdict_bundle::registry::sign(reference, &key, &credentials(&args.registry), layout))
         .map_err(registry_error)?;
-    say(format_args!("signed {signed}"));
+    let how = match layout {
+        verdict_bundle::registry::SignatureLayout::Referrer => "a Sigstore bundle referrer",
+        verdict_bundle::registry::SignatureLayout::LegacyTag => "cosign's .sig tag",
+    };
+    say(format_args!("signed {signed} ({how})"));
     Ok(ExitStatus::Ok)
 }
 
