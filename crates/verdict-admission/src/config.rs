@@ -90,6 +90,10 @@ pub struct AdmissionConfig {
     pub trusted_root: Option<PathBuf>,
     /// audit, warn or enforce.
     pub mode: Mode,
+    /// Whether the file gave `mode` (else [`Mode::Enforce`], or the bundle's `admission` mode when the
+    /// file came from a bundle).
+    #[serde(skip)]
+    pub mode_given: bool,
     /// The time within which every image must be judged.
     #[serde(with = "as_text")]
     pub budget: Duration,
@@ -117,6 +121,7 @@ impl Default for AdmissionConfig {
             manifest_policies: Vec::new(),
             trusted_root: None,
             mode: Mode::Enforce,
+            mode_given: false,
             budget: Duration::from_secs(8),
             exempt_namespaces: DEFAULT_EXEMPT_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
             docker_config: None,
@@ -338,6 +343,7 @@ impl Builder<'_> {
             manifest_policies,
             trusted_root: self.path(document, "/trustedRoot"),
             mode,
+            mode_given: document.get("mode").is_some(),
             budget: self.duration(document, "/budget", defaults.budget),
             exempt_namespaces,
             docker_config: self.path(document, "/registry/dockerConfig"),

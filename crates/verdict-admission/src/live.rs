@@ -28,6 +28,8 @@ pub type Rebuilt<J> = (J, Settings, Vec<PathBuf>);
 pub struct LiveEvaluator<J> {
     current: RwLock<Arc<Evaluator<J>>>,
     generation: AtomicU64,
+    /// Why the last update (a changed file, a new bundle) was not applied, until one is.
+    refusal: RwLock<Option<String>>,
 }
 
 impl<J: ImageJudge + 'static> LiveEvaluator<J> {
@@ -36,7 +38,18 @@ impl<J: ImageJudge + 'static> LiveEvaluator<J> {
         Arc::new(LiveEvaluator {
             current: RwLock::new(Arc::new(Evaluator { judge, settings, generation: 1 })),
             generation: AtomicU64::new(1),
+            refusal: RwLock::new(None),
         })
+    }
+
+    /// Notes that an update was refused (the running environment stays), for `/readyz` to report.
+    pub fn refused(&self, why: String) {
+        *self.refusal.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why);
+    }
+
+    /// Why the last update was refused, if it was and none has been applied since.
+    pub fn last_refusal(&self) -> Option<String> {
+        self.refusal.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// The environment to decide the next request with.
@@ -51,6 +64,7 @@ impl<J: ImageJudge + 'static> LiveEvaluator<J> {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let next = Arc::new(Evaluator { judge, settings, generation });
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        *self.refusal.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         generation
     }
 
@@ -99,6 +113,7 @@ impl<J: ImageJudge + 'static> LiveEvaluator<J> {
                     Err(err) => {
                         metrics::counter!("verdict_admission_config_reloads_total", "outcome" => "refused")
                             .increment(1);
+                        live.refused(format!("the changed configuration does not load: {err}"));
                         tracing::error!(
                             generation = live.current().generation,
                             "the changed admission configuration does not load; still serving the previous one: {err}"

@@ -22,6 +22,10 @@ pub struct Replayed {
     pub passes_now: bool,
     /// Why the candidate would block it.
     pub reasons: Vec<String>,
+    /// The digest of the policy bundle it was decided under, when it was decided under one: with the
+    /// candidate's bundle, which policy version made each difference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_then: Option<String>,
 }
 
 /// The decisions recorded in the last `since` (records of kind `admission_decision` as the ledger
@@ -61,6 +65,7 @@ pub async fn replay(
             admitted_then: decision.get("admitted").and_then(Value::as_bool).unwrap_or(false),
             passes_now: true,
             reasons: Vec::new(),
+            bundle_then: decision.pointer("/policy_bundle/digest").and_then(Value::as_str).map(str::to_owned),
         };
         if settings.exempt_namespaces.contains(&namespace) {
             replayed.push(outcome);

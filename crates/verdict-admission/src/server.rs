@@ -1,7 +1,9 @@
 //! `verdict admission serve`: the validating webhook over HTTPS. `POST /validate` takes an
 //! AdmissionReview and answers with one for the same uid; `/healthz` says the process is up,
-//! `/metrics` reports in Prometheus' format, and `/readyz` that it can decide (the policy and trust root were loaded before it listened). A body that is
-//! not a v1 AdmissionReview, or too large, is a 400 naming the problem — never an allow.
+//! `/metrics` reports in Prometheus' format, and `/readyz` that it can decide (the policy and trust root
+//! were loaded before it listened) and with what: the configuration's generation, its mode, the policy
+//! bundle being served, and why the last update was refused if it was. A body that is not a v1
+//! AdmissionReview, or too large, is a 400 naming the problem — never an allow.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -168,6 +170,23 @@ async fn metrics_text<J: ImageJudge + 'static>(State(state): State<Arc<AppState<
         .into_response()
 }
 
+/// `GET /readyz`: ready (the environment was built before the webhook listened), and what it serves.
+async fn readyz<J: ImageJudge + 'static>(State(state): State<Arc<AppState<J>>>) -> Response {
+    let current = state.live.current();
+    let mut body = json!({
+        "status": "ready",
+        "generation": current.generation,
+        "mode": current.settings.mode,
+    });
+    if let Some(bundle) = &current.settings.policy_bundle {
+        body["policy_bundle"] = json!(bundle);
+    }
+    if let Some(refusal) = state.live.last_refusal() {
+        body["last_update_refused"] = json!(refusal);
+    }
+    axum::Json(body).into_response()
+}
+
 /// The webhook's routes.
 pub fn router<J: ImageJudge + 'static>(
     live: Arc<LiveEvaluator<J>>,
@@ -179,7 +198,7 @@ pub fn router<J: ImageJudge + 'static>(
         .route("/validate", post(validate::<J>))
         .route("/metrics", get(metrics_text::<J>))
         .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(|| async { axum::Json(json!({"status": "ready"})) }))
+        .route("/readyz", get(readyz::<J>))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

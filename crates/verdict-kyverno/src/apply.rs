@@ -176,7 +176,19 @@ pub fn blocks(result: &ApplyResult, enforce_all: Option<bool>) -> bool {
     failing && enforce_all.unwrap_or(result.action == Action::Enforce)
 }
 
-fn report_result(result: &ApplyResult, timestamp: i64) -> Value {
+/// Name-value properties of a policy that every report format carries beside its results — verdict
+/// puts there the policy bundle (digest, source, commit) a policy came from — by policy name.
+pub type PolicyProperties = BTreeMap<String, BTreeMap<String, String>>;
+
+fn report_result(result: &ApplyResult, timestamp: i64, properties: &PolicyProperties) -> Value {
+    let mut value = report_result_fields(result, timestamp);
+    if let Some(properties) = properties.get(&result.policy) {
+        value["properties"] = json!(properties);
+    }
+    value
+}
+
+fn report_result_fields(result: &ApplyResult, timestamp: i64) -> Value {
     json!({
         "policy": result.policy,
         "rule": result.rule,
@@ -236,7 +248,7 @@ pub fn with_default_namespace(mut resource: Value) -> Value {
 
 /// `wgpolicyk8s.io/v1alpha2` reports, in a `v1` `List`: a PolicyReport per namespace, a
 /// ClusterPolicyReport for cluster-scoped resources.
-pub fn policy_reports(results: &[ApplyResult]) -> Value {
+pub fn policy_reports(results: &[ApplyResult], properties: &PolicyProperties) -> Value {
     let timestamp =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let mut by_namespace: BTreeMap<String, Vec<&ApplyResult>> = BTreeMap::new();
@@ -264,7 +276,7 @@ pub fn policy_reports(results: &[ApplyResult]) -> Value {
                 "kind": kind,
                 "metadata": metadata,
                 "summary": summary,
-                "results": group.iter().map(|r| report_result(r, timestamp)).collect::<Vec<_>>(),
+                "results": group.iter().map(|r| report_result(r, timestamp, properties)).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -279,8 +291,9 @@ fn xml_escape(text: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-/// JUnit XML: a test suite per policy, a test case per (rule, resource).
-pub fn junit(results: &[ApplyResult], suite_name: &str) -> String {
+/// JUnit XML: a test suite per policy (its properties as `<properties>`), a test case per (rule,
+/// resource).
+pub fn junit(results: &[ApplyResult], suite_name: &str, properties: &PolicyProperties) -> String {
     let mut by_policy: BTreeMap<&str, Vec<&ApplyResult>> = BTreeMap::new();
     for result in results {
         by_policy.entry(&result.policy).or_default().push(result);
@@ -301,6 +314,17 @@ pub fn junit(results: &[ApplyResult], suite_name: &str) -> String {
             xml_escape(policy),
             cases.len()
         ));
+        if let Some(properties) = properties.get(policy).filter(|p| !p.is_empty()) {
+            out.push_str("    <properties>\n");
+            for (name, value) in properties {
+                out.push_str(&format!(
+                    "      <property name=\"{}\" value=\"{}\"/>\n",
+                    xml_escape(name),
+                    xml_escape(value)
+                ));
+            }
+            out.push_str("    </properties>\n");
+        }
         for case in cases {
             let name = format!("{} {}", case.rule, case.resource.display());
             out.push_str(&format!(
@@ -331,9 +355,13 @@ pub fn junit(results: &[ApplyResult], suite_name: &str) -> String {
     out
 }
 
-/// SARIF 2.1.0: a rule per (policy, rule), a result per failure, warning or error, located at the
-/// manifest file when known.
-pub fn sarif(results: &[ApplyResult], files: &BTreeMap<ResourceRef, String>) -> Value {
+/// SARIF 2.1.0: a rule per (policy, rule) with its policy's properties in its property bag, a result
+/// per failure, warning or error, located at the manifest file when known.
+pub fn sarif(
+    results: &[ApplyResult],
+    files: &BTreeMap<ResourceRef, String>,
+    properties: &PolicyProperties,
+) -> Value {
     let mut rules: Vec<Value> = Vec::new();
     let mut rule_ids: Vec<String> = Vec::new();
     let mut findings = Vec::new();
@@ -341,7 +369,11 @@ pub fn sarif(results: &[ApplyResult], files: &BTreeMap<ResourceRef, String>) -> 
         let id = format!("{}/{}", result.policy, result.rule);
         if !rule_ids.contains(&id) {
             rule_ids.push(id.clone());
-            rules.push(json!({"id": id, "name": result.rule, "shortDescription": {"text": format!("Kyverno policy {} rule {}", result.policy, result.rule)}}));
+            let mut rule = json!({"id": id, "name": result.rule, "shortDescription": {"text": format!("Kyverno policy {} rule {}", result.policy, result.rule)}});
+            if let Some(properties) = properties.get(&result.policy) {
+                rule["properties"] = json!(properties);
+            }
+            rules.push(rule);
         }
         let level = match (result.result, result.action) {
             (Status::Warn, _) | (_, Action::Audit) => "warning",
@@ -403,16 +435,24 @@ mod tests {
     #[test]
     fn reports_in_every_format() {
         let results = vec![result(Status::Fail, Action::Enforce), result(Status::Pass, Action::Enforce)];
-        let reports = policy_reports(&results);
+        let properties: PolicyProperties =
+            [("p".to_owned(), [("verdict.dev/bundle".to_owned(), "sha256:ab".to_owned())].into())].into();
+        let reports = policy_reports(&results, &properties);
+        assert_eq!(reports["items"][0]["results"][0]["properties"]["verdict.dev/bundle"], "sha256:ab");
         assert_eq!(reports["items"].as_array().map(Vec::len), Some(1));
         assert_eq!(reports["items"][0]["kind"], "PolicyReport");
         assert_eq!(reports["items"][0]["metadata"]["namespace"], "shop");
         assert_eq!(reports["items"][0]["summary"]["fail"], 1);
         assert_eq!(reports["items"][0]["summary"]["pass"], 1);
-        let xml = junit(&results, "apply");
+        let xml = junit(&results, "apply", &properties);
+        assert!(xml.contains("<property name=\"verdict.dev/bundle\" value=\"sha256:ab\"/>"), "{xml}");
         assert!(xml.contains("<failure type=\"fail\" message=\"m &lt;&amp;&gt;\"/>"), "{xml}");
         assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
-        let sarif = sarif(&results, &BTreeMap::new());
+        let sarif = sarif(&results, &BTreeMap::new(), &properties);
+        assert_eq!(
+            sarif["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["verdict.dev/bundle"],
+            "sha256:ab"
+        );
         assert_eq!(sarif["runs"][0]["results"].as_array().map(Vec::len), Some(1));
         assert_eq!(sarif["runs"][0]["results"][0]["level"], "error");
     }

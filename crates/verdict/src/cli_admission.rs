@@ -89,9 +89,10 @@ pub struct JudgeArgs {
     /// ~/.docker/config.json; anonymous without one).
     #[arg(long, value_name = "FILE")]
     pub docker_config: Option<PathBuf>,
-    /// audit, warn or enforce.
-    #[arg(long, value_enum, default_value_t = ModeArg::Enforce)]
-    pub mode: ModeArg,
+    /// audit, warn or enforce (default: the `admission` mode of the bundle the policy came from, else
+    /// enforce).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
     /// Answer within this, below the API server's timeoutSeconds: images not verified by then fail.
     #[arg(long, value_parser = parse_duration, default_value = "8s")]
     pub budget: std::time::Duration,

@@ -25,6 +25,37 @@ pub fn provenance_of(path: &Path) -> Option<PolicyProvenance> {
     used.iter().find(|(root, _)| path.starts_with(root)).map(|(_, provenance)| provenance.clone())
 }
 
+/// The properties that name the bundle `path` came from, for reports (PolicyReport result properties,
+/// JUnit suite properties, SARIF rule properties); empty when it came from no bundle.
+pub fn bundle_properties(path: &Path) -> std::collections::BTreeMap<String, String> {
+    let Some(provenance) = provenance_of(path) else { return Default::default() };
+    let mut properties = std::collections::BTreeMap::from([
+        ("verdict.dev/bundle-digest".to_owned(), provenance.bundle_digest),
+        ("verdict.dev/bundle-source".to_owned(), provenance.source),
+    ]);
+    if let Some(reference) = provenance.reference {
+        properties.insert("verdict.dev/bundle-reference".to_owned(), reference);
+    }
+    if let Some(commit) = provenance.commit {
+        properties.insert("verdict.dev/source-commit".to_owned(), commit);
+    }
+    properties
+}
+
+/// One line naming where a bundle's policy came from: `bundle sha256:… (REFERENCE), source NAME at
+/// commit C`.
+pub fn describe(provenance: &PolicyProvenance) -> String {
+    let mut line = format!("bundle {}", provenance.bundle_digest);
+    if let Some(reference) = &provenance.reference {
+        line.push_str(&format!(" ({reference})"));
+    }
+    line.push_str(&format!(", source {}", provenance.source));
+    if let Some(commit) = &provenance.commit {
+        line.push_str(&format!(" at commit {commit}"));
+    }
+    line
+}
+
 /// The default modes of the bundles used in this run, per enforcement point.
 static MODES: Mutex<Vec<std::collections::BTreeMap<String, String>>> = Mutex::new(Vec::new());
 
@@ -37,6 +68,18 @@ pub fn bundle_mode(point: &str) -> Option<String> {
         .filter_map(|modes| modes.get(point))
         .max_by_key(|mode| verdict_bundle::manifest::MODES.iter().position(|m| m == mode))
         .cloned()
+}
+
+/// The default modes of every bundle unpacked in this run, by bundle digest.
+static MODES_BY_BUNDLE: Mutex<
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+> = Mutex::new(std::collections::BTreeMap::new());
+
+/// The mode for `point` set by the manifest of the bundle `path` was taken from, and that bundle's digest.
+pub fn bundle_mode_of(path: &Path, point: &str) -> Option<(String, String)> {
+    let digest = provenance_of(path)?.bundle_digest;
+    let modes = MODES_BY_BUNDLE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    modes.get(&digest)?.get(point).map(|mode| (mode.clone(), digest.clone()))
 }
 
 /// The enforcement point this run is: `ci` when the `CI` variable says so (GitHub Actions, GitLab CI,
@@ -70,6 +113,11 @@ pub fn re_resolve(
     let (unpacked, reference) = resolver.unpack(&arg)?;
     let path = unpacked.path_of(arg.inner.as_deref()).map_err(bundle_error)?;
     let provenance = unpacked.provenance(arg.inner.as_deref(), reference.as_deref());
+    if let Some(provenance) = &provenance {
+        USED.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((path.clone(), provenance.clone()));
+    }
     Ok((path, unpacked.digest, provenance))
 }
 
@@ -183,6 +231,15 @@ impl Resolver<'_> {
     }
 
     fn unpack(&self, arg: &BundleArg) -> Result<(Unpacked, Option<String>), CliError> {
+        let unpacked = self.unpack_location(arg)?;
+        MODES_BY_BUNDLE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(unpacked.0.digest.clone(), unpacked.0.manifest.modes.clone());
+        Ok(unpacked)
+    }
+
+    fn unpack_location(&self, arg: &BundleArg) -> Result<(Unpacked, Option<String>), CliError> {
         match &arg.location {
             // A bundle file is the user's own file, as any policy file is: its digests are checked; it
             // carries no signature.

@@ -50,6 +50,12 @@ fn bundle(root: &Path, cache: &Path) -> (std::path::PathBuf, String, String) {
     std::fs::create_dir_all(&security).unwrap();
     std::fs::copy(verdict_testkit::workspace_root().join("examples/policy.yml"), security.join("gate.yml"))
         .unwrap();
+    std::fs::copy(
+        verdict_testkit::workspace_root().join("examples/rego/trail-policy.rego"),
+        security.join("trail-policy.rego"),
+    )
+    .unwrap();
+    std::fs::write(security.join("images.yml"), DENY_ALL_IMAGES).unwrap();
     git(&security, &["init", "-q", "-b", "main"]);
     git(&security, &["add", "."]);
     git(&security, &["commit", "-q", "-m", "gate"]);
@@ -90,7 +96,94 @@ fn bundle_files_are_policy_sources_and_decisions_name_them() {
         .args(["apply", &arg("platform"), "--resource", pods.to_str().unwrap()])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("disallow-latest"));
+        .stdout(predicate::str::contains("disallow-latest"))
+        .stdout(predicate::str::contains(format!("policies from bundle {digest}, source platform")));
+    // Every report format names the bundle the policy came from.
+    let apply_output = |format: &str| -> String {
+        let output = verdict(&cache)
+            .args(["apply", &arg("platform"), "--resource", pods.to_str().unwrap(), "-o", format])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let json: Value = serde_json::from_str(&apply_output("json")).unwrap();
+    assert_eq!(json["policy_bundles"]["disallow-latest"]["verdict.dev/bundle-digest"], digest.as_str());
+    assert_eq!(json["policy_bundles"]["disallow-latest"]["verdict.dev/bundle-source"], "platform");
+    let report: Value = serde_json::from_str(&apply_output("policy-report")).unwrap();
+    assert_eq!(
+        report["items"][0]["results"][0]["properties"]["verdict.dev/bundle-digest"],
+        digest.as_str(),
+        "{report}"
+    );
+    assert!(
+        apply_output("junit")
+            .contains(&format!("<property name=\"verdict.dev/bundle-digest\" value=\"{digest}\"/>"))
+    );
+    let sarif: Value = serde_json::from_str(&apply_output("sarif")).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["verdict.dev/bundle-source"],
+        "platform"
+    );
+
+    // `evaluate`: the JSON names the bundle and the source's commit; the table says it too.
+    let input = root.path().join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"trail": {"compliance_status": {"status": "COMPLIANT", "attestations_statuses": {}}}}"#,
+    )
+    .unwrap();
+    let output = verdict(&cache)
+        .args([
+            "evaluate",
+            "input",
+            "--input-file",
+            input.to_str().unwrap(),
+            "--policy",
+            &arg("security/trail-policy.rego"),
+        ])
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let evaluated: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(evaluated["allow"], false);
+    assert_eq!(evaluated["bundle"]["bundle_digest"], digest.as_str(), "{evaluated}");
+    assert_eq!(evaluated["bundle"]["commit"], commit.as_str(), "{evaluated}");
+    verdict(&cache)
+        .args([
+            "evaluate",
+            "input",
+            "--input-file",
+            input.to_str().unwrap(),
+            "--policy",
+            &arg("security/trail-policy.rego"),
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "POLICY:\tbundle {digest}, source security at commit {commit}"
+        )));
+
+    // `verify image`: an image the bundle's image policy refuses; the decision names the bundle.
+    let registry = verdict_testkit::registry::FakeRegistry::empty(None, true);
+    verdict_testkit::cosign::push_image(&registry, "acme/web", "1", b"web");
+    let image = format!("{}/acme/web:1", registry.host());
+    let output = verdict(&cache)
+        .args(["verify", "image", &image, "--policy", &arg("security/images.yml"), "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let verified: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verified["bundle"]["bundle_digest"], digest.as_str(), "{verified}");
+    assert_eq!(verified["bundle"]["source"], "security");
+    verdict(&cache)
+        .args(["verify", "image", &image, "--policy", &arg("security/images.yml")])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "policy from bundle {digest}, source security at commit {commit}"
+        )));
 
     // The decision names the bundle and the commit of the source the policy came from.
     let db = root.path().join("ledger.db");
@@ -172,8 +265,69 @@ fn admission_decisions_name_the_bundle() {
     assert_eq!(bundle["commits"]["adm"], commit.as_str(), "{answer}");
 }
 
+/// `admission replay` with a candidate from a bundle: it names the candidate's bundle and the bundle each
+/// recorded decision was made under, so a difference is traceable to a policy version.
+#[test]
+fn replay_names_the_bundle_of_each_decision_and_of_the_candidate() {
+    use verdict_ledger::{Ledger, RecordKind, SqlLedger};
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    let (file, digest, _) = bundle(root.path(), &cache);
+    let db = root.path().join("ledger.db");
+    let registry = verdict_testkit::registry::FakeRegistry::empty(None, true);
+    verdict_testkit::cosign::push_image(&registry, "acme/web", "1", b"web");
+    let image = format!("{}/acme/web:1", registry.host());
+    let decision = |uid: &str, bundle: Option<&str>| {
+        let mut body = serde_json::json!({"uid": uid, "namespace": "shop", "kind": "Pod", "name": uid,
+            "admitted": true, "images": [{"image": image, "allowed": true, "reasons": []}]});
+        if let Some(bundle) = bundle {
+            body["policy_bundle"] = serde_json::json!({"digest": bundle});
+        }
+        body
+    };
+    let old = format!("sha256:{}", "0".repeat(64));
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let ledger = SqlLedger::open(db.to_str().unwrap()).await.unwrap();
+        for (uid, bundle) in [("u-1", Some(old.as_str())), ("u-2", None)] {
+            ledger
+                .append_record("default", RecordKind::AdmissionDecision, uid, decision(uid, bundle))
+                .await
+                .unwrap();
+        }
+    });
+    let candidate = format!("{}#security/images.yml", file.display());
+    let replay = |output: &str| {
+        let mut command = verdict(&cache);
+        command
+            .args(["--db", db.to_str().unwrap(), "admission", "replay", "--since", "1h"])
+            .args(["--policy", &candidate, "-o", output]);
+        command
+    };
+    let output = replay("json").output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let replayed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(replayed["would_block"], 2, "{replayed}");
+    assert_eq!(replayed["candidate_bundle"]["digest"], digest.as_str(), "{replayed}");
+    assert_eq!(replayed["decided_under"], serde_json::json!({old.clone(): 1, "no bundle": 1}), "{replayed}");
+    let then: Vec<&Value> =
+        replayed["replayed"].as_array().unwrap().iter().map(|r| &r["bundle_then"]).collect();
+    assert!(then.contains(&&Value::String(old.clone())), "{replayed}");
+    replay("table")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "candidate: {digest}; decided under: no bundle (1), {old} (1)"
+        )))
+        .stdout(predicate::str::contains("no rule of the image policies matches"))
+        .stdout(predicate::str::contains(format!("admitted then under bundle {old}")));
+}
+
+/// An image policy no image passes (it names only `never.example`, and `noMatch: deny`).
+const DENY_ALL_IMAGES: &str = "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nnoMatch: deny\nrules:\n  - name: none\n    images: [\"never.example/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n              -----BEGIN PUBLIC KEY-----\n              MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8xD6Ynxf1qGzNxkKQ2W4m5tY3oPj\n              Qq3s9C0E5f3nq2mKkZr0VQm4mKQ2bPjzV9Q3cB5m8C1q2Y4k0p3m6uWj7A==\n              -----END PUBLIC KEY-----\n";
+
 /// One bundle, progressively enforced: `--mode local=warn --mode ci=enforce` at build time; `apply`
-/// warns on a laptop, fails in CI (`CI=true`), and its own `--mode` wins.
+/// warns on a laptop, fails in CI (`CI=true`), and its own `--mode` wins; the
+/// webhook's configuration takes `admission=…` unless it sets its own mode.
 #[test]
 fn a_bundle_sets_each_enforcement_points_default_mode() {
     let root = tempfile::tempdir().unwrap();
@@ -225,6 +379,77 @@ fn a_bundle_sets_each_enforcement_points_default_mode() {
         .code(1)
         .stderr(predicate::str::contains("mode enforce, the policy bundle's default for ci"));
     apply().env("CI", "true").args(["--mode", "warn"]).assert().code(0);
+
+    // The admission point: a webhook configuration without a `mode` of its own takes the bundle's
+    // `admission` mode (here warn: the image fails, the request is admitted with a warning); a
+    // configuration's own `mode` wins, and so does `--mode` with `--policy`.
+    let adm = root.path().join("adm");
+    std::fs::create_dir_all(&adm).unwrap();
+    std::fs::write(adm.join("images.yml"), DENY_ALL_IMAGES).unwrap();
+    std::fs::write(
+        adm.join("admission.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        adm.join("enforcing.yaml"),
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\nmode: enforce\n",
+    )
+    .unwrap();
+    let with_admission = root.path().join("admission.tar");
+    verdict(&cache)
+        .args(["bundle", "build", "-o", with_admission.to_str().unwrap(), "--mode", "admission=warn"])
+        .arg("--source")
+        .arg(format!("adm={}", adm.display()))
+        .assert()
+        .code(0);
+    let review = root.path().join("review.json");
+    std::fs::write(
+        &review,
+        serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "u1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "operation": "CREATE", "namespace": "shop", "name": "web", "userInfo": {"username": "dev"},
+        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+                   "spec": {"containers": [{"name": "web", "image": "ghcr.io/acme/web:1"}]}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let decide = |args: &[&str]| -> Value {
+        let output = verdict(&cache)
+            .args(["admission", "review", review.to_str().unwrap(), "-o", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)))["decision"]
+            .clone()
+    };
+    let bundle_config = format!("{}#adm/admission.yaml", with_admission.display());
+    let decision = decide(&["--config", &bundle_config]);
+    assert_eq!(
+        (&decision["mode"], &decision["admitted"]),
+        (&serde_json::json!("warn"), &serde_json::json!(true)),
+        "{decision}"
+    );
+    let decision = decide(&["--config", &format!("{}#adm/enforcing.yaml", with_admission.display())]);
+    assert_eq!(
+        (&decision["mode"], &decision["admitted"]),
+        (&serde_json::json!("enforce"), &serde_json::json!(false)),
+        "{decision}"
+    );
+    let policy = format!("{}#adm/images.yml", with_admission.display());
+    let decision = decide(&["--policy", &policy]);
+    assert_eq!(decision["mode"], "warn", "{decision}");
+    let decision = decide(&["--policy", &policy, "--mode", "enforce"]);
+    assert_eq!(
+        (&decision["mode"], &decision["admitted"]),
+        (&serde_json::json!("enforce"), &serde_json::json!(false)),
+        "{decision}"
+    );
+    // Outside a bundle, nothing changes: enforce.
+    let decision = decide(&["--config", adm.join("admission.yaml").to_str().unwrap()]);
+    assert_eq!(decision["mode"], "enforce", "{decision}");
     // Only known points and modes.
     build(&["--mode", "prod=enforce"])
         .assert()

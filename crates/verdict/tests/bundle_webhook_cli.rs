@@ -29,28 +29,44 @@ impl Drop for Webhook {
     }
 }
 
-/// Builds a bundle whose webhook configuration has `mode`, pushes it to `reference`, and signs it when
-/// `key` is given.
-fn publish(root: &Path, cache: &Path, version: &str, mode: &str, reference: &str, key: Option<&Path>) {
+/// Builds a bundle whose webhook configuration has `mode` — or, for `bundle:MODE`, no mode of its own
+/// and the bundle manifest's `admission` mode —, pushes it to `reference`, and signs it when `key` is
+/// given. Returns the bundle's digest.
+fn publish(
+    root: &Path,
+    cache: &Path,
+    version: &str,
+    mode: &str,
+    reference: &str,
+    key: Option<&Path>,
+) -> String {
     let source = root.join(format!("source-{version}/adm"));
     std::fs::create_dir_all(&source).unwrap();
     std::fs::write(source.join("images.yml"), IMAGES).unwrap();
+    let (own_mode, bundle_mode) = match mode.strip_prefix("bundle:") {
+        Some(mode) => (String::new(), Some(mode)),
+        None => (format!("mode: {mode}\n"), None),
+    };
     std::fs::write(
         source.join("admission.yaml"),
-        format!("# bundle version {version}\napiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\nmode: {mode}\n"),
+        format!("# bundle version {version}\napiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\n{own_mode}"),
     )
     .unwrap();
     let file = root.join(format!("bundle-{version}.tar"));
-    verdict(cache)
-        .args(["bundle", "build", "-o", file.to_str().unwrap()])
-        .arg("--source")
-        .arg(format!("adm={}", source.display()))
-        .assert()
-        .code(0);
+    let mut build = verdict(cache);
+    build.args(["bundle", "build", "-o", file.to_str().unwrap(), "--format", "json"]);
+    build.arg("--source").arg(format!("adm={}", source.display()));
+    if let Some(mode) = bundle_mode {
+        build.args(["--mode", &format!("admission={mode}")]);
+    }
+    let built = build.output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let built: Value = serde_json::from_slice(&built.stdout).unwrap();
     verdict(cache).args(["bundle", "push", file.to_str().unwrap(), reference]).assert().code(0);
     if let Some(key) = key {
         verdict(cache).args(["bundle", "sign", reference, "--key", key.to_str().unwrap()]).assert().code(0);
     }
+    built["digest"].as_str().unwrap().to_owned()
 }
 
 fn review(uid: &str) -> Vec<u8> {
@@ -84,7 +100,7 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
     )
     .unwrap();
     let reference = format!("{}/acme/webhook-policies:live", registry.host());
-    publish(root.path(), &cache, "1", "enforce", &reference, Some(&key_file));
+    let v1 = publish(root.path(), &cache, "1", "enforce", &reference, Some(&key_file));
 
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("verdict"));
     command
@@ -114,9 +130,17 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
             response.json::<Value>().await.unwrap()["response"].clone()
         };
         assert_eq!(ask(&client).await["allowed"], false, "v1 enforces");
+        let ready = async |client: &reqwest::Client| -> Value {
+            client.get(format!("{url}/readyz")).send().await.unwrap().json().await.unwrap()
+        };
+        let status = ready(&client).await;
+        assert_eq!(status["policy_bundle"]["digest"], v1.as_str(), "{status}");
+        assert_eq!(status["policy_bundle"]["reference"], reference.as_str(), "{status}");
+        assert_eq!((&status["mode"], &status["generation"]), (&json!("enforce"), &json!(1)));
 
-        // v2, signed: audit. The webhook switches while serving.
-        publish(root.path(), &cache, "2", "audit", &reference, Some(&key_file));
+        // v2, signed: its configuration has no mode; the bundle's manifest says `admission: audit`. The
+        // webhook switches while serving.
+        let v2 = publish(root.path(), &cache, "2", "bundle:audit", &reference, Some(&key_file));
         let mut switched = false;
         for _ in 0..60 {
             if ask(&client).await["allowed"] == true {
@@ -126,6 +150,10 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert!(switched, "the signed v2 was never served: {}", std::fs::read_to_string(&log).unwrap());
+        let status = ready(&client).await;
+        assert_eq!(status["policy_bundle"]["digest"], v2.as_str(), "{status}");
+        assert_eq!(status["mode"], "audit", "the bundle's admission mode applies: {status}");
+        assert!(status.get("last_update_refused").is_none(), "{status}");
 
         // v3, unsigned (its own content, so its own digest): refused; v2 keeps deciding.
         let metrics = async |client: &reqwest::Client| -> String {
@@ -157,6 +185,14 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
         let after = metrics(&client).await;
         assert_eq!(counter(&after, "refused"), refused_before + 1, "{after}");
         assert_eq!(counter(&after, "applied"), applied_before, "{after}");
+        // /readyz: still ready, still serving v2, and says why v3 was not taken.
+        let status = ready(&client).await;
+        assert_eq!(status["status"], "ready");
+        assert_eq!(status["policy_bundle"]["digest"], v2.as_str(), "{status}");
+        assert!(
+            status["last_update_refused"].as_str().unwrap().contains("not trusted by the bundle policy"),
+            "{status}"
+        );
 
         // v4, built and pushed in one step (`bundle build --push`), signed: enforce again.
         let source = root.path().join("source-4/adm");
@@ -187,6 +223,10 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert!(enforced, "the signed v4 was never served: {}", std::fs::read_to_string(&log).unwrap());
+        let status = ready(&client).await;
+        assert!(status.get("last_update_refused").is_none(), "an applied bundle clears it: {status}");
+        assert_ne!(status["policy_bundle"]["digest"], v2.as_str(), "{status}");
+        assert_eq!(status["mode"], "enforce", "{status}");
     });
     drop(webhook);
     let log = std::fs::read_to_string(&log).unwrap();

@@ -43,15 +43,22 @@ fn effective_config(args: &JudgeArgs) -> Result<AdmissionConfig, CliError> {
     if let Some(file) = &args.config {
         let source = std::fs::read_to_string(file)
             .map_err(|err| CliError::invalid(anyhow!("cannot read --config {}: {err}", file.display())))?;
-        return load_admission_config(file, &source).map_err(|diagnostics| {
+        let mut config = load_admission_config(file, &source).map_err(|diagnostics| {
             let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
             CliError::invalid(anyhow!("the admission configuration does not load:\n{}", rendered.join("\n")))
-        });
+        })?;
+        if !config.mode_given
+            && let Some(mode) = bundle_admission_mode(file)
+        {
+            config.mode = mode;
+        }
+        return Ok(config);
     }
     let mode = match args.mode {
-        ModeArg::Audit => Mode::Audit,
-        ModeArg::Warn => Mode::Warn,
-        ModeArg::Enforce => Mode::Enforce,
+        Some(ModeArg::Audit) => Mode::Audit,
+        Some(ModeArg::Warn) => Mode::Warn,
+        Some(ModeArg::Enforce) => Mode::Enforce,
+        None => args.policy.as_deref().and_then(bundle_admission_mode).unwrap_or(Mode::Enforce),
     };
     Ok(AdmissionConfig {
         policies: args.policy.iter().map(|path| PolicyFile { path: path.clone(), mode: None }).collect(),
@@ -62,6 +69,18 @@ fn effective_config(args: &JudgeArgs) -> Result<AdmissionConfig, CliError> {
         docker_config: args.docker_config.clone(),
         registry_timeout: args.registry_timeout,
         ..AdmissionConfig::default()
+    })
+}
+
+/// The `admission` mode of the bundle `path` was taken from, when its manifest sets one: the default a
+/// configuration without its own `mode` (or `--policy` without `--mode`) takes.
+fn bundle_admission_mode(path: &std::path::Path) -> Option<Mode> {
+    let (mode, digest) = crate::policy_sources::bundle_mode_of(path, "admission")?;
+    tracing::info!("mode {mode}: the admission mode of bundle {digest}");
+    Some(match mode.as_str() {
+        "audit" => Mode::Audit,
+        "warn" => Mode::Warn,
+        _ => Mode::Enforce,
     })
 }
 
@@ -76,7 +95,7 @@ fn validate(args: &AdmissionValidateArgs) -> CliResult {
         policy: None,
         trusted_root: None,
         docker_config: None,
-        mode: ModeArg::Enforce,
+        mode: None,
         budget: std::time::Duration::from_secs(8),
         registry_timeout: std::time::Duration::from_secs(5),
         exempt_namespaces: Vec::new(),
@@ -252,6 +271,7 @@ fn poll_bundle<J: verdict_admission::ImageJudge + 'static>(
                 Err(err) => {
                     // The same refusal on every poll is reported once, until something changes.
                     let message = err.to_string();
+                    live.refused(format!("the bundle behind {origin} was not switched to: {message}"));
                     if last_refusal.as_deref() != Some(message.as_str()) {
                         metrics::counter!("verdict_admission_bundle_refreshes_total", "outcome" => "refused")
                             .increment(1);
@@ -464,10 +484,20 @@ fn replay(args: &AdmissionReplayArgs, options: &LedgerOptions) -> CliResult {
         }
     })?;
     let blocked: Vec<_> = replayed.iter().filter(|r| !r.passes_now).collect();
+    // Which policy versions the decisions were made under, and which one is the candidate.
+    let candidate_bundle = bundle_of(&args.judge);
+    let mut decided_under: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for outcome in &replayed {
+        *decided_under
+            .entry(outcome.bundle_then.clone().unwrap_or_else(|| "no bundle".to_owned()))
+            .or_default() += 1;
+    }
     match args.output {
         EvalOutput::Json => crate::render::print_json(&serde_json::json!({
             "decisions": replayed.len(),
             "would_block": blocked.len(),
+            "candidate_bundle": candidate_bundle,
+            "decided_under": decided_under,
             "replayed": replayed,
         }))?,
         EvalOutput::Table => {
@@ -477,10 +507,17 @@ fn replay(args: &AdmissionReplayArgs, options: &LedgerOptions) -> CliResult {
                 since,
                 blocked.len()
             );
+            if candidate_bundle.is_some() || decided_under.keys().any(|k| k != "no bundle") {
+                let candidate = candidate_bundle.as_ref().map_or("no bundle", |b| b.digest.as_str());
+                let then: Vec<String> = decided_under.iter().map(|(b, n)| format!("{b} ({n})")).collect();
+                anstream::println!("  candidate: {candidate}; decided under: {}", then.join(", "));
+            }
             for outcome in &blocked {
                 let then = if outcome.admitted_then { "admitted then" } else { "denied then" };
+                let under =
+                    outcome.bundle_then.as_ref().map(|b| format!(" under bundle {b}")).unwrap_or_default();
                 anstream::println!(
-                    "  BLOCK {} ({}, {then}, uid {})",
+                    "  BLOCK {} ({}, {then}{under}, uid {})",
                     outcome.workload,
                     outcome.recorded_at,
                     outcome.uid

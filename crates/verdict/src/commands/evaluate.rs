@@ -113,6 +113,9 @@ struct JsonOutput<'a> {
     input: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     params: Option<&'a serde_json::Value>,
+    /// The policy bundle the policy came from, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle: Option<verdict_bundle::resolve::PolicyProvenance>,
 }
 
 /// Loads the policy, evaluates it on `input`, prints the result and maps it to an exit status. Shared by
@@ -149,6 +152,7 @@ fn print(
                 violations: &decision.violations,
                 input: args.show_input.then_some(input),
                 params: if args.show_input { params } else { None },
+                bundle: crate::policy_sources::provenance_of(&args.policy),
             };
             crate::render::print_json(&output)
         }
@@ -161,6 +165,9 @@ fn print(
                     let label = if index == 0 { "VIOLATIONS:" } else { "" };
                     anstream::println!("{label}\t{violation}");
                 }
+            }
+            if let Some(bundle) = crate::policy_sources::provenance_of(&args.policy) {
+                anstream::println!("POLICY:\t{}", crate::policy_sources::describe(&bundle));
             }
             Ok(())
         }

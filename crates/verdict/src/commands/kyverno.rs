@@ -22,9 +22,11 @@ fn test_error(err: TestError) -> CliError {
 }
 
 /// Loads every policy of `paths` (files, directories, `-`); documents of other kinds are skipped
-/// (a directory of policies often holds their tests too) but a file with none is an error.
-fn load_policies(args: &ApplyArgs) -> Result<Vec<Policy>, CliError> {
+/// (a directory of policies often holds their tests too) but a file with none is an error. Also
+/// returns, for each policy taken from a bundle, the properties that name the bundle.
+fn load_policies(args: &ApplyArgs) -> Result<(Vec<Policy>, apply::PolicyProperties), CliError> {
     let mut policies = Vec::new();
+    let mut properties = apply::PolicyProperties::new();
     for file in apply::expand_paths(&args.policies).map_err(test_error)? {
         let source = read_text(&file, "policy")?;
         let name = display_name(&file);
@@ -43,6 +45,12 @@ fn load_policies(args: &ApplyArgs) -> Result<Vec<Policy>, CliError> {
                         if kinds.is_empty() { "nothing".to_owned() } else { kinds.join(", ") }
                     )));
                 }
+                let bundle = crate::policy_sources::bundle_properties(&file);
+                if !bundle.is_empty() {
+                    for policy in &loaded.policies {
+                        properties.insert(policy.name.clone(), bundle.clone());
+                    }
+                }
                 policies.extend(loaded.policies);
             }
             Err(diagnostics) => {
@@ -54,7 +62,7 @@ fn load_policies(args: &ApplyArgs) -> Result<Vec<Policy>, CliError> {
     if policies.is_empty() {
         return Err(CliError::invalid(anyhow!("no Kyverno policies found in the given paths")));
     }
-    Ok(policies)
+    Ok((policies, properties))
 }
 
 /// Loads every resource, remembering which file each came from (for SARIF locations).
@@ -84,7 +92,7 @@ fn load_resources(args: &ApplyArgs) -> Result<(Vec<Value>, BTreeMap<ResourceRef,
 
 /// `verdict apply`.
 pub fn apply(args: &ApplyArgs) -> CliResult {
-    let policies = load_policies(args)?;
+    let (policies, properties) = load_policies(args)?;
     let (resources, files) = load_resources(args)?;
     let values = match &args.values {
         Some(path) => apply::load_values_file(path).map_err(test_error)?,
@@ -111,13 +119,31 @@ pub fn apply(args: &ApplyArgs) -> CliResult {
     let enforce_all = mode.map(|mode| mode == ApplyMode::Enforce);
     let blocking = results.iter().filter(|r| apply::blocks(r, enforce_all)).count();
     match args.output {
-        ApplyOutput::Table => print_apply_table(&results, &summary, policies.len(), resources.len()),
-        ApplyOutput::Json => {
-            print_json(&json!({"results": results, "summary": summary, "blocking": blocking}))?
+        ApplyOutput::Table => {
+            print_apply_table(&results, &summary, policies.len(), resources.len());
+            let bundles: std::collections::BTreeSet<String> = properties
+                .values()
+                .map(|p| {
+                    let field = |name: &str| p.get(name).cloned().unwrap_or_default();
+                    let commit = p.get("verdict.dev/source-commit").map(|c| format!(" at commit {c}"));
+                    format!(
+                        "policies from bundle {}, source {}{}",
+                        field("verdict.dev/bundle-digest"),
+                        field("verdict.dev/bundle-source"),
+                        commit.unwrap_or_default()
+                    )
+                })
+                .collect();
+            for line in bundles {
+                anstream::println!("{line}");
+            }
         }
-        ApplyOutput::PolicyReport => print_json(&apply::policy_reports(&results))?,
-        ApplyOutput::Junit => anstream::print!("{}", apply::junit(&results, "verdict apply")),
-        ApplyOutput::Sarif => print_json(&apply::sarif(&results, &files))?,
+        ApplyOutput::Json => print_json(&json!({
+            "results": results, "summary": summary, "blocking": blocking, "policy_bundles": properties,
+        }))?,
+        ApplyOutput::PolicyReport => print_json(&apply::policy_reports(&results, &properties))?,
+        ApplyOutput::Junit => anstream::print!("{}", apply::junit(&results, "verdict apply", &properties)),
+        ApplyOutput::Sarif => print_json(&apply::sarif(&results, &files, &properties))?,
     }
     if blocking > 0 && args.output == ApplyOutput::Table {
         anstream::eprintln!(

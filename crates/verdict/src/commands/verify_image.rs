@@ -91,6 +91,9 @@ pub fn run(args: &VerifyImageArgs) -> CliResult {
             value["signatures_found"] = json!(signatures);
             value["attestations_found"] = json!(attestations);
             value["skipped"] = json!(fetched.skipped);
+            if let Some(bundle) = crate::policy_sources::provenance_of(&args.policy) {
+                value["bundle"] = json!(bundle);
+            }
             crate::render::print_json(&value)?;
         }
         EvalOutput::Table => {
@@ -124,6 +127,9 @@ pub fn run(args: &VerifyImageArgs) -> CliResult {
             }
             for skipped in &fetched.skipped {
                 anstream::println!("  (skipped {skipped})");
+            }
+            if let Some(bundle) = crate::policy_sources::provenance_of(&args.policy) {
+                anstream::println!("  policy from {}", crate::policy_sources::describe(&bundle));
             }
         }
     }
