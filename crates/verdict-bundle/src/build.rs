@@ -9,15 +9,62 @@ use sha2::{Digest, Sha256};
 
 use crate::archive::{BundleError, digest_of, write_bundle};
 use crate::classify::{FileKind, classify};
-use crate::manifest::{BundleManifest, FileEntry, MANIFEST_SCHEMA, Origin, SourceEntry};
+use crate::manifest::{BundleManifest, FileEntry, MANIFEST_SCHEMA, NestedSource, Origin, SourceEntry};
 
-/// One `--source NAME=DIR`.
+/// One `--source NAME=DIR` (or `NAME=oci://REF`, `NAME=FILE.tar`: a bundle, already checked and
+/// unpacked).
 #[derive(Debug, Clone)]
 pub struct SourceDir {
     /// The name files are filed under in the bundle.
     pub name: String,
-    /// The directory.
+    /// The directory (for a bundle, where it was unpacked).
     pub dir: PathBuf,
+    /// The bundle this source is, when it is one.
+    pub bundle: Option<NestedBundle>,
+}
+
+/// A bundle used as a source: its files are those its manifest lists, filed as `NAME/SOURCE/PATH`.
+#[derive(Debug, Clone)]
+pub struct NestedBundle {
+    /// The reference or file it came from.
+    pub reference: String,
+    /// Its digest.
+    pub digest: String,
+    /// Its manifest.
+    pub manifest: BundleManifest,
+}
+
+impl NestedBundle {
+    /// Its files as (path relative to the source, path on disk under `root`).
+    fn files(&self, root: &Path) -> Vec<(String, PathBuf)> {
+        let mut files: Vec<(String, PathBuf)> = self
+            .manifest
+            .sources
+            .iter()
+            .flat_map(|source| {
+                source.files.iter().map(move |file| {
+                    let relative = format!("{}/{}", source.name, file.path);
+                    let on_disk = root.join(&source.name).join(&file.path);
+                    (relative, on_disk)
+                })
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn origin(&self) -> Origin {
+        Origin::Bundle {
+            reference: self.reference.clone(),
+            digest: self.digest.clone(),
+            sources: self
+                .manifest
+                .sources
+                .iter()
+                .map(|source| NestedSource { name: source.name.clone(), origin: source.origin.clone() })
+                .collect(),
+        }
+    }
 }
 
 /// How to build.
@@ -130,7 +177,10 @@ pub fn build(sources: &[SourceDir], options: &BuildOptions) -> Result<BuildRepor
     let mut on_disk: Vec<(FileKind, PathBuf)> = Vec::new();
     for source in sources {
         validate_name(&source.name)?;
-        let found = walk(&source.dir)?;
+        let found = match &source.bundle {
+            Some(bundle) => bundle.files(&source.dir),
+            None => walk(&source.dir)?,
+        };
         let mut listed = Vec::new();
         for (relative, path) in found {
             let content = std::fs::read(&path)
@@ -147,9 +197,10 @@ pub fn build(sources: &[SourceDir], options: &BuildOptions) -> Result<BuildRepor
             });
             files.insert(format!("{}/{relative}", source.name), content);
         }
-        let origin = match verdict_evidence::git::origin(&source.dir) {
-            Some(git) => Origin::Git { url: git.url, commit: git.commit, path: git.path },
-            None => Origin::Directory { sha256: listing_digest(&listed) },
+        let origin = match (&source.bundle, verdict_evidence::git::origin(&source.dir)) {
+            (Some(bundle), _) => bundle.origin(),
+            (None, Some(git)) => Origin::Git { url: git.url, commit: git.commit, path: git.path },
+            (None, None) => Origin::Directory { sha256: listing_digest(&listed) },
         };
         entries.push(SourceEntry { name: source.name.clone(), origin, files: listed });
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::archive::{Bundle, BundleError, read_bundle};
-use crate::manifest::{BundleManifest, Origin};
+use crate::manifest::BundleManifest;
 
 /// A policy argument that names something inside a bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,16 +91,18 @@ impl Unpacked {
 
     /// The provenance of a path inside this bundle (its first segment is the source).
     pub fn provenance(&self, inner: Option<&str>, reference: Option<&str>) -> Option<PolicyProvenance> {
-        let source_name = inner?.split('/').next()?;
+        let mut parts = inner?.splitn(2, '/');
+        let source_name = parts.next()?;
+        let rest = parts.next().unwrap_or_default();
         let source = self.manifest.sources.iter().find(|s| s.name == source_name)?;
-        let commit = match &source.origin {
-            Origin::Git { commit, .. } => Some(commit.clone()),
-            Origin::Directory { .. } => None,
-        };
+        let (commit, below) = source.origin.commit_of(rest);
         Some(PolicyProvenance {
             bundle_digest: self.digest.clone(),
             reference: reference.map(str::to_owned),
-            source: source.name.clone(),
+            source: match below {
+                Some(below) => format!("{}/{below}", source.name),
+                None => source.name.clone(),
+            },
             commit,
         })
     }

@@ -107,8 +107,10 @@ pub struct BundlePullArgs {
 #[derive(Debug, Args)]
 pub struct BundleBuildArgs {
     /// A source: `NAME=DIR` (repeatable). NAME files it in the bundle (`security/pod.yaml`); a DIR inside
-    /// a git checkout records the remote and commit, read without a `git` binary.
-    #[arg(long = "source", value_name = "NAME=DIR", required = true, value_parser = parse_source)]
+    /// a git checkout records the remote and commit, read without a `git` binary. `NAME=oci://REF` or
+    /// `NAME=FILE.tar` takes another bundle whole (`NAME/ITS-SOURCE/PATH`), its signatures checked
+    /// against `--bundle-policy` and its sources' origins kept.
+    #[arg(long = "source", value_name = "NAME=DIR|BUNDLE", required = true, value_parser = parse_source)]
     pub sources: Vec<(String, PathBuf)>,
     /// Where to write the bundle.
     #[arg(short = 'o', long = "output-file", value_name = "FILE", required_unless_present = "push")]

@@ -121,6 +121,40 @@ pub fn re_resolve(
     Ok((path, unpacked.digest, provenance))
 }
 
+/// A `bundle build --source NAME=…` value that names a bundle (`oci://REF`, `FILE.tar`): checked as any
+/// bundle argument (a registry's signatures against `--bundle-policy`), unpacked, and described for the
+/// new bundle's manifest. `None` when `value` is a directory.
+pub fn bundle_source(
+    value: &Path,
+    trust: &BundleTrust,
+) -> Result<Option<(PathBuf, verdict_bundle::build::NestedBundle)>, CliError> {
+    let Some(text) = value.to_str() else { return Ok(None) };
+    let Some(arg) = verdict_bundle::resolve::parse_arg(text) else { return Ok(None) };
+    if arg.inner.is_some() {
+        return Err(CliError::invalid(anyhow!(
+            "--source {text}: a bundle is a source whole; drop the #PATH"
+        )));
+    }
+    if let Location::File(file) = &arg.location
+        && !file.is_file()
+    {
+        return Err(CliError::invalid(anyhow!("bundle file {}: no such file", file.display())));
+    }
+    let resolver = Resolver { trust, cache: verdict_bundle::resolve::cache_dir(), last_digest: None };
+    let (unpacked, reference) = resolver.unpack(&arg)?;
+    let reference = match (reference, &arg.location) {
+        (Some(reference), _) => format!("oci://{reference}"),
+        (None, Location::File(file)) => file.display().to_string(),
+        (None, Location::Registry(reference)) => format!("oci://{reference}"),
+    };
+    let nested = verdict_bundle::build::NestedBundle {
+        reference,
+        digest: unpacked.digest.clone(),
+        manifest: unpacked.manifest.clone(),
+    };
+    Ok(Some((unpacked.root, nested)))
+}
+
 /// The admission form of a policy file's provenance: the bundle digest, its reference, and the commit
 /// of the source the file came from.
 pub fn admission_bundle(

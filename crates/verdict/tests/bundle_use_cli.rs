@@ -530,3 +530,111 @@ fn registry_bundles_are_used_only_when_trusted() {
     // The cache is keyed by the policy too: trust under another policy is not assumed.
     verdict(&cache).args(["policy", "validate", &gate(&pinned), "--insecure-unsigned"]).assert().code(3);
 }
+
+/// `bundle build --source NAME=oci://REF` (or `NAME=FILE.tar`) takes another bundle whole: its files
+/// under `NAME/ITS-SOURCE/PATH`, revalidated and retested, its signatures checked first, and its
+/// sources' origins kept — a decision from the aggregate still names the upstream source's commit.
+#[test]
+fn a_bundle_is_a_source_of_another() {
+    let registry = verdict_testkit::registry::FakeRegistry::empty(None, true);
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    let (upstream_file, upstream_digest, commit) = bundle(root.path(), &cache);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let key_file = root.path().join("release.key");
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let indented: String =
+        key.public_key_pem().lines().map(|line| format!("              {line}\n")).collect();
+    let policy = root.path().join("bundle-policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: ours\n    images: [\"{}/acme/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n{indented}            ignoreTlog: true\n",
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let signed = format!("{}/acme/upstream:v1", registry.host());
+    let unsigned = format!("{}/acme/unsigned:v1", registry.host());
+    for reference in [&signed, &unsigned] {
+        verdict(&cache).args(["bundle", "push", upstream_file.to_str().unwrap(), reference]).assert().code(0);
+    }
+    verdict(&cache).args(["bundle", "sign", &signed, "--key", key_file.to_str().unwrap()]).assert().code(0);
+    let local = root.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join("disallow-latest.yaml"), KYVERNO).unwrap();
+
+    let aggregate = root.path().join("aggregate.tar");
+    let build = |upstream: &str, extra: &[&str]| {
+        let mut command = verdict(&cache);
+        command
+            .args(["bundle", "build", "--format", "json", "-o", aggregate.to_str().unwrap()])
+            .arg("--source")
+            .arg(format!("upstream={upstream}"))
+            .arg("--source")
+            .arg(format!("local={}", local.display()))
+            .args(extra);
+        command
+    };
+    let output =
+        build(&format!("oci://{signed}"), &["--bundle-policy", policy.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let built: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sources = built["manifest"]["sources"].as_array().unwrap();
+    let upstream = sources.iter().find(|s| s["name"] == "upstream").unwrap();
+    assert_eq!(upstream["origin"]["type"], "bundle", "{upstream}");
+    assert_eq!(upstream["origin"]["reference"], format!("oci://{signed}"));
+    assert_eq!(upstream["origin"]["digest"], upstream_digest.as_str());
+    let security =
+        upstream["origin"]["sources"].as_array().unwrap().iter().find(|s| s["name"] == "security").unwrap();
+    assert_eq!(security["origin"]["commit"], commit.as_str(), "{upstream}");
+    let paths: Vec<&str> =
+        upstream["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(
+        paths.contains(&"security/gate.yml") && paths.contains(&"platform/disallow-latest.yaml"),
+        "{paths:?}"
+    );
+
+    // A decision from the aggregate names the aggregate and the upstream source's commit.
+    let input = root.path().join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"trail": {"compliance_status": {"status": "COMPLIANT", "attestations_statuses": {}}}}"#,
+    )
+    .unwrap();
+    let output = verdict(&cache)
+        .args(["evaluate", "input", "--input-file", input.to_str().unwrap(), "-o", "json", "--policy"])
+        .arg(format!("{}#upstream/security/trail-policy.rego", aggregate.display()))
+        .output()
+        .unwrap();
+    let evaluated: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(evaluated["bundle"]["bundle_digest"], built["digest"], "{evaluated}");
+    assert_eq!(evaluated["bundle"]["source"], "upstream/security", "{evaluated}");
+    assert_eq!(evaluated["bundle"]["commit"], commit.as_str(), "{evaluated}");
+    verdict(&cache).args(["bundle", "inspect", aggregate.to_str().unwrap()]).assert().code(0).stdout(
+        predicate::str::contains(format!(
+            "upstream: bundle oci://{signed} ({upstream_digest}) of platform: directory"
+        )),
+    );
+
+    // A bundle file is a source too; the same content gives the same aggregate.
+    let output = build(upstream_file.to_str().unwrap(), &[]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let from_file: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(from_file["manifest"]["sources"][1]["origin"]["digest"], upstream_digest.as_str());
+
+    // Unsigned: refused before anything is built; no trust decision at all: a usage error; a #PATH: refused.
+    build(&format!("oci://{unsigned}"), &["--bundle-policy", policy.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not trusted by the bundle policy"));
+    build(&format!("oci://{signed}"), &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--bundle-policy FILE (or --insecure-unsigned"));
+    build(&format!("{}#security", upstream_file.display()), &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a bundle is a source whole"));
+}

@@ -14,7 +14,7 @@ use crate::render::{counted, print_json, say};
 /// Runs `bundle …`.
 pub fn run(command: BundleCommand, trust: &BundleTrust) -> CliResult {
     match command {
-        BundleCommand::Build(args) => build(&args),
+        BundleCommand::Build(args) => build(&args, trust),
         BundleCommand::Inspect(args) => inspect(&args),
         BundleCommand::Push(args) => push(&args),
         BundleCommand::Pull(args) => pull(&args, trust),
@@ -205,9 +205,15 @@ fn unpack(bundle: &verdict_bundle::Bundle, dir: &std::path::Path) -> Result<(), 
     Ok(())
 }
 
-fn build(args: &BundleBuildArgs) -> CliResult {
-    let sources: Vec<SourceDir> =
-        args.sources.iter().map(|(name, dir)| SourceDir { name: name.clone(), dir: dir.clone() }).collect();
+fn build(args: &BundleBuildArgs, trust: &BundleTrust) -> CliResult {
+    let mut sources = Vec::with_capacity(args.sources.len());
+    for (name, value) in &args.sources {
+        let source = match crate::policy_sources::bundle_source(value, trust)? {
+            Some((dir, bundle)) => SourceDir { name: name.clone(), dir, bundle: Some(bundle) },
+            None => SourceDir { name: name.clone(), dir: value.clone(), bundle: None },
+        };
+        sources.push(source);
+    }
     let options = BuildOptions {
         run_tests: !args.skip_tests,
         test_timeout: args.test_timeout,
@@ -292,19 +298,29 @@ fn build(args: &BundleBuildArgs) -> CliResult {
     Ok(ExitStatus::Ok)
 }
 
+/// One line saying where a source came from (for a bundle, each of its sources follows, indented).
+fn describe_origin(origin: &Origin) -> String {
+    match origin {
+        Origin::Git { url, commit, path } => format!(
+            "git {}{} at {}",
+            url.as_deref().unwrap_or("(no remote)"),
+            if path.is_empty() { String::new() } else { format!(" /{path}") },
+            commit.get(..12).unwrap_or(commit)
+        ),
+        Origin::Directory { sha256 } => {
+            format!("directory, content sha256:{}", sha256.get(..12).unwrap_or(sha256))
+        }
+        Origin::Bundle { reference, digest, sources } => {
+            let nested: Vec<String> =
+                sources.iter().map(|s| format!("{}: {}", s.name, describe_origin(&s.origin))).collect();
+            format!("bundle {reference} ({digest}) of {}", nested.join("; "))
+        }
+    }
+}
+
 fn print_sources(manifest: &verdict_bundle::BundleManifest) {
     for source in &manifest.sources {
-        let origin = match &source.origin {
-            Origin::Git { url, commit, path } => format!(
-                "git {}{} at {}",
-                url.as_deref().unwrap_or("(no remote)"),
-                if path.is_empty() { String::new() } else { format!(" /{path}") },
-                commit.get(..12).unwrap_or(commit)
-            ),
-            Origin::Directory { sha256 } => {
-                format!("directory, content sha256:{}", sha256.get(..12).unwrap_or(sha256))
-            }
-        };
+        let origin = describe_origin(&source.origin);
         say(format_args!("  {}: {origin}", source.name));
         for file in &source.files {
             say(format_args!(
