@@ -413,3 +413,68 @@ fn signatures_are_referrers_found_with_or_without_the_referrers_api() {
         verdict().args(["bundle", "verify", &legacy, "--bundle-policy", &second_policy]).assert().code(1);
     }
 }
+
+/// A bundle signed keyless (a Fulcio certificate for a CI workflow's identity, logged in Rekor — here
+/// the test's own Sigstore instance, trusted with `--bundle-trusted-root`) is checked by the same verifier
+/// `verify image` uses: the identity the bundle policy names is trusted, any other is not.
+#[test]
+fn keyless_signed_bundles_are_trusted_by_identity() {
+    use verdict_testkit::cosign::{COSIGN_SIGN, push_bundles};
+    use verdict_testkit::sigstore::{Options, SigningKey, TestSigstore, statement};
+    const ISSUER: &str = "https://token.actions.githubusercontent.com";
+    const RELEASE: &str = "https://github.com/acme/policies/.github/workflows/release.yml@refs/heads/main";
+    let dir = tempfile::tempdir().unwrap();
+    let file = bundle(dir.path());
+    let registry = FakeRegistry::empty(None, false);
+    let reference = format!("{}/acme/policies:v1", registry.host());
+    let pushed = verdict()
+        .args(["bundle", "push", file.to_str().unwrap(), &reference, "--format", "json"])
+        .output()
+        .unwrap();
+    let pushed: Value = serde_json::from_slice(&pushed.stdout).unwrap();
+    let digest = pushed["manifest_digest"].as_str().unwrap().to_owned();
+    let size = registry.manifest("acme/policies", &digest).unwrap().body.len();
+    let sigstore = TestSigstore::new();
+    let root = dir.path().join("root.json");
+    std::fs::write(&root, sigstore.trusted_root()).unwrap();
+    let signed = statement(&format!("{}/acme/policies", registry.host()), &digest, COSIGN_SIGN, json!({}));
+    let bundle =
+        sigstore.attest(&SigningKey::generate(), &signed, Some((RELEASE, ISSUER)), &Options::default());
+    push_bundles(&registry, "acme/policies", &digest, size, &[(bundle, COSIGN_SIGN)], true);
+
+    let policy = |name: &str, subject: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nnoMatch: deny\nrules:\n  - name: ours\n    images: [\"{}/acme/**\"]\n    attestors:\n      entries:\n        - keyless:\n            issuer: {ISSUER}\n            subject: {subject}\n",
+                registry.host()
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let trusted = policy("release.yaml", RELEASE);
+    let other =
+        policy("other.yaml", "https://github.com/acme/other/.github/workflows/release.yml@refs/heads/main");
+    let root = root.display().to_string();
+    verdict()
+        .args(["bundle", "verify", &reference, "--bundle-policy", &trusted, "--bundle-trusted-root", &root])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!("trusted ({digest})")));
+    let out = dir.path().join("out");
+    verdict()
+        .args(["bundle", "pull", &reference, "-o", out.to_str().unwrap()])
+        .args(["--bundle-policy", &trusted, "--bundle-trusted-root", &root])
+        .assert()
+        .code(0);
+    assert!(out.join("security/gate.yml").exists());
+    verdict()
+        .args(["bundle", "verify", &reference, "--bundle-policy", &other, "--bundle-trusted-root", &root])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not trusted by the bundle policy"));
+    // Without the instance's trust root the certificate chains to nothing trusted: refused.
+    verdict().args(["bundle", "verify", &reference, "--bundle-policy", &trusted]).assert().code(1);
+}
