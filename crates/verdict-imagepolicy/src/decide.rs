@@ -87,6 +87,9 @@ pub struct RuleOutcome {
     pub signatures: Option<AttestorsOutcome>,
     /// The required attestations.
     pub attestations: Vec<AttestationOutcome>,
+    /// The CEL validations, when the rule is decided by them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub validations: Vec<crate::decide_cel::ValidationOutcome>,
     /// Every reason it is not satisfied.
     pub reasons: Vec<String>,
 }
@@ -163,6 +166,19 @@ fn decide_rule<E>(
     {
         reasons.push(format!("the reference names {given} but the registry served {digest}"));
     }
+    if let Some(cel) = &rule.validations {
+        let validations =
+            crate::decide_cel::validate(cel, (&image.to_string(), digest), signatures, attestations, check);
+        reasons.extend(validations.iter().filter_map(|v| v.reason.clone()));
+        return RuleOutcome {
+            rule: rule.name.clone(),
+            satisfied: reasons.is_empty(),
+            signatures: None,
+            attestations: Vec::new(),
+            validations,
+            reasons,
+        };
+    }
     let signatures = rule.attestors.as_ref().map(|attestors| {
         let outcome = satisfy(attestors, signatures.iter(), check);
         if !outcome.ok() {
@@ -189,7 +205,14 @@ fn decide_rule<E>(
             outcome
         })
         .collect();
-    RuleOutcome { rule: rule.name.clone(), satisfied: reasons.is_empty(), signatures, attestations, reasons }
+    RuleOutcome {
+        rule: rule.name.clone(),
+        satisfied: reasons.is_empty(),
+        signatures,
+        attestations,
+        validations: Vec::new(),
+        reasons,
+    }
 }
 
 /// Who a verified signature is, for counting: a keyless signer by its issuer and identity, a key-based

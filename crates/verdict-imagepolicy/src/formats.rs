@@ -188,7 +188,7 @@ impl Translator<'_> {
             );
             return mapping(Vec::new(), root);
         };
-        let cel = "CEL arrives with the CEL policies; verdict requires every attestor's signature and every attestation";
+        let cel = "verdict evaluates CEL `validations` over the image's verified signatures and attestations; variables, match conditions and image expressions are not supported there";
         self.keys(
             spec,
             "spec",
@@ -198,9 +198,9 @@ impl Translator<'_> {
                 "matchImageReferences",
                 "attestors",
                 "attestations",
+                "validations",
             ],
             &[
-                ("validations", cel),
                 ("variables", cel),
                 ("matchConditions", cel),
                 (
@@ -288,6 +288,15 @@ impl Translator<'_> {
                 ],
             );
             let ignore_tlog = cosign.entry("ctlog").and_then(|(_, ctlog)| self.kyverno_ctlog(ctlog, &path));
+            // Named, so `validations` can call it by `attestors.NAME`.
+            let named = |mut entry: Node| {
+                if let (Some((_, name)), NodeValue::Mapping(pairs)) =
+                    (attestor.entry("name"), &mut entry.value)
+                {
+                    pairs.push((string("name", name), name.clone()));
+                }
+                entry
+            };
             if let Some((_, keyless)) = cosign.entry("keyless") {
                 if let Some(flag) = ignore_tlog {
                     self.error(
@@ -303,13 +312,13 @@ impl Translator<'_> {
                     &[("roots", "give the trust root as `trustedRoot` in the AdmissionConfig")],
                 );
                 for (i, identity) in items(keyless.entry("identities").map(|(_, v)| v)).iter().enumerate() {
-                    entries.push(self.identity(identity, &format!("{path}.keyless.identities[{i}]")));
+                    entries.push(named(self.identity(identity, &format!("{path}.keyless.identities[{i}]"))));
                 }
             }
             if let Some((_, key)) = cosign.entry("key")
                 && let Some(entry) = self.key_attestor(key, &format!("{path}.key"), ignore_tlog)
             {
-                entries.push(entry);
+                entries.push(named(entry));
             }
         }
         let mut attestations = Vec::new();
@@ -341,6 +350,20 @@ impl Translator<'_> {
         }
         if !attestations.is_empty() {
             rule.push(("attestations", node(NodeValue::Sequence(attestations), spec)));
+        }
+        if let Some((_, validations)) = spec.entry("validations") {
+            for (index, validation) in items(Some(validations)).iter().enumerate() {
+                self.keys(
+                    validation,
+                    &format!("spec.validations[{index}]"),
+                    &["expression", "message"],
+                    &[
+                        ("messageExpression", "give a fixed `message`"),
+                        ("reason", "remove it: a failed validation denies (or warns, by validationActions)"),
+                    ],
+                );
+            }
+            rule.push(("validations", validations.clone()));
         }
         self.verdict(root, vec![mapping(rule, spec)], mode)
     }

@@ -12,7 +12,8 @@ use verdict_rego::RegoPolicy;
 use verdict_sigstore::Matcher;
 
 use crate::model::{
-    AttestationRequirement, Attestor, Attestors, ImagePolicy, ImageRule, NoMatch, PolicyMode,
+    AttestationRequirement, Attestor, Attestors, CelValidation, CelValidations, ImagePolicy, ImageRule,
+    NoMatch, PolicyMode,
 };
 use crate::reference::ImageGlob;
 
@@ -38,9 +39,10 @@ fn allowed_keys(pointer: &str) -> &'static [&'static str] {
     let segments: Vec<&str> = pointer.split('/').skip(1).collect();
     match segments.as_slice() {
         [] => &["apiVersion", "kind", "noMatch", "mode", "rules"],
-        ["rules", _] => &["name", "images", "requireDigest", "attestors", "attestations"],
+        ["rules", _] => &["name", "images", "requireDigest", "attestors", "attestations", "validations"],
+        ["rules", _, "validations", _] => &["expression", "message"],
         [.., "attestors"] => &["count", "entries"],
-        [.., "entries", _] => &["keyless", "key"],
+        [.., "entries", _] => &["name", "keyless", "key"],
         [.., "keyless"] => &["issuer", "issuerRegExp", "subject", "subjectRegExp"],
         [.., "key"] => &["publicKey", "ignoreTlog"],
         ["rules", _, "attestations", _] => &["name", "predicateType", "attestors", "policy"],
@@ -212,7 +214,10 @@ impl Builder<'_> {
                 policy,
             });
         }
-        if attestors.is_none() && attestations.is_empty() {
+        let validations = rule
+            .get("validations")
+            .map(|list| self.validations(at, rule, list, (attestors.as_ref(), &attestations)));
+        if attestors.is_none() && attestations.is_empty() && validations.is_none() {
             self.error(
                 at,
                 format!(
@@ -227,7 +232,62 @@ impl Builder<'_> {
             require_digest: rule.get("requireDigest").and_then(Value::as_bool).unwrap_or(false),
             attestors,
             attestations,
+            validations,
         }
+    }
+
+    /// A rule's CEL `validations`, compiled, with the attestors and attestations they may name (the
+    /// rule's and its attestations' attestors that have a `name`).
+    fn validations(
+        &mut self,
+        at: &str,
+        rule: &Value,
+        list: &Value,
+        (built_attestors, built_attestations): (Option<&Attestors>, &[AttestationRequirement]),
+    ) -> CelValidations {
+        let mut attestors: Vec<(String, Vec<Attestor>)> = Vec::new();
+        let mut sets: Vec<(String, &Value, Option<&Attestors>)> = Vec::new();
+        if let Some(entries) = rule.pointer("/attestors/entries") {
+            sets.push((format!("{at}/attestors/entries"), entries, built_attestors));
+        }
+        for (index, requirement) in
+            rule.get("attestations").and_then(Value::as_array).into_iter().flatten().enumerate()
+        {
+            if let Some(entries) = requirement.pointer("/attestors/entries") {
+                let built = built_attestations.get(index).map(|r| &r.attestors);
+                sets.push((format!("{at}/attestations/{index}/attestors/entries"), entries, built));
+            }
+        }
+        for (_, entries, built) in sets {
+            let entries = entries.as_array().map(Vec::as_slice).unwrap_or_default();
+            // An attestor that did not load was reported already; names are paired only when all did.
+            let Some(built) = built.filter(|b| b.entries.len() == entries.len()) else { continue };
+            for (entry, attestor) in entries.iter().zip(&built.entries) {
+                let Some(name) = entry.get("name").and_then(Value::as_str) else { continue };
+                match attestors.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, same)) => same.push(attestor.clone()),
+                    None => attestors.push((name.to_owned(), vec![attestor.clone()])),
+                }
+            }
+        }
+        let attestations: Vec<(String, String)> =
+            built_attestations.iter().map(|r| (r.name.clone(), r.predicate_type.clone())).collect();
+        let mut expressions = Vec::new();
+        for (index, validation) in list.as_array().into_iter().flatten().enumerate() {
+            let source = validation["expression"].as_str().unwrap_or_default();
+            match verdict_kyverno::cel::compile(source) {
+                Ok(expression) => expressions.push(CelValidation {
+                    expression: std::sync::Arc::new(expression),
+                    message: validation.get("message").and_then(Value::as_str).map(str::to_owned),
+                }),
+                Err(err) => self.error(
+                    &format!("{at}/validations/{index}/expression"),
+                    format!("the CEL expression does not compile: {err}"),
+                    Some("a validation is a CEL expression that yields a bool, e.g. images.containers.map(i, verifyImageSignatures(i, [attestors.release])).all(n, n > 0)"),
+                ),
+            }
+        }
+        CelValidations { attestors, attestations, expressions }
     }
 
     fn attestors(&mut self, at: &str, value: &Value) -> Attestors {
@@ -254,6 +314,14 @@ impl Builder<'_> {
     }
 
     fn attestor(&mut self, at: &str, entry: &Value) -> Option<Attestor> {
+        if entry.get("key").is_some() == entry.get("keyless").is_some() {
+            self.error(
+                at,
+                format!("{} must name exactly one of `keyless` or `key`", describe(at)),
+                Some("write one attestor per list entry: `- keyless: {…}` or `- key: {publicKey: …}`"),
+            );
+            return None;
+        }
         if let Some(key) = entry.get("key") {
             let pem = key["publicKey"].as_str().unwrap_or_default().trim().to_owned();
             if !(pem.starts_with("-----BEGIN PUBLIC KEY-----") && pem.ends_with("-----END PUBLIC KEY-----")) {

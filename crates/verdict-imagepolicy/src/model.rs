@@ -50,6 +50,30 @@ pub struct ImageRule {
     pub attestors: Option<Attestors>,
     /// The attestations the image must carry.
     pub attestations: Vec<AttestationRequirement>,
+    /// CEL validations that decide the rule instead of requiring every attestor and attestation
+    /// (Kyverno ImageValidatingPolicy `validations`), when given.
+    pub validations: Option<CelValidations>,
+}
+
+/// A rule decided by CEL: the expressions, and the attestors and attestations they may name.
+#[derive(Debug, Clone)]
+pub struct CelValidations {
+    /// Named attestors (`attestors.NAME`): entries sharing a name form one attestor, satisfied by any
+    /// of them (a Kyverno attestor with several keyless identities).
+    pub attestors: Vec<(String, Vec<Attestor>)>,
+    /// Named attestations (`attestations.NAME`) and their predicate types.
+    pub attestations: Vec<(String, String)>,
+    /// The expressions, each of which must be true.
+    pub expressions: Vec<CelValidation>,
+}
+
+/// One CEL validation.
+#[derive(Debug, Clone)]
+pub struct CelValidation {
+    /// The compiled expression.
+    pub expression: std::sync::Arc<verdict_kyverno::cel::Expression>,
+    /// What a failure says (default: the expression).
+    pub message: Option<String>,
 }
 
 /// A set of acceptable signers of which `count` must have signed.

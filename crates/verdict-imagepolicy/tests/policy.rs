@@ -506,9 +506,11 @@ fn key_based_policy_controller_authorities_load() {
 fn what_verdict_cannot_honour_in_other_formats_is_refused_at_its_line() {
     let cases: Vec<(String, &str)> = vec![
         (
-            KYVERNO
-                .replace("  attestations:\n", "  validations:\n    - expression: 'true'\n  attestations:\n"),
-            "kyverno.yaml:18:3: error: `spec.validations` is not supported by verdict",
+            KYVERNO.replace(
+                "  attestations:\n",
+                "  variables:\n    - name: x\n      expression: 'true'\n  attestations:\n",
+            ),
+            "kyverno.yaml:18:3: error: `spec.variables` is not supported by verdict",
         ),
         (
             KYVERNO.replace("validationActions: [Deny]", "validationActions: [Block]"),

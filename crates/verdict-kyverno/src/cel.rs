@@ -354,6 +354,10 @@ fn root() -> Context<'static> {
     context.add_function("__verdict_resource_list", resource_list);
     context.add_function("__verdict_resource_get", resource_get);
     context.add_function("__verdict_image_metadata", image_metadata);
+    context.add_function("verifyImageSignatures", crate::cel_images::verify_image_signatures);
+    context.add_function("verifyAttestationSignatures", crate::cel_images::verify_attestation_signatures);
+    context.add_function("extractPayload", crate::cel_images::extract_payload);
+    context.add_function("payload", crate::cel_images::extract_payload);
     context
 }
 

@@ -468,3 +468,64 @@ fn unlogged_key_signatures_pass_only_where_the_policy_waives_the_log() {
     assert_eq!(code, 1, "{json:#}");
     assert!(reasons(&json).contains("signature verification failed"), "{json:#}");
 }
+
+/// A Kyverno ImageValidatingPolicy decided by CEL `validations`: Kyverno's functions over the image's
+/// real (keyless, logged) signature and provenance attestation — signed by the named attestor, the
+/// attestation verified, its payload read. Another signer, or another build type, fails with the
+/// validation's message.
+#[test]
+fn image_validating_policy_validations_decide_with_cel() {
+    const IVPOL: &str = r#"apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata:
+  name: release-builds
+spec:
+  validationActions: [Deny]
+  matchImageReferences:
+    - glob: "HOST/acme/*"
+  attestors:
+    - name: ci
+      cosign:
+        keyless:
+          identities:
+            - issuer: https://token.actions.githubusercontent.com
+              subject: https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main
+  attestations:
+    - name: provenance
+      intoto:
+        type: https://slsa.dev/provenance/v1
+  validations:
+    - expression: >-
+        images.containers.map(image, verifyImageSignatures(image, [attestors.ci])).all(e, e > 0)
+      message: not signed by the release workflow
+    - expression: >-
+        images.containers.all(image, verifyAttestationSignatures(image, attestations.provenance, [attestors.ci]) > 0
+          && extractPayload(image, attestations.provenance).buildDefinition.buildType == "https://actions.github.io/buildtypes/workflow/v1")
+      message: not built by GitHub Actions
+"#;
+    let world = World::new(true);
+    world.signed("acme/app", ID, GHA, None, false);
+    world.signed(
+        "acme/forked",
+        "https://github.com/mallory/app/.github/workflows/release.yml@refs/heads/main",
+        GHA,
+        None,
+        false,
+    );
+    world.signed("acme/local", ID, "https://example.com/laptop-build", None, false);
+    let policy = world.policy(IVPOL);
+    let (code, json, stderr) = world.verify(&format!("{}/acme/app:v1", world.host()), &policy, &[]);
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    let validations = &json["rules"][0]["validations"];
+    assert_eq!(validations.as_array().map(Vec::len), Some(2), "{json:#}");
+    assert_eq!(validations[0]["passed"], true);
+
+    let (code, json, _) = world.verify(&format!("{}/acme/forked:v1", world.host()), &policy, &[]);
+    assert_eq!(code, 1);
+    let why = reasons(&json);
+    assert!(why.contains("not signed by the release workflow"), "{why}");
+    assert!(why.contains("not built by GitHub Actions"), "{why}");
+    let (code, json, _) = world.verify(&format!("{}/acme/local:v1", world.host()), &policy, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(reasons(&json), "rule \"release-builds\": not built by GitHub Actions");
+}
