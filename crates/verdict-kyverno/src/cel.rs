@@ -17,6 +17,9 @@ use serde_json::Value;
 pub struct Expression {
     source: String,
     program: Program,
+    /// The variables it reads: only these are bound when it runs (the `cel` crate converts every bound
+    /// value deeply on each evaluation, so binding what is not read costs most of the time).
+    reads: Vec<String>,
 }
 
 impl std::fmt::Debug for Expression {
@@ -314,7 +317,8 @@ pub fn compile(source: &str) -> Result<Expression, String> {
     };
     let rewritten = rewrite_library_calls(&rewritten);
     let program = Program::compile(&rewritten).map_err(|err| err.to_string())?;
-    Ok(Expression { source: source.to_owned(), program })
+    let reads = program.references().variables().into_iter().map(str::to_owned).collect();
+    Ok(Expression { source: source.to_owned(), program, reads })
 }
 
 thread_local! {
@@ -408,7 +412,7 @@ pub fn evaluate_in(expression: &Expression, bindings: &Bindings) -> Result<Value
     let started = std::time::Instant::now();
     let value = ROOT.with(|root| {
         let mut scope = root.new_inner_scope();
-        for (name, value) in &bindings.values {
+        for (name, value) in bindings.values.iter().filter(|(name, _)| expression.reads.contains(name)) {
             scope.add_variable_from_value(name.clone(), value.clone());
         }
         expression.program.execute(&scope)
