@@ -228,6 +228,76 @@ fn library() -> Option<Library> {
     LIBRARY_DATA.with(|data| data.borrow().clone())
 }
 
+type Cluster = std::sync::Arc<dyn crate::engine::ClusterData + Send + Sync>;
+
+thread_local! {
+    static LIBRARY_CLUSTER: std::cell::RefCell<Option<Cluster>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `cluster` answering `resource.Get/List` (at admission: the API server, as Kyverno
+/// reads it), on this thread for the duration of `f`.
+pub fn with_cluster_library<T>(cluster: Cluster, f: impl FnOnce() -> T) -> T {
+    let previous = LIBRARY_CLUSTER.with(|slot| slot.replace(Some(cluster)));
+    let result = f();
+    LIBRARY_CLUSTER.with(|slot| *slot.borrow_mut() = previous);
+    result
+}
+
+fn cluster() -> Option<Cluster> {
+    LIBRARY_CLUSTER.with(|slot| slot.borrow().clone())
+}
+
+/// The API path of `resource` (`/api/v1/namespaces/NS/configmaps[/NAME]`), or why the arguments cannot
+/// name one: each part must be a plain name — an expression can carry object data, and `..` or `/`
+/// must never steer the webhook's reads elsewhere.
+pub fn api_path(
+    api_version: &str,
+    resource: &str,
+    namespace: &str,
+    name: Option<&str>,
+) -> Result<String, String> {
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part != "."
+            && part != ".."
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
+    };
+    let version_parts: Vec<&str> = api_version.split('/').collect();
+    let parts_ok = version_parts.iter().all(|p| plain(p))
+        && plain(resource)
+        && (namespace.is_empty() || plain(namespace))
+        && name.is_none_or(plain);
+    if !parts_ok {
+        return Err(format!(
+            "({api_version:?}, {resource:?}, {namespace:?}, {name:?}) does not name a resource"
+        ));
+    }
+    let mut path = match version_parts.as_slice() {
+        [version] => format!("/api/{version}"),
+        [group, version] => format!("/apis/{group}/{version}"),
+        _ => return Err(format!("{api_version:?} is not an apiVersion")),
+    };
+    if !namespace.is_empty() {
+        path.push_str(&format!("/namespaces/{namespace}"));
+    }
+    path.push_str(&format!("/{resource}"));
+    if let Some(name) = name {
+        path.push_str(&format!("/{name}"));
+    }
+    Ok(path)
+}
+
+/// `resource.Get/List` from the cluster: the API's answer, or the rule's error.
+fn from_cluster(
+    ftx: &FunctionContext,
+    cluster: &Cluster,
+    (api_version, resource, namespace, name): (&str, &str, &str, Option<&str>),
+) -> cel::ResolveResult {
+    let path = api_path(api_version, resource, namespace, name).map_err(|err| ftx.error(err))?;
+    let found = cluster.api_get(&path).map_err(|err| ftx.error(format!("GET {path}: {err}")))?;
+    cel::to_value(found).map_err(|err| ftx.error(err.to_string()))
+}
+
 fn text_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
 }
@@ -249,6 +319,11 @@ fn resource_list(
     resource: Arc<String>,
     namespace: Arc<String>,
 ) -> cel::ResolveResult {
+    if library().is_none()
+        && let Some(cluster) = cluster()
+    {
+        return from_cluster(ftx, &cluster, (&api_version, &resource, &namespace, None));
+    }
     let (resources, _) = library().ok_or_else(|| no_data(ftx))?;
     let items: Vec<&Value> = resources
         .iter()
@@ -266,6 +341,11 @@ fn resource_get(
     namespace: Arc<String>,
     name: Arc<String>,
 ) -> cel::ResolveResult {
+    if library().is_none()
+        && let Some(cluster) = cluster()
+    {
+        return from_cluster(ftx, &cluster, (&api_version, &resource, &namespace, Some(&name)));
+    }
     let (resources, _) = library().ok_or_else(|| no_data(ftx))?;
     let found = resources.iter().find(|item| {
         is_resource(item, &api_version, &resource)

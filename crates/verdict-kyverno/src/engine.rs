@@ -847,8 +847,18 @@ fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&st
     let uses_library =
         ["resource.List(", "resource.Get(", "image.GetMetadata("].iter().any(|call| text.contains(call));
     if uses_library {
-        // Without data (at admission, for now) the libraries must not answer "nothing found": that
-        // would pass rules that deny when something exists. The rule fails instead.
+        // At admission, `resource.Get/List` read the cluster, as Kyverno's do (image metadata is not
+        // read from registries here: such a call fails the rule).
+        if scope.resources.is_none()
+            && scope.images.is_none()
+            && let Some(cluster) = &scope.cluster
+        {
+            return crate::cel::with_cluster_library(std::sync::Arc::clone(cluster), || {
+                validate_cel_with(rule, cel, scope, rule_message, &variables)
+            });
+        }
+        // Without data the libraries must not answer "nothing found": that would pass rules that deny
+        // when something exists. The rule fails instead.
         if scope.resources.is_none() && scope.images.is_none() {
             return Outcome::new(
                 Status::Fail,
@@ -1310,5 +1320,113 @@ mod cel_policy_tests {
         assert!(missing[0].2.contains("no ConfigMap shop/limits"), "{missing:?}");
         let allowed = run(&vap("Allow"), vec![deployment(5)]);
         assert_eq!(allowed[0].1, Status::Pass, "{allowed:?}");
+    }
+}
+
+#[cfg(test)]
+mod cel_cluster_tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::policy::load_policy_file;
+
+    /// The API server as the webhook's cluster access answers: GETs by path, each one remembered.
+    struct FakeCluster {
+        objects: BTreeMap<String, Value>,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl ClusterData for FakeCluster {
+        fn config_map(&self, namespace: &str, name: &str) -> Result<Value, String> {
+            self.api_get(&format!("/api/v1/namespaces/{namespace}/configmaps/{name}"))
+        }
+
+        fn api_get(&self, url_path: &str) -> Result<Value, String> {
+            self.asked.lock().unwrap().push(url_path.to_owned());
+            self.objects.get(url_path).cloned().ok_or_else(|| format!("404 {url_path}"))
+        }
+    }
+
+    const POLICY: &str = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: p}\nspec:\n  validationActions: [Deny]\n  matchConstraints:\n    resourceRules:\n      - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}\n  variables:\n    - name: allowed\n      expression: \"resource.Get('v1', 'configmaps', object.metadata.namespace, object.metadata.annotations['policy']).data.registry\"\n    - name: quotas\n      expression: \"resource.List('apps/v1', 'deployments', object.metadata.namespace).items\"\n  validations:\n    - expression: \"object.spec.containers.all(c, c.image.startsWith(variables.allowed))\"\n      message: not from the allowed registry\n    - expression: \"size(variables.quotas) < 2\"\n      message: too many deployments\n";
+
+    fn decide(cluster: &Arc<FakeCluster>, annotation: &str, image: &str) -> Vec<(Status, String)> {
+        let file = load_policy_file("p.yaml", POLICY).unwrap_or_else(|d| panic!("{d:#?}"));
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {"policy": annotation}},
+            "spec": {"containers": [{"name": "c", "image": image}]}});
+        let mut request =
+            Request::for_operation(pod, RequestInfo { operation: "CREATE".into(), ..RequestInfo::default() });
+        request.cluster = Some(Arc::clone(cluster) as Arc<dyn ClusterData + Send + Sync>);
+        file.policies
+            .iter()
+            .flat_map(|p| evaluate_policy(p, &request, &Values::new()))
+            .map(|r| (r.status, r.message))
+            .collect()
+    }
+
+    /// At admission (no run data, a cluster), Kyverno's `resource.Get/List` read the API server by the
+    /// paths Kyverno uses; what the cluster does not have, and arguments that are not plain names (an
+    /// annotation trying `../secrets/…`), fail the rule without a read.
+    #[test]
+    fn resource_functions_read_the_cluster_at_admission() {
+        let cluster = Arc::new(FakeCluster {
+            objects: BTreeMap::from([
+                (
+                    "/api/v1/namespaces/shop/configmaps/registries".to_owned(),
+                    json!({"data": {"registry": "ghcr.io/acme/"}}),
+                ),
+                (
+                    "/apis/apps/v1/namespaces/shop/deployments".to_owned(),
+                    json!({"kind": "DeploymentList", "items": [{"metadata": {"name": "one"}}]}),
+                ),
+            ]),
+            asked: Mutex::new(Vec::new()),
+        });
+        let passed = decide(&cluster, "registries", "ghcr.io/acme/web:1");
+        assert!(passed.iter().all(|(status, _)| *status == Status::Pass), "{passed:?}");
+        assert_eq!(
+            *cluster.asked.lock().unwrap(),
+            ["/api/v1/namespaces/shop/configmaps/registries", "/apis/apps/v1/namespaces/shop/deployments"]
+        );
+        let elsewhere = decide(&cluster, "registries", "docker.io/library/nginx:1");
+        assert_eq!(elsewhere[0].0, Status::Fail);
+        assert!(elsewhere[0].1.contains("not from the allowed registry"), "{elsewhere:?}");
+        // A ConfigMap the cluster does not have: the variable fails, so does the rule.
+        assert_eq!(decide(&cluster, "missing", "ghcr.io/acme/web:1")[0].0, Status::Fail);
+        // Path injection through object data is refused before any read.
+        cluster.asked.lock().unwrap().clear();
+        let injected = decide(&cluster, "../../secrets/token", "ghcr.io/acme/web:1");
+        assert_eq!(injected[0].0, Status::Fail, "{injected:?}");
+        assert!(!cluster.asked.lock().unwrap().iter().any(|p| p.contains("secrets")));
+    }
+
+    #[test]
+    fn api_paths_are_kyvernos_and_only_plain_names_make_one() {
+        use crate::cel::api_path;
+        assert_eq!(
+            api_path("v1", "configmaps", "shop", Some("a")).unwrap(),
+            "/api/v1/namespaces/shop/configmaps/a"
+        );
+        assert_eq!(api_path("apps/v1", "deployments", "", None).unwrap(), "/apis/apps/v1/deployments");
+        assert_eq!(
+            api_path("rbac.authorization.k8s.io/v1", "clusterroles", "", Some("system:node")).unwrap(),
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:node"
+        );
+        for (version, resource, namespace, name) in [
+            ("v1", "configmaps", "shop", Some("..")),
+            ("v1", "configmaps", "../kube-system", Some("a")),
+            ("v1", "configmaps/a", "shop", None),
+            ("a/b/c", "configmaps", "", None),
+            ("v1", "configmaps", "shop", Some("a?watch=1")),
+            ("v1", "", "shop", None),
+        ] {
+            assert!(
+                api_path(version, resource, namespace, name).is_err(),
+                "{version} {resource} {namespace} {name:?}"
+            );
+        }
     }
 }
