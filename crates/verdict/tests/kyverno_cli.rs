@@ -465,6 +465,28 @@ spec:
     assert!(
         json["review"]["response"]["status"]["message"].as_str().unwrap().contains("namespace has no team")
     );
+    // A ValidatingPolicy's `resource.Get` reads the same ConfigMap from the cluster at admission.
+    write(
+        &dir,
+        "registries-vpol.yaml",
+        "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: registries}\nspec:\n  validationActions: [Deny]\n  matchConstraints:\n    resourceRules:\n      - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}\n  validations:\n    - expression: \"object.spec.containers.all(c, c.image.startsWith(resource.Get('v1', 'configmaps', 'policies', 'allowed-registries').data.prefix))\"\n      message: not from an allowed registry\n",
+    );
+    let cel_config = write(
+        &dir,
+        "cel-admission.yaml",
+        "apiVersion: verdict.dev/v1\nkind: AdmissionConfig\nmanifestPolicies: [registries-vpol.yaml]\ncluster: {kubeconfig: kubeconfig.yaml}\n",
+    );
+    let (code, json, stderr) = review(&cel_config, "shop", "ghcr.io/acme/app:1");
+    assert_eq!(code, Some(0), "{json:#}\n{stderr}");
+    let (code, json, _) = review(&cel_config, "shop", "docker.io/evil/app:1");
+    assert_eq!(code, Some(1), "{json:#}");
+    assert!(
+        json["review"]["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not from an allowed registry"),
+        "{json:#}"
+    );
     // A namespace the cluster does not know, and a cluster that cannot be reached: denied, never admitted.
     let (code, json, _) = review(&config, "ghost", "ghcr.io/acme/app:1");
     assert_eq!(code, Some(1), "{json:#}");
