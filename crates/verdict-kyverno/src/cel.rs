@@ -20,6 +20,8 @@ pub struct Expression {
     /// The variables it reads: only these are bound when it runs (the `cel` crate converts every bound
     /// value deeply on each evaluation, so binding what is not read costs most of the time).
     reads: Vec<String>,
+    /// How deeply its comprehensions nest (for the cost bound, [`crate::cel_cost`]).
+    depth: u32,
 }
 
 impl std::fmt::Debug for Expression {
@@ -398,7 +400,8 @@ pub fn compile(source: &str) -> Result<Expression, String> {
     let rewritten = rewrite_library_calls(&rewritten);
     let program = Program::compile(&rewritten).map_err(|err| err.to_string())?;
     let reads = program.references().variables().into_iter().map(str::to_owned).collect();
-    Ok(Expression { source: source.to_owned(), program, reads })
+    let depth = crate::cel_cost::comprehension_depth(program.expression());
+    Ok(Expression { source: source.to_owned(), program, reads, depth })
 }
 
 thread_local! {
@@ -454,7 +457,8 @@ thread_local! {
 /// Variables converted to CEL values once, for the many expressions of a rule.
 #[derive(Clone, Default)]
 pub struct Bindings {
-    values: Vec<(String, CelValue)>,
+    /// Name, value, and the length of the longest collection in it (for the cost bound).
+    values: Vec<(String, CelValue, u64)>,
 }
 
 impl Bindings {
@@ -470,8 +474,8 @@ impl Bindings {
     /// Binds `name` to `value` (replacing an earlier binding).
     pub fn set(&mut self, name: &str, value: &Value) -> Result<(), String> {
         let converted = cel::to_value(value).map_err(|err| format!("variable {name}: {err}"))?;
-        self.values.retain(|(n, _)| n != name);
-        self.values.push((name.to_owned(), converted));
+        self.values.retain(|(n, _, _)| n != name);
+        self.values.push((name.to_owned(), converted, crate::cel_cost::longest_collection(value)));
         Ok(())
     }
 }
@@ -489,10 +493,23 @@ pub fn evaluations() -> u64 {
 /// Evaluates `expression` with `bindings` to a JSON value.
 pub fn evaluate_in(expression: &Expression, bindings: &Bindings) -> Result<Value, String> {
     EVALUATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let read = || bindings.values.iter().filter(|(name, _, _)| expression.reads.contains(name));
+    if expression.depth > 0 {
+        let longest = read().map(|(_, _, longest)| *longest).max().unwrap_or(0);
+        let estimated = crate::cel_cost::estimate(expression.depth, longest);
+        if estimated > crate::cel_cost::COST_LIMIT {
+            return Err(format!(
+                "{}: estimated cost {estimated} exceeds the budget of {} (comprehensions nested {} deep over a list of {longest})",
+                expression.source,
+                crate::cel_cost::COST_LIMIT,
+                expression.depth
+            ));
+        }
+    }
     let started = std::time::Instant::now();
     let value = ROOT.with(|root| {
         let mut scope = root.new_inner_scope();
-        for (name, value) in bindings.values.iter().filter(|(name, _)| expression.reads.contains(name)) {
+        for (name, value, _) in read() {
             scope.add_variable_from_value(name.clone(), value.clone());
         }
         expression.program.execute(&scope)
@@ -593,6 +610,28 @@ mod tests {
     fn run(source: &str, object: Value) -> Result<Value, String> {
         let expression = compile(source)?;
         evaluate(&expression, &Activation { values: vec![("object".into(), object)] })
+    }
+
+    /// An expression whose comprehensions would multiply past the cost limit over this data is an error
+    /// before it runs; the same expression over small data, and a flat one over big data, run.
+    #[test]
+    fn expensive_expressions_are_refused_before_they_run() {
+        let nested = "object.items.all(a, object.items.all(b, object.items.exists(c, c == a + b) || true))";
+        let big = json!({"items": (0..200).collect::<Vec<_>>()});
+        let err = run(nested, big.clone()).unwrap_err();
+        assert!(err.contains("estimated cost 8000000 exceeds the budget of 1000000"), "{err}");
+        assert!(err.contains("nested 3 deep over a list of 200"), "{err}");
+        assert_eq!(run(nested, json!({"items": [1, 2, 3]})), Ok(json!(true)));
+        assert_eq!(run("object.items.all(a, a >= 0)", big), Ok(json!(true)));
+        // Only the variables an expression reads count: a big `params` does not make `object` costly.
+        let expression = compile("object.items.all(a, object.items.all(b, a + b >= 0))").unwrap();
+        let activation = Activation {
+            values: vec![
+                ("object".into(), json!({"items": [1, 2]})),
+                ("params".into(), json!({"huge": (0..5000).collect::<Vec<_>>()})),
+            ],
+        };
+        assert_eq!(evaluate(&expression, &activation), Ok(json!(true)));
     }
 
     #[test]
