@@ -485,9 +485,17 @@ pub const BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
 
 static EVALUATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+static EVALUATION_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// How many CEL expressions this process has evaluated (for `verdict bench apply`).
 pub fn evaluations() -> u64 {
     EVALUATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The time spent evaluating them — binding the variables an expression reads, running the program,
+/// converting its result — in nanoseconds (for `verdict bench apply`).
+pub fn evaluation_nanos() -> u64 {
+    EVALUATION_NANOS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Evaluates `expression` with `bindings` to a JSON value.
@@ -522,7 +530,10 @@ pub fn evaluate_in(expression: &Expression, bindings: &Bindings) -> Result<Value
         Some(why) => format!("{}: {why}", expression.source),
         None => format!("{}: {err}", expression.source),
     })?;
-    to_json(&value).map_err(|err| format!("{}: {err}", expression.source))
+    let json = to_json(&value).map_err(|err| format!("{}: {err}", expression.source));
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    EVALUATION_NANOS.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+    json
 }
 
 /// Why an expression that uses a library verdict does not provide cannot be evaluated.

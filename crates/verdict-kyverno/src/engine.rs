@@ -838,14 +838,23 @@ fn resolve_params(cel: &Value, scope: &Scope) -> Result<Params, String> {
     }
 }
 
+/// Whether any string in `value` contains one of `calls` (without serializing it: this runs per rule
+/// evaluation).
+fn mentions(value: &Value, calls: &[&str]) -> bool {
+    match value {
+        Value::String(text) => calls.iter().any(|call| text.contains(call)),
+        Value::Array(items) => items.iter().any(|item| mentions(item, calls)),
+        Value::Object(fields) => fields.values().any(|field| mentions(field, calls)),
+        _ => false,
+    }
+}
+
 /// A `validate.cel` rule (and a ValidatingPolicy's validations): every expression must be true; the
 /// first false one fails with its message (or messageExpression), an error is an error.
 fn validate_cel(rule: &str, cel: &Value, scope: &Scope, rule_message: Option<&str>) -> Outcome {
     let variables = cel.get("variables").and_then(Value::as_array).cloned().unwrap_or_default();
     // Kyverno's resource and image libraries read the data the run supplies.
-    let text = cel.to_string();
-    let uses_library =
-        ["resource.List(", "resource.Get(", "image.GetMetadata("].iter().any(|call| text.contains(call));
+    let uses_library = mentions(cel, &["resource.List(", "resource.Get(", "image.GetMetadata("]);
     if uses_library {
         // At admission, `resource.Get/List` read the cluster, as Kyverno's do (image metadata is not
         // read from registries here: such a call fails the rule).
