@@ -1,5 +1,6 @@
 //! Helpers shared by verdict's tests. Test-only: no production crate depends on it.
 
+pub mod bundles;
 pub mod cosign;
 pub mod docker_registry;
 pub mod git;

@@ -209,12 +209,8 @@ async fn serve(
     headers: HeaderMap,
     Path(rest): Path<String>,
 ) -> Response {
-    let fault = lock(&contents).fault;
-    match fault {
-        Fault::None => {}
-        Fault::NotFound => return error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository unknown"),
-        Fault::ServerError => return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error"),
-        Fault::Slow(delay) => tokio::time::sleep(delay).await,
+    if let Some(failed) = misbehave(&contents).await {
+        return failed;
     }
     let contents = lock(&contents);
     if !authorized(&contents, &headers) {
@@ -243,6 +239,20 @@ async fn serve(
     error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such endpoint")
 }
 
+/// What the current [`Fault`] makes of a request: an error response, a delay, or nothing.
+async fn misbehave(contents: &Mutex<Contents>) -> Option<Response> {
+    let fault = lock(contents).fault;
+    match fault {
+        Fault::None => None,
+        Fault::NotFound => Some(error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository unknown")),
+        Fault::ServerError => Some(error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error")),
+        Fault::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+    }
+}
+
 /// A push: `POST …/blobs/uploads/` opens a session, `PATCH` appends a chunk, `PUT …?digest=` closes it
 /// (with the last bytes, or all of them for a monolithic push) and stores the blob if its digest is the
 /// one claimed; `PUT …/manifests/REF` stores a manifest (by digest too).
@@ -254,12 +264,8 @@ async fn upload(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     body: axum::body::Bytes,
 ) -> Response {
-    let fault = lock(&contents).fault;
-    match fault {
-        Fault::None => {}
-        Fault::NotFound => return error(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "repository unknown"),
-        Fault::ServerError => return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error"),
-        Fault::Slow(delay) => tokio::time::sleep(delay).await,
+    if let Some(failed) = misbehave(&contents).await {
+        return failed;
     }
     let mut contents = lock(&contents);
     if !authorized(&contents, &headers) {

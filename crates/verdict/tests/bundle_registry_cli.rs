@@ -236,10 +236,7 @@ fn what_does_not_verify_is_never_used() {
 }
 
 fn bundle_policy(dir: &Path, name: &str, host: &str, public_pem: &str) -> std::path::PathBuf {
-    let indented: String = public_pem.lines().map(|line| format!("              {line}\n")).collect();
-    let policy = format!(
-        "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: our-bundles\n    images: [\"{host}/acme/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n{indented}            ignoreTlog: true\n"
-    );
+    let policy = verdict_testkit::bundles::key_bundle_policy(host, public_pem);
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, policy).unwrap();
     path

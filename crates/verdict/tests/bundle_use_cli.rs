@@ -467,20 +467,8 @@ fn registry_bundles_are_used_only_when_trusted() {
     let root = tempfile::tempdir().unwrap();
     let cache = root.path().join("cache");
     let (file, digest, _) = bundle(root.path(), &cache);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let key_file = root.path().join("release.key");
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    let indented: String =
-        key.public_key_pem().lines().map(|line| format!("              {line}\n")).collect();
-    let policy = root.path().join("bundle-policy.yaml");
-    std::fs::write(
-        &policy,
-        format!(
-            "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: ours\n    images: [\"{}/acme/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n{indented}            ignoreTlog: true\n",
-            registry.host()
-        ),
-    )
-    .unwrap();
+    let release = verdict_testkit::bundles::ReleaseKey::new(root.path(), &registry.host());
+    let (key_file, policy) = (release.key_file.clone(), release.policy.clone());
     let signed = format!("{}/acme/signed:v1", registry.host());
     let unsigned = format!("{}/acme/unsigned:v1", registry.host());
     let mut pinned = String::new();
@@ -540,20 +528,8 @@ fn a_bundle_is_a_source_of_another() {
     let root = tempfile::tempdir().unwrap();
     let cache = root.path().join("cache");
     let (upstream_file, upstream_digest, commit) = bundle(root.path(), &cache);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let key_file = root.path().join("release.key");
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    let indented: String =
-        key.public_key_pem().lines().map(|line| format!("              {line}\n")).collect();
-    let policy = root.path().join("bundle-policy.yaml");
-    std::fs::write(
-        &policy,
-        format!(
-            "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: ours\n    images: [\"{}/acme/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n{indented}            ignoreTlog: true\n",
-            registry.host()
-        ),
-    )
-    .unwrap();
+    let release = verdict_testkit::bundles::ReleaseKey::new(root.path(), &registry.host());
+    let (key_file, policy) = (release.key_file.clone(), release.policy.clone());
     let signed = format!("{}/acme/upstream:v1", registry.host());
     let unsigned = format!("{}/acme/unsigned:v1", registry.host());
     for reference in [&signed, &unsigned] {

@@ -85,20 +85,8 @@ fn the_webhook_switches_to_a_verified_bundle_and_keeps_the_running_one_otherwise
     let Some(registry) = DockerRegistry::start() else { return };
     let root = tempfile::tempdir().unwrap();
     let cache = root.path().join("cache");
-    let key = rcgen::KeyPair::generate().unwrap();
-    let key_file = root.path().join("release.key");
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    let indented: String =
-        key.public_key_pem().lines().map(|line| format!("              {line}\n")).collect();
-    let policy = root.path().join("bundle-policy.yaml");
-    std::fs::write(
-        &policy,
-        format!(
-            "apiVersion: verdict.dev/v1\nkind: ImagePolicy\nrules:\n  - name: ours\n    images: [\"{}/acme/**\"]\n    attestors:\n      entries:\n        - key:\n            publicKey: |\n{indented}            ignoreTlog: true\n",
-            registry.host()
-        ),
-    )
-    .unwrap();
+    let release = verdict_testkit::bundles::ReleaseKey::new(root.path(), &registry.host());
+    let (key_file, policy) = (release.key_file.clone(), release.policy.clone());
     let reference = format!("{}/acme/webhook-policies:live", registry.host());
     let v1 = publish(root.path(), &cache, "1", "enforce", &reference, Some(&key_file));
 
