@@ -77,6 +77,33 @@ fn bundle(root: &Path, cache: &Path) -> (std::path::PathBuf, String, String) {
     (file, report["digest"].as_str().unwrap().to_owned(), commit)
 }
 
+/// `evaluate input -o json` of a compliant trail without an approved pull request (so denied) with
+/// `policy`; the input file and the JSON.
+fn evaluate_json(cache: &Path, dir: &Path, policy: &str) -> (std::path::PathBuf, Value) {
+    let input = dir.join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"trail": {"compliance_status": {"status": "COMPLIANT", "attestations_statuses": {}}}}"#,
+    )
+    .unwrap();
+    let output = verdict(cache)
+        .args([
+            "evaluate",
+            "input",
+            "--input-file",
+            input.to_str().unwrap(),
+            "-o",
+            "json",
+            "--policy",
+            policy,
+        ])
+        .output()
+        .unwrap();
+    let evaluated = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    (input, evaluated)
+}
+
 #[test]
 fn bundle_files_are_policy_sources_and_decisions_name_them() {
     let root = tempfile::tempdir().unwrap();
@@ -127,26 +154,7 @@ fn bundle_files_are_policy_sources_and_decisions_name_them() {
     );
 
     // `evaluate`: the JSON names the bundle and the source's commit; the table says it too.
-    let input = root.path().join("input.json");
-    std::fs::write(
-        &input,
-        r#"{"trail": {"compliance_status": {"status": "COMPLIANT", "attestations_statuses": {}}}}"#,
-    )
-    .unwrap();
-    let output = verdict(&cache)
-        .args([
-            "evaluate",
-            "input",
-            "--input-file",
-            input.to_str().unwrap(),
-            "--policy",
-            &arg("security/trail-policy.rego"),
-        ])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    let evaluated: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let (input, evaluated) = evaluate_json(&cache, root.path(), &arg("security/trail-policy.rego"));
     assert_eq!(evaluated["allow"], false);
     assert_eq!(evaluated["bundle"]["bundle_digest"], digest.as_str(), "{evaluated}");
     assert_eq!(evaluated["bundle"]["commit"], commit.as_str(), "{evaluated}");
@@ -572,19 +580,8 @@ fn a_bundle_is_a_source_of_another() {
     );
 
     // A decision from the aggregate names the aggregate and the upstream source's commit.
-    let input = root.path().join("input.json");
-    std::fs::write(
-        &input,
-        r#"{"trail": {"compliance_status": {"status": "COMPLIANT", "attestations_statuses": {}}}}"#,
-    )
-    .unwrap();
-    let output = verdict(&cache)
-        .args(["evaluate", "input", "--input-file", input.to_str().unwrap(), "-o", "json", "--policy"])
-        .arg(format!("{}#upstream/security/trail-policy.rego", aggregate.display()))
-        .output()
-        .unwrap();
-    let evaluated: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let trail_policy = format!("{}#upstream/security/trail-policy.rego", aggregate.display());
+    let (_, evaluated) = evaluate_json(&cache, root.path(), &trail_policy);
     assert_eq!(evaluated["bundle"]["bundle_digest"], built["digest"], "{evaluated}");
     assert_eq!(evaluated["bundle"]["source"], "upstream/security", "{evaluated}");
     assert_eq!(evaluated["bundle"]["commit"], commit.as_str(), "{evaluated}");
