@@ -517,6 +517,32 @@ fn a_changed_configuration_is_reloaded_and_a_broken_one_keeps_the_running_one() 
             );
             assert!(admitted(&review(&client, &webhook.url, "r-3", &world.unsigned).await));
             assert!(admitted(&review(&client, &webhook.url, "r-4", &world.signed).await));
+            // /readyz: still ready, on generation 2 in audit, saying why the broken file was not taken;
+            // a good file again clears it.
+            let ready = |client: reqwest::Client, url: String| async move {
+                client.get(format!("{url}/readyz")).send().await.unwrap().json::<Value>().await.unwrap()
+            };
+            let status = ready(client.clone(), webhook.url.clone()).await;
+            assert_eq!(
+                (&status["status"], &status["generation"], &status["mode"]),
+                (&json!("ready"), &json!(2), &json!("audit")),
+                "{status}"
+            );
+            let refusal = status["last_update_refused"].as_str().unwrap_or_default();
+            assert!(refusal.contains("live.yaml:5:7"), "{status}");
+            write("enforce");
+            let mut cleared = false;
+            for _ in 0..50 {
+                let status = ready(client.clone(), webhook.url.clone()).await;
+                if status["generation"] == 3 {
+                    assert!(status.get("last_update_refused").is_none(), "{status}");
+                    assert_eq!(status["mode"], "enforce");
+                    cleared = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            assert!(cleared, "the fixed configuration was never applied");
         },
     );
     drop(webhook);
