@@ -931,6 +931,11 @@ impl Analyzer {
             let mut with_mods_used_vars = vec![];
             let mut with_mods_comprs = vec![];
             for wm in &stmt.with_mods {
+                // verdict: `with f as count`, `with count as object.union_n`: a builtin named as the
+                // replacement is a function, not a variable to be bound.
+                if names_builtin(&wm.r#as) {
+                    continue;
+                }
                 let (mut used_vars, mut comprs) = Self::gather_used_vars_comprs_index_vars(
                     &wm.r#as,
                     &mut scope,
@@ -1276,4 +1281,16 @@ fn import_alias_span(import: &Import) -> Option<Span> {
         Var { span, .. } => Some(span.clone()),
         _ => None,
     }
+}
+
+/// verdict: whether `expr` is a plain reference (`count`, `object.union_n`) naming a builtin function.
+fn names_builtin(expr: &Ref<Expr>) -> bool {
+    fn path(expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Var { span, .. } => Some(span.text().to_string()),
+            Expr::RefDot { refr, field, .. } => path(refr.as_ref()).map(|p| format!("{p}.{}", field.0.text())),
+            _ => None,
+        }
+    }
+    path(expr.as_ref()).is_some_and(|p| crate::builtins::BUILTINS.contains_key(p.as_str()))
 }
