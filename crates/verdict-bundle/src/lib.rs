@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod build;
 pub mod classify;
+mod cosign_key;
 pub mod manifest;
 pub mod registry;
 pub mod resolve;

@@ -34,9 +34,27 @@ impl SigningKey {
     /// Reads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`, ECDSA P-256), e.g. from
     /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        Self::from_pem_with_password(pem, None)
+    }
+
+    /// Reads a PKCS#8 PEM private key, or cosign's encrypted key (`-----BEGIN ENCRYPTED SIGSTORE PRIVATE
+    /// KEY-----`, as `cosign generate-key-pair` writes it: scrypt, then NaCl secretbox) with `password`
+    /// (cosign takes it from `COSIGN_PASSWORD`; an empty one is a valid password).
+    pub fn from_pem_with_password(pem: &str, password: Option<&str>) -> Result<Self, KeyError> {
+        if let Some(body) = pem_body(pem, "ENCRYPTED SIGSTORE PRIVATE KEY")
+            .or_else(|| pem_body(pem, "ENCRYPTED COSIGN PRIVATE KEY"))
+        {
+            let password = password.ok_or_else(|| {
+                KeyError("the key is encrypted (cosign's format): set COSIGN_PASSWORD to its password".into())
+            })?;
+            let der = crate::cosign_key::decrypt(&body, password).map_err(KeyError)?;
+            return EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der)
+                .map(|pair| SigningKey { pair })
+                .map_err(|_| KeyError("the decrypted key is not an ECDSA P-256 PKCS#8 private key".into()));
+        }
         if pem.contains("ENCRYPTED") {
             return Err(KeyError(
-                "an encrypted key (cosign's format) cannot be read: give a PKCS#8 PEM ECDSA P-256 private key".into(),
+                "an encrypted PKCS#8 key cannot be read: give a PKCS#8 PEM ECDSA P-256 private key, or cosign's encrypted key".into(),
             ));
         }
         let body: String = pem
@@ -127,6 +145,19 @@ impl SigningKey {
     }
 }
 
+/// The base64 body of the PEM block labelled `label`, if there is one.
+fn pem_body(pem: &str, label: &str) -> Option<String> {
+    let begin = format!("-----BEGIN {label}-----");
+    let body: String = pem
+        .lines()
+        .skip_while(|line| line.trim() != begin)
+        .skip(1)
+        .take_while(|line| !line.starts_with("-----END"))
+        .map(str::trim)
+        .collect();
+    pem.lines().any(|line| line.trim() == begin).then_some(body)
+}
+
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
@@ -204,6 +235,26 @@ mod tests {
         let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
         let spki = B64.decode(body).unwrap();
         assert_eq!(bundle["verificationMaterial"]["publicKey"]["hint"], B64.encode(Sha256::digest(&spki)));
+    }
+
+    /// An encrypted key written by cosign (a public test fixture of conforma/cli, which signs with it
+    /// under `COSIGN_PASSWORD=""`): the secretbox MAC only opens with the right scrypt key, so decrypting it proves the key
+    /// derivation and the cipher are cosign's. A wrong password, no password, or a damaged file is an
+    /// error.
+    #[test]
+    fn cosign_encrypted_keys_are_read_with_their_password() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+        use verdict_testkit::bundles::COSIGN_ENCRYPTED_KEY as COSIGN_KEY;
+        let key = SigningKey::from_pem_with_password(COSIGN_KEY, Some("")).unwrap();
+        let signature = B64.decode(key.signature(b"bundle").unwrap()).unwrap();
+        let public = key.pair.public_key().as_ref().to_vec();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public).verify(b"bundle", &signature).unwrap();
+        let wrong = SigningKey::from_pem_with_password(COSIGN_KEY, Some("hunter2")).err().unwrap();
+        assert!(wrong.0.contains("wrong COSIGN_PASSWORD"), "{wrong}");
+        let none = SigningKey::from_pem(COSIGN_KEY).err().unwrap();
+        assert!(none.0.contains("set COSIGN_PASSWORD"), "{none}");
+        let damaged = COSIGN_KEY.replace("dXdrWDBY", "dXdrWDBZ");
+        assert!(SigningKey::from_pem_with_password(&damaged, Some("")).is_err());
     }
 
     #[test]

@@ -35,7 +35,8 @@ pub struct BundleSignArgs {
     /// The pushed bundle: `registry/repository:tag` or `…@sha256:…`.
     #[arg(value_name = "REF")]
     pub reference: String,
-    /// The private key: PKCS#8 PEM, ECDSA P-256.
+    /// The private key, ECDSA P-256: PKCS#8 PEM, or cosign's encrypted key (`cosign generate-key-pair`)
+    /// with its password in COSIGN_PASSWORD.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
     /// Write cosign 2's simple-signing manifest under the `sha256-HEX.sig` tag instead of a Sigstore

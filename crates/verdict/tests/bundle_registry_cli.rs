@@ -300,18 +300,45 @@ fn only_bundles_signed_as_the_bundle_policy_says_are_used() {
         .assert()
         .code(0)
         .stderr(predicate::str::contains("are not checked"));
-    // Only a bundle is signed; a bad key file is a usage error.
+    // A key file that is not a key is a usage error; so is an encrypted one without its password, and
+    // a damaged one.
     let bad_key = dir.path().join("bad.key");
-    std::fs::write(
-        &bad_key,
-        "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nabc\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n",
-    )
-    .unwrap();
+    std::fs::write(&bad_key, "-----BEGIN PRIVATE KEY-----\nYWJjZA==\n-----END PRIVATE KEY-----\n").unwrap();
     verdict()
         .args(["bundle", "sign", &signed_only, "--key", bad_key.to_str().unwrap()])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("PKCS#8"));
+    let cosign_key = dir.path().join("cosign.key");
+    std::fs::write(&cosign_key, verdict_testkit::bundles::COSIGN_ENCRYPTED_KEY).unwrap();
+    let sign_with_cosign_key = |password: Option<&str>| {
+        let mut command = verdict();
+        command
+            .env_remove("COSIGN_PASSWORD")
+            .args(["bundle", "sign", &signed_only, "--key"])
+            .arg(&cosign_key);
+        if let Some(password) = password {
+            command.env("COSIGN_PASSWORD", password);
+        }
+        command.assert()
+    };
+    sign_with_cosign_key(None).code(2).stderr(predicate::str::contains("set COSIGN_PASSWORD"));
+    sign_with_cosign_key(Some("not-it")).code(2).stderr(predicate::str::contains("wrong COSIGN_PASSWORD"));
+    // cosign's own encrypted key (its password is empty) signs, and the signature verifies under its
+    // public key.
+    sign_with_cosign_key(Some("")).code(0);
+    let public = verdict_bundle::sign::SigningKey::from_pem_with_password(
+        verdict_testkit::bundles::COSIGN_ENCRYPTED_KEY,
+        Some(""),
+    )
+    .unwrap()
+    .public_pem()
+    .unwrap();
+    let cosign_policy = bundle_policy(dir.path(), "cosign", &registry.host(), &public);
+    verdict()
+        .args(["bundle", "verify", &signed_only, "--bundle-policy", cosign_policy.to_str().unwrap()])
+        .assert()
+        .code(0);
 }
 
 /// `bundle sign` attaches a Sigstore bundle as an OCI 1.1 referrer of the bundle's manifest. A registry

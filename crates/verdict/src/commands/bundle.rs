@@ -34,7 +34,10 @@ pub fn run(command: BundleCommand, trust: &BundleTrust) -> CliResult {
 fn sign(args: &crate::cli_bundle::BundleSignArgs) -> CliResult {
     let pem = std::fs::read_to_string(&args.key)
         .map_err(|err| CliError::invalid(anyhow!("cannot read --key {}: {err}", args.key.display())))?;
-    let key = verdict_bundle::sign::SigningKey::from_pem(&pem)
+    // cosign's encrypted keys take their password from COSIGN_PASSWORD, as cosign does (empty is a
+    // password too).
+    let password = std::env::var("COSIGN_PASSWORD").ok();
+    let key = verdict_bundle::sign::SigningKey::from_pem_with_password(&pem, password.as_deref())
         .map_err(|err| CliError::invalid(anyhow!("--key {}: {err}", args.key.display())))?;
     let reference = args.reference.strip_prefix("oci://").unwrap_or(&args.reference);
     let layout = if args.legacy_tag {
