@@ -113,10 +113,12 @@ pub fn re_resolve(
     let (unpacked, reference) = resolver.unpack(&arg)?;
     let path = unpacked.path_of(arg.inner.as_deref()).map_err(bundle_error)?;
     let provenance = unpacked.provenance(arg.inner.as_deref(), reference.as_deref());
+    // Asked again on every poll of a running webhook: remembered once per path, not once per poll.
     if let Some(provenance) = &provenance {
-        USED.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((path.clone(), provenance.clone()));
+        let mut used = USED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !used.iter().any(|(known, _)| *known == path) {
+            used.push((path.clone(), provenance.clone()));
+        }
     }
     Ok((path, unpacked.digest, provenance))
 }
