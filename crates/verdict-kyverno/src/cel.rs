@@ -441,6 +441,14 @@ fn root() -> Context<'static> {
     context.add_function("__verdict_resource_list", resource_list);
     context.add_function("__verdict_resource_get", resource_get);
     context.add_function("__verdict_image_metadata", image_metadata);
+    context.add_function("image", crate::cel_image_ref::image);
+    context.add_function("isImage", crate::cel_image_ref::is_image);
+    context.add_function("registry", crate::cel_image_ref::registry);
+    context.add_function("repository", crate::cel_image_ref::repository);
+    context.add_function("tag", crate::cel_image_ref::tag);
+    context.add_function("digest", crate::cel_image_ref::digest);
+    context.add_function("identifier", crate::cel_image_ref::identifier);
+    context.add_function("containsDigest", crate::cel_image_ref::contains_digest);
     context.add_function("verifyImageSignatures", crate::cel_images::verify_image_signatures);
     context.add_function("verifyAttestationSignatures", crate::cel_images::verify_attestation_signatures);
     context.add_function("extractPayload", crate::cel_images::extract_payload);

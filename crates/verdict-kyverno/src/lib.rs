@@ -6,6 +6,7 @@ pub mod apply;
 pub mod autogen;
 pub mod cel;
 pub mod cel_cost;
+pub mod cel_image_ref;
 pub mod cel_images;
 pub mod conditions;
 pub mod engine;
