@@ -55,3 +55,26 @@ pub fn serve_on_loopback(app: axum::Router) -> (std::net::SocketAddr, tokio::run
     });
     (address, runtime)
 }
+
+/// A Kyverno ClusterPolicy (Enforce) that fails a Pod whose container image uses the `latest` tag, with
+/// the message "latest tag": the smallest real manifest policy, for tests of what carries policies
+/// (bundles, output handling) rather than of the engine.
+pub const DISALLOW_LATEST: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: disallow-latest
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: no-latest
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      validate:
+        message: "latest tag"
+        pattern:
+          spec:
+            containers:
+              - image: "!*:latest"
+"#;

@@ -152,17 +152,11 @@ fn what_does_not_verify_is_never_used() {
         artifact(&bytes, &digest, "application/vnd.verdict.bundle.layer.v1.tar"),
     );
     let out = |name: &str| dir.path().join(name).display().to_string();
-    verdict()
-        .args([
-            "bundle",
-            "pull",
-            &format!("{}/acme/policies:good", registry.host()),
-            "-o",
-            &out("good"),
-            "--insecure-unsigned",
-        ])
-        .assert()
-        .code(0);
+    // `bundle pull REFERENCE -o DIR/OUT --insecure-unsigned`.
+    let pull = |reference: String, into: &str| {
+        verdict().args(["bundle", "pull", &reference, "-o", &out(into), "--insecure-unsigned"]).assert()
+    };
+    pull(format!("{}/acme/policies:good", registry.host()), "good").code(0);
 
     // The layer's bytes were altered on the way: refused (exit 1), nothing unpacked.
     let mut altered = bytes.clone();
@@ -175,17 +169,7 @@ fn what_does_not_verify_is_never_used() {
         Some("altered"),
         artifact(&altered, &claimed, "application/vnd.verdict.bundle.layer.v1.tar"),
     );
-    verdict()
-        .args([
-            "bundle",
-            "pull",
-            &format!("{}/acme/policies:altered", registry.host()),
-            "-o",
-            &out("altered"),
-            "--insecure-unsigned",
-        ])
-        .assert()
-        .code(1);
+    pull(format!("{}/acme/policies:altered", registry.host()), "altered").code(1);
     assert!(!Path::new(&out("altered")).exists());
 
     // An image that is not a bundle: exit 2.
@@ -194,44 +178,15 @@ fn what_does_not_verify_is_never_used() {
         Some("image"),
         artifact(&bytes, &digest, "application/vnd.oci.image.layer.v1.tar+gzip"),
     );
-    verdict()
-        .args([
-            "bundle",
-            "pull",
-            &format!("{}/acme/policies:image", registry.host()),
-            "-o",
-            &out("image"),
-            "--insecure-unsigned",
-        ])
-        .assert()
+    pull(format!("{}/acme/policies:image", registry.host()), "image")
         .code(2)
         .stderr(predicate::str::contains("is not a verdict policy bundle"));
 
     // The registry fails, or is not there: exit 3, never a fallback.
     registry.set_fault(Fault::ServerError);
-    verdict()
-        .args([
-            "bundle",
-            "pull",
-            &format!("{}/acme/policies:good", registry.host()),
-            "-o",
-            &out("down"),
-            "--insecure-unsigned",
-        ])
-        .assert()
-        .code(3);
+    pull(format!("{}/acme/policies:good", registry.host()), "down").code(3);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    verdict()
-        .args([
-            "bundle",
-            "pull",
-            &format!("127.0.0.1:{closed}/acme/policies:good"),
-            "-o",
-            &out("gone"),
-            "--insecure-unsigned",
-        ])
-        .assert()
-        .code(3);
+    pull(format!("127.0.0.1:{closed}/acme/policies:good"), "gone").code(3);
     verdict().args(["bundle", "push", "/nonexistent.tar", "127.0.0.1:1/x:y"]).assert().code(2);
 }
 

@@ -23,25 +23,7 @@ fn verdict(cache: &Path) -> Command {
     command
 }
 
-const KYVERNO: &str = r#"apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: disallow-latest
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: no-latest
-      match:
-        any:
-          - resources:
-              kinds: [Pod]
-      validate:
-        message: "latest tag"
-        pattern:
-          spec:
-            containers:
-              - image: "!*:latest"
-"#;
+const KYVERNO: &str = verdict_testkit::DISALLOW_LATEST;
 
 /// A bundle of a git-tracked `security` source (the example environment policy) and a `platform` source
 /// (a Kyverno policy); returns the bundle file, its digest and the security commit.

@@ -8,32 +8,16 @@ use std::io::{BufRead, BufReader};
 use predicates::prelude::*;
 use std::process::{Command, Stdio};
 
-const POLICY: &str = r#"apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: disallow-latest
-spec:
-  validationFailureAction: Audit
-  rules:
-    - name: no-latest
-      match:
-        any:
-          - resources:
-              kinds: [Pod]
-      validate:
-        message: "latest tag"
-        pattern:
-          spec:
-            containers:
-              - image: "!*:latest"
-"#;
-
 /// `verdict apply … -o json | head -1`: the reader goes away after one line while verdict still has
 /// hundreds of kilobytes to write (far more than a pipe buffers); verdict ends quietly with exit 0.
 #[test]
 fn a_closed_stdout_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("policy.yaml"), POLICY).unwrap();
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        verdict_testkit::DISALLOW_LATEST.replace("Enforce", "Audit"),
+    )
+    .unwrap();
     let pods: String = (0..3000)
         .map(|i| {
             format!(

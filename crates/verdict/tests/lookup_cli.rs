@@ -49,6 +49,24 @@ fn record(env: &Env) {
     );
 }
 
+/// `attest generic --name scan --flow backend --trail TRAIL --fingerprint FINGERPRINT EXTRA…`.
+fn scan<'a>(trail: &'a str, fingerprint: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "attest",
+        "generic",
+        "--name",
+        "scan",
+        "--flow",
+        "backend",
+        "--trail",
+        trail,
+        "--fingerprint",
+        fingerprint,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn fail(env: &Env, args: &[&str]) -> String {
     let output = env.verdict().args(args).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&output.stdout));
@@ -59,59 +77,17 @@ fn fingerprint_prefixes_resolve_like_git(env: &Env) {
     record(env);
     let (a, b, c) = fingerprints();
     // A unique prefix (15 digits, one past the shared part) names a; the attestation is bound to it.
-    ok(
-        env,
-        &[
-            "attest",
-            "generic",
-            "--name",
-            "scan",
-            "--flow",
-            "backend",
-            "--trail",
-            "t1",
-            "--fingerprint",
-            &a[..15],
-        ],
-    );
+    ok(env, &scan("t1", &a[..15], &[]));
     let listed = json(env, &["list", "attestations", "--flow", "backend", "--trail", "t1"]);
     assert_eq!(listed[0]["fingerprint"], a.as_str(), "{listed}");
     // Shown 12-digit prefixes come back too; upper case is accepted.
     let upper = a[..15].to_ascii_uppercase();
-    ok(
-        env,
-        &[
-            "attest",
-            "generic",
-            "--name",
-            "scan",
-            "--flow",
-            "backend",
-            "--trail",
-            "t1",
-            "--fingerprint",
-            &upper,
-        ],
-    );
+    ok(env, &scan("t1", &upper, &[]));
 
     // Ambiguous: refused, naming both candidates and where each is from; nothing recorded.
     let before =
         json(env, &["list", "attestations", "--flow", "backend", "--trail", "t2"]).as_array().unwrap().len();
-    let stderr = fail(
-        env,
-        &[
-            "attest",
-            "generic",
-            "--name",
-            "scan",
-            "--flow",
-            "backend",
-            "--trail",
-            "t2",
-            "--fingerprint",
-            &a[..14],
-        ],
-    );
+    let stderr = fail(env, &scan("t2", &a[..14], &[]));
     assert!(stderr.contains("is ambiguous") && stderr.contains(&a) && stderr.contains(&b), "{stderr}");
     assert!(stderr.contains("app in flow backend trail t1"), "{stderr}");
     let after =
@@ -183,22 +159,7 @@ fn search_finds_every_mention(env: &Env) {
 fn get_artifact_by_each_expression(env: &Env) {
     record(env);
     let (a, b, _) = fingerprints();
-    ok(
-        env,
-        &[
-            "attest",
-            "generic",
-            "--name",
-            "scan",
-            "--flow",
-            "backend",
-            "--trail",
-            "t1",
-            "--fingerprint",
-            &a,
-            "--compliant=false",
-        ],
-    );
+    ok(env, &scan("t1", &a, &["--compliant=false"]));
     let by_prefix = json(env, &["get", "artifact", &a[..15]]);
     assert_eq!(by_prefix["fingerprint"], a.as_str());
     assert_eq!(by_prefix["reports"][0]["trail"], "t1");
@@ -231,22 +192,7 @@ fn get_artifact_by_each_expression(env: &Env) {
 fn get_attestation_shows_the_version_that_counts(env: &Env) {
     record(env);
     let (a, _, _) = fingerprints();
-    ok(
-        env,
-        &[
-            "attest",
-            "generic",
-            "--name",
-            "scan",
-            "--flow",
-            "backend",
-            "--trail",
-            "t1",
-            "--fingerprint",
-            &a,
-            "--compliant=false",
-        ],
-    );
+    ok(env, &scan("t1", &a, &["--compliant=false"]));
     ok(
         env,
         &["attest", "generic", "--name", "scan", "--flow", "backend", "--trail", "t1", "--fingerprint", &a],
