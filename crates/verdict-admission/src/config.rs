@@ -217,6 +217,18 @@ fn special(kind: &ValidationErrorKind, pointer: &str) -> Option<(String, String)
     }
 }
 
+impl AdmissionConfig {
+    /// Applies `mode` — the default of the policy bundle the configuration came from (its manifest's
+    /// `admission` mode) — unless the configuration gave its own `mode`, which its author wrote next to
+    /// the policies and so wins.
+    pub fn with_default_mode(mut self, mode: Mode) -> Self {
+        if !self.mode_given {
+            self.mode = mode;
+        }
+        self
+    }
+}
+
 /// Loads the configuration `source` read from `file`; relative paths are resolved against `file`'s
 /// directory. Every problem is returned, each with its line and column.
 pub fn load_admission_config(file: &Path, source: &str) -> Result<AdmissionConfig, Vec<Diagnostic>> {

@@ -135,3 +135,19 @@ fn every_mistake_names_its_line_and_column() {
     );
     assert_eq!(many.len(), 2, "{many:#?}");
 }
+
+/// A bundle's default admission mode applies to a configuration without its own `mode`; a
+/// configuration's own `mode` wins (its author wrote it next to the policies).
+#[test]
+fn a_bundles_default_mode_applies_only_where_the_configuration_gives_none() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("images.yml"), "").unwrap();
+    let file = dir.path().join("admission.yaml");
+    let load = |text: &str| load_admission_config(&file, text).unwrap_or_else(|d| panic!("{d:?}"));
+    let without = load("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\n");
+    assert_eq!(without.mode, Mode::Enforce);
+    assert_eq!(without.with_default_mode(Mode::Warn).mode, Mode::Warn);
+    let own =
+        load("apiVersion: verdict.dev/v1\nkind: AdmissionConfig\npolicies: [images.yml]\nmode: enforce\n");
+    assert_eq!(own.with_default_mode(Mode::Audit).mode, Mode::Enforce);
+}

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
+/// The most memory scrypt may take (four times cosign's own keys).
+const MAX_MEMORY: u64 = 256 << 20;
+
 /// The largest scrypt cost accepted (cosign writes N = 2^15 or 2^16; more is a denial of service).
 const MAX_LOG_N: u8 = 20;
 
@@ -50,6 +53,10 @@ pub(crate) fn decrypt(body: &str, password: &str) -> Result<Vec<u8>, String> {
     }
     let r = u32::try_from(number("/kdf/params/r")?).map_err(|_| "scrypt r is too large".to_owned())?;
     let p = u32::try_from(number("/kdf/params/p")?).map_err(|_| "scrypt p is too large".to_owned())?;
+    // scrypt needs 128 · r · N bytes (cosign: r = 8, N = 2^16, 64 MiB); p multiplies the time.
+    if u64::from(r) * 128 * n > MAX_MEMORY || p > 16 {
+        return Err(format!("scrypt parameters N={n} r={r} p={p} cost more than verdict accepts"));
+    }
     let params = scrypt::Params::new(log_n, r, p).map_err(|err| format!("scrypt parameters: {err}"))?;
     let mut key = [0u8; 32];
     scrypt::scrypt(password.as_bytes(), &bytes("/kdf/salt")?, &params, &mut key)

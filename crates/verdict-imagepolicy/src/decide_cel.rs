@@ -231,6 +231,10 @@ mod tests {
             ),
             ("images.containers.all(i, verifyImageSignatures(i, [42]) > 0)", "not an attestor"),
             ("size(images.containers)", "must evaluate to a bool"),
+            (
+                "images.containers.all(i, verifyAttestationSignatures(i, [], [attestors.release]) > 0)",
+                "name at least one attestation",
+            ),
         ] {
             let policy = policy(&format!("      - expression: \"{expression}\"\n"));
             let decision = judge(&policy, &["sig RELEASE"], &[sbom("att RELEASE", "CycloneDX")]);

@@ -105,6 +105,10 @@ pub(crate) fn verify_attestation_signatures(
 ) -> cel::ResolveResult {
     let facts = facts(ftx, &image)?;
     let attestations = names_of(ftx, &attestations, "attestation")?;
+    // An empty list asks about nothing: counting attestors for it would pass with no attestation at all.
+    if attestations.is_empty() {
+        return Err(ftx.error("verifyAttestationSignatures: name at least one attestation"));
+    }
     let mut verified = 0;
     for attestor in names_of(ftx, &attestors, "attestor")? {
         if !facts.signatures.contains_key(&attestor) {

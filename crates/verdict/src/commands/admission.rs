@@ -43,16 +43,14 @@ fn effective_config(args: &JudgeArgs) -> Result<AdmissionConfig, CliError> {
     if let Some(file) = &args.config {
         let source = std::fs::read_to_string(file)
             .map_err(|err| CliError::invalid(anyhow!("cannot read --config {}: {err}", file.display())))?;
-        let mut config = load_admission_config(file, &source).map_err(|diagnostics| {
+        let config = load_admission_config(file, &source).map_err(|diagnostics| {
             let rendered: Vec<String> = diagnostics.iter().map(|d| d.render(&source)).collect();
             CliError::invalid(anyhow!("the admission configuration does not load:\n{}", rendered.join("\n")))
         })?;
-        if !config.mode_given
-            && let Some(mode) = bundle_admission_mode(file)
-        {
-            config.mode = mode;
-        }
-        return Ok(config);
+        return Ok(match bundle_admission_mode(file) {
+            Some(mode) => config.with_default_mode(mode),
+            None => config,
+        });
     }
     let mode = match args.mode {
         Some(ModeArg::Audit) => Mode::Audit,
