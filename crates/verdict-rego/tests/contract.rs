@@ -25,8 +25,8 @@ fn network_and_unknown_builtins_fail_at_load() {
             "builtin http.send is not supported",
         ),
         (
-            "package policy\nallow if { graphql.is_valid(\"q\", \"s\") }\n",
-            "builtin graphql.is_valid is not supported",
+            "package policy\nallow if { net.lookup_ip_addr(\"example.com\") }\n",
+            "builtin net.lookup_ip_addr is not supported",
         ),
         ("package policy\nallow if { frobnicate(1) }\n", "unknown function frobnicate"),
     ] {

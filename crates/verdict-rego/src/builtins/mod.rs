@@ -5,6 +5,7 @@ mod args;
 mod array;
 mod crypto;
 mod globs;
+mod graphql;
 mod jwk;
 mod jwt;
 mod net;
@@ -26,6 +27,7 @@ pub fn all() -> impl Iterator<Item = &'static Builtin> {
         .chain(net::FUNCTIONS)
         .chain(jwt::FUNCTIONS)
         .chain(globs::FUNCTIONS)
+        .chain(graphql::FUNCTIONS)
         .chain(x509::FUNCTIONS)
         .chain(template::FUNCTIONS)
         .chain(overrides::FUNCTIONS)
