@@ -9,14 +9,16 @@ use crate::{QueryDocument, Schema, SchemaDocument, parse_query, parse_schema, to
 pub fn check_document(text: &str) -> Result<(), String> {
     if let Ok(document) = parse_query(text) {
         let value = to_opa_value(&document);
-        let back: QueryDocument = serde_json::from_value(value.clone()).map_err(|e| format!("query AST: {e}"))?;
+        let back: QueryDocument =
+            serde_json::from_value(value.clone()).map_err(|e| format!("query AST: {e}"))?;
         if to_opa_value(&back) != value {
             return Err("the query AST changed on its way back".into());
         }
     }
     if let Ok(document) = parse_schema(text) {
         let value = to_opa_value(&document);
-        let back: SchemaDocument = serde_json::from_value(value.clone()).map_err(|e| format!("schema AST: {e}"))?;
+        let back: SchemaDocument =
+            serde_json::from_value(value.clone()).map_err(|e| format!("schema AST: {e}"))?;
         if to_opa_value(&back) != value {
             return Err("the schema AST changed on its way back".into());
         }

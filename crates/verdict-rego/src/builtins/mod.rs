@@ -4,14 +4,18 @@
 mod args;
 mod array;
 mod crypto;
+mod der;
 mod globs;
 mod graphql;
 mod jwk;
 mod jwt;
+mod keys;
 mod net;
 mod overrides;
+mod private_keys;
 mod template;
 mod x509;
+mod x509_chain;
 
 use anyhow::Result;
 use regorus::{Engine, Value};
@@ -29,6 +33,8 @@ pub fn all() -> impl Iterator<Item = &'static Builtin> {
         .chain(globs::FUNCTIONS)
         .chain(graphql::FUNCTIONS)
         .chain(x509::FUNCTIONS)
+        .chain(x509_chain::FUNCTIONS)
+        .chain(keys::FUNCTIONS)
         .chain(template::FUNCTIONS)
         .chain(overrides::FUNCTIONS)
 }
