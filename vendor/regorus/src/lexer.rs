@@ -371,6 +371,11 @@ pub enum TokenKind {
     Symbol,
     String,
     RawString,
+    // verdict: a literal part of an OPA 1.x template string (`$"…{` / `$`…{`, or `}…{` after an
+    // interpolated expression); `true` for the raw (backtick) form. The expression follows.
+    TemplatePart(bool),
+    // verdict: the last literal part of a template string (`…"` / `` …` ``).
+    TemplateEnd(bool),
     Number,
     Ident,
     Eof,
@@ -886,6 +891,87 @@ impl<'source> Lexer<'source> {
         Ok(())
     }
 
+    /// verdict: reads the literal text of a template string from the current position (just after
+    /// `$"`, `` $` `` or the `}` closing an interpolated expression) up to the `{` opening the next
+    /// expression or the closing quote, neither included in the span. `\{` is an escaped brace; in
+    /// the double-quoted form the other escapes are JSON's, checked here and decoded by the parser.
+    pub fn read_template_part(&mut self, raw: bool) -> Result<Token> {
+        let (start, _) = self.peek();
+        let (line, col) = (self.line, self.col);
+        let close = if raw { '`' } else { '"' };
+        let end_kind = loop {
+            let (offset, ch) = self.peek();
+            if offset >= self.source.contents().len() {
+                return Err(self.source.error(line, col, "non-terminated template string"));
+            }
+            match ch {
+                c if c == close => break (offset, TokenKind::TemplateEnd(raw)),
+                '{' => break (offset, TokenKind::TemplatePart(raw)),
+                '\\' => {
+                    self.iter.next();
+                    self.advance_col(1)?;
+                    let (_, escaped) = self.peek();
+                    match escaped {
+                        '{' => {
+                            self.iter.next();
+                            self.advance_col(1)?;
+                        }
+                        _ if raw => {}
+                        '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' => {
+                            self.iter.next();
+                            self.advance_col(1)?;
+                        }
+                        'u' => {
+                            self.iter.next();
+                            self.advance_col(1)?;
+                            for _ in 0..4 {
+                                if !self.peek().1.is_ascii_hexdigit() {
+                                    return Err(self.source.error(
+                                        self.line,
+                                        self.col,
+                                        "invalid hex escape sequence",
+                                    ));
+                                }
+                                self.iter.next();
+                                self.advance_col(1)?;
+                            }
+                        }
+                        _ => {
+                            return Err(self.source.error(self.line, self.col, "invalid escape sequence"))
+                        }
+                    }
+                }
+                '\n' if raw => {
+                    self.iter.next();
+                    self.advance_line(1)?;
+                    self.col = 1;
+                }
+                c if !raw && !('\u{0020}'..='\u{10FFFF}').contains(&c) => {
+                    return Err(self.source.error(self.line, self.col, "non-terminated template string"));
+                }
+                c => {
+                    self.iter.next();
+                    self.advance_col(if c == '\t' && raw { 4 } else { 1 })?;
+                }
+            }
+        };
+        let (end, kind) = end_kind;
+        // Consume the delimiter after the text.
+        self.iter.next();
+        self.advance_col(1)?;
+        check_memory_limit()?;
+        Ok(Token(
+            kind,
+            Span {
+                source: self.source.clone(),
+                line,
+                col,
+                start: usize_to_u32(start)?,
+                end: usize_to_u32(end)?,
+            },
+        ))
+    }
+
     pub fn next_token(&mut self) -> Result<Token> {
         self.skip_ws()?;
 
@@ -1011,6 +1097,14 @@ impl<'source> Lexer<'source> {
                     start: start_u32,
                     end: start_u32.saturating_add(1),
                 })
+            }
+            // verdict: OPA 1.x template strings, `$"…"` and `` $`…` ``.
+            '$' if matches!(self.peekahead(1).1, '"' | '`') => {
+                let raw = self.peekahead(1).1 == '`';
+                self.iter.next();
+                self.iter.next();
+                self.advance_col(2)?;
+                self.read_template_part(raw)?
             }
             '"' => self.read_string()?,
             #[cfg(feature = "azure-rbac")]

@@ -168,7 +168,10 @@ impl<'source> Parser<'source> {
 
     pub fn token_text(&self) -> &str {
         match self.tok.0 {
-            TokenKind::String | TokenKind::RawString => "",
+            TokenKind::String
+            | TokenKind::RawString
+            | TokenKind::TemplatePart(_)
+            | TokenKind::TemplateEnd(_) => "",
             _ => self.tok.1.text(),
         }
     }
@@ -673,6 +676,139 @@ impl<'source> Parser<'source> {
         Ok(node)
     }
 
+    /// verdict: an OPA 1.x template string, `$"Hello {input.name}!"`, lowered as OPA's compiler lowers
+    /// it: `internal.template_string(["Hello ", {input.name | true}, "!"])`. Each interpolated
+    /// expression becomes a set comprehension, so an undefined one renders as `<undefined>` and one
+    /// with several values is an error, rather than the whole string being undefined.
+    fn parse_template_string(&mut self) -> Result<Expr> {
+        let mut span = self.tok.1.clone();
+        let mut items = Vec::new();
+        loop {
+            let (kind, part) = (self.tok.0.clone(), self.tok.1.clone());
+            let raw = matches!(kind, TokenKind::TemplatePart(true) | TokenKind::TemplateEnd(true));
+            let text = Self::template_text(&part, raw)?;
+            if !text.is_empty() {
+                items.push(Ref::new(Expr::String {
+                    span: part.clone(),
+                    value: Value::from(text),
+                    eidx: self.next_eidx(),
+                }));
+            }
+            if matches!(kind, TokenKind::TemplateEnd(_)) {
+                self.next_token()?;
+                break;
+            }
+            self.next_token()?;
+            let expr_span = self.tok.1.clone();
+            let expr = self.parse_in_expr()?;
+            if self.tok.0 != TokenKind::Symbol || self.token_text() != "}" {
+                return Err(self.source.error(
+                    self.tok.1.line,
+                    self.tok.1.col,
+                    "expecting `}` to close the template-string expression",
+                ));
+            }
+            let truth = Expr::Bool {
+                span: expr_span.clone(),
+                value: Value::from(true),
+                eidx: self.next_eidx(),
+            };
+            let query = Query {
+                span: expr_span.clone(),
+                stmts: vec![LiteralStmt {
+                    span: expr_span.clone(),
+                    literal: Literal::Expr {
+                        span: expr_span.clone(),
+                        expr: Ref::new(truth),
+                    },
+                    with_mods: vec![],
+                    sidx: self.next_sidx(),
+                }],
+                qidx: self.next_qidx(),
+            };
+            items.push(Ref::new(Expr::SetCompr {
+                span: expr_span,
+                term: Ref::new(expr),
+                query: Ref::new(query),
+                eidx: self.next_eidx(),
+            }));
+            // The `}` is the current token and the lexer stands just after it: the template's text
+            // continues there.
+            self.line = self.tok.1.line;
+            self.end = self.tok.1.end;
+            self.tok = self.lexer.read_template_part(raw)?;
+        }
+        span.end = self.end;
+        // regorus names a called function by the source text of its reference, so the reference to
+        // the lowering builtin lives in a source of its own (same file name, for messages).
+        let callee = Source::from_contents(
+            self.source.get_path().clone(),
+            "internal.template_string".to_owned(),
+        )?;
+        let callee_span = |start: u32, end: u32| Span {
+            source: callee.clone(),
+            line: 1,
+            col: start + 1,
+            start,
+            end,
+        };
+        let name = Expr::Var {
+            span: callee_span(0, 8),
+            value: Value::from("internal"),
+            eidx: self.next_eidx(),
+        };
+        let fcn = Expr::RefDot {
+            span: callee_span(0, 24),
+            refr: Ref::new(name),
+            field: (callee_span(9, 24), Value::from("template_string")),
+            eidx: self.next_eidx(),
+        };
+        let parts = Expr::Array {
+            span: span.clone(),
+            items,
+            eidx: self.next_eidx(),
+        };
+        Ok(Expr::Call {
+            span,
+            fcn: Ref::new(fcn),
+            params: vec![Ref::new(parts)],
+            eidx: self.next_eidx(),
+        })
+    }
+
+    /// verdict: the text of a template-string part: `\{` unescaped, then (double-quoted form) the JSON
+    /// escapes decoded.
+    fn template_text(part: &Span, raw: bool) -> Result<String> {
+        let text = part.text();
+        let mut unescaped = String::with_capacity(text.len());
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.peek() {
+                    Some('{') => {
+                        unescaped.push('{');
+                        chars.next();
+                    }
+                    Some(&next) if !raw => {
+                        unescaped.push('\\');
+                        unescaped.push(next);
+                        chars.next();
+                    }
+                    _ => unescaped.push('\\'),
+                }
+            } else {
+                unescaped.push(c);
+            }
+        }
+        if raw {
+            return Ok(unescaped);
+        }
+        match serde_json::from_str::<String>(&format!("\"{unescaped}\"")) {
+            Ok(decoded) => Ok(decoded),
+            Err(e) => bail!(part.error(format!("invalid template string. {e}").as_str())),
+        }
+    }
+
     fn parse_compr(&mut self, delim: &str) -> Result<(Expr, Query)> {
         // Save the state.
         let state = self.clone();
@@ -948,6 +1084,9 @@ impl<'source> Parser<'source> {
             "set(" => self.parse_empty_set()?,
             "(" => return self.parse_parens_expr(),
             "-" => return self.parse_unary_expr(),
+            "" if matches!(self.tok.0, TokenKind::TemplatePart(_) | TokenKind::TemplateEnd(_)) => {
+                return self.parse_template_string()
+            }
             _ => self.parse_scalar_or_var()?,
         };
 

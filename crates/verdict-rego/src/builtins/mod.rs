@@ -7,6 +7,7 @@ mod crypto;
 mod der;
 mod globs;
 mod graphql;
+mod interpolation;
 mod jwk;
 mod jwt;
 mod keys;
@@ -36,6 +37,7 @@ pub fn all() -> impl Iterator<Item = &'static Builtin> {
         .chain(x509_chain::FUNCTIONS)
         .chain(keys::FUNCTIONS)
         .chain(template::FUNCTIONS)
+        .chain(interpolation::FUNCTIONS)
         .chain(overrides::FUNCTIONS)
 }
 
