@@ -3,11 +3,12 @@
 
 use std::num::{NonZeroU32, NonZeroUsize};
 
-use regorus::unstable::{Expr, Literal, LiteralStmt};
+use regorus::unstable::{Expr, Literal, LiteralStmt, Module, Ref};
 use regorus::{Engine, PolicyLengthConfig};
 
 use crate::ast::{Visitor, call_name, walk_module};
 use crate::builtins;
+use crate::metadata;
 
 /// regorus refuses lines longer than 1,024 columns by default; policies legitimately embed long PEM
 /// certificates and JWTs on one line. The other limits stay generous but finite.
@@ -29,12 +30,55 @@ pub fn new_engine() -> Engine {
     engine
 }
 
-/// Adds a policy module the way verdict always does. Calls of verdict's own builtins in OPA's
-/// output-argument form (`crypto.sha256(x, out)`, a statement) are first rewritten to the equivalent
-/// `out = crypto.sha256(x)`: regorus understands that form only for its built-in builtins.
+/// Adds a policy module the way verdict always does; see [`add_policies`].
 pub fn add_policy(engine: &mut Engine, file: &str, source: &str) -> anyhow::Result<String> {
-    let source = desugar_output_arguments(file, source).unwrap_or_else(|| source.to_owned());
-    engine.add_policy(file.to_owned(), source)
+    let mut packages = add_policies(engine, &[(file, source)])?;
+    packages.pop().ok_or_else(|| anyhow::anyhow!("{file}: no module was added"))
+}
+
+/// Adds policy modules that belong together (they may share packages), returning each one's package.
+/// Two rewrites happen first, each keeping lines where they are: calls of verdict's own builtins in
+/// OPA's output-argument form (`crypto.sha256(x, out)`, a statement) become `out = crypto.sha256(x)`,
+/// which regorus understands only for its built-in builtins; and `rego.metadata.chain()` /
+/// `rego.metadata.rule()` become the annotations that apply where they are written (they may come from
+/// any of the modules, hence all at once).
+pub fn add_policies(engine: &mut Engine, files: &[(&str, &str)]) -> anyhow::Result<Vec<String>> {
+    let mut sources: Vec<String> = files
+        .iter()
+        .map(|(file, source)| desugar_output_arguments(file, source).unwrap_or_else(|| (*source).to_owned()))
+        .collect();
+    // Annotations are read (and their YAML checked, as OPA checks it) whenever there are any.
+    if sources.iter().any(|source| source.contains("METADATA") || source.contains("rego.metadata.")) {
+        let modules: Vec<Option<Ref<Module>>> =
+            files.iter().zip(&sources).map(|((file, _), source)| parse_module(file, source)).collect();
+        let mut annotations = Vec::new();
+        for ((file, _), (source, module)) in files.iter().zip(sources.iter().zip(&modules)) {
+            if let Some(module) = module {
+                annotations.push(metadata::annotations(file, source, module)?);
+            }
+        }
+        let mut next = 0;
+        for (source, module) in sources.iter_mut().zip(&modules) {
+            let Some(module) = module else { continue };
+            if let Some(rewritten) = metadata::rewrite(source, module, &annotations[next], &annotations) {
+                *source = rewritten;
+            }
+            next += 1;
+        }
+    }
+    files
+        .iter()
+        .zip(sources)
+        .map(|((file, _), source)| engine.add_policy((*file).to_owned(), source))
+        .collect()
+}
+
+/// `source` parsed on its own, when it parses (otherwise the real load reports the error).
+fn parse_module(file: &str, source: &str) -> Option<Ref<Module>> {
+    let mut scratch = Engine::new();
+    scratch.set_policy_length_config(length_limits());
+    scratch.add_policy(file.to_owned(), source.to_owned()).ok()?;
+    scratch.get_modules().first().cloned()
 }
 
 struct OutputCalls {
@@ -86,10 +130,7 @@ fn desugar_output_arguments(file: &str, source: &str) -> Option<String> {
     if !builtins::all().any(|(name, _, _)| source.contains(name)) {
         return None;
     }
-    let mut scratch = Engine::new();
-    scratch.set_policy_length_config(length_limits());
-    scratch.add_policy(file.to_owned(), source.to_owned()).ok()?;
-    let module = scratch.get_modules().first()?.clone();
+    let module = parse_module(file, source)?;
     let mut calls = OutputCalls { edits: Vec::new() };
     walk_module(&module, &mut calls);
     if calls.edits.is_empty() {

@@ -11,6 +11,7 @@ mod builtins;
 pub mod engine;
 mod error;
 pub mod lint;
+mod metadata;
 mod policy;
 pub mod testing;
 mod unsupported;

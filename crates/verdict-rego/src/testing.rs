@@ -8,7 +8,7 @@ use regorus::utils::limits::ExecutionTimerConfig;
 use serde::Serialize;
 
 use crate::ast::{call_name, rule_name};
-use crate::engine::{add_policy, new_engine};
+use crate::engine::{add_policies, new_engine};
 use crate::error::{EngineMessage, RegoError};
 use crate::policy::{compile_error, with_budget};
 
@@ -53,17 +53,15 @@ pub struct SourceFile {
 /// the whole run.
 pub fn run_tests(files: &[SourceFile], timeout: Duration) -> Result<Vec<TestResult>, RegoError> {
     let mut engine = new_engine();
-    for file in files {
-        add_policy(&mut engine, &file.path, &file.source).map_err(|err| {
-            let parsed = EngineMessage::parse(&format!("{err:#}"));
-            match parsed.location {
-                Some(location) => {
-                    RegoError::Parse { location, message: parsed.message, snippet: parsed.snippet }
-                }
-                None => compile_error(&err),
-            }
-        })?;
-    }
+    let sources: Vec<(&str, &str)> =
+        files.iter().map(|file| (file.path.as_str(), file.source.as_str())).collect();
+    add_policies(&mut engine, &sources).map_err(|err| {
+        let parsed = EngineMessage::parse(&format!("{err:#}"));
+        match parsed.location {
+            Some(location) => RegoError::Parse { location, message: parsed.message, snippet: parsed.snippet },
+            None => compile_error(&err),
+        }
+    })?;
     let mut tests = Vec::new();
     for module in engine.get_modules().iter() {
         let file = module.package.span.source.get_path().to_string();

@@ -80,13 +80,21 @@ fn run_case(case: &Value) -> Result<(), String> {
     });
     let wants_error = case.get("want_error_code").is_some() || case.get("want_error").is_some();
     let outcome = (|| -> anyhow::Result<Vec<Value>> {
-        for (index, module) in case["modules"].as_array().into_iter().flatten().enumerate() {
-            verdict_rego::engine::add_policy(
-                &mut engine,
-                &format!("mod{index}.rego"),
-                module.as_str().unwrap_or_default(),
-            )?;
-        }
+        let names: Vec<String> = case["modules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(index, _)| format!("mod{index}.rego"))
+            .collect();
+        let modules: Vec<(&str, &str)> = case["modules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .zip(&names)
+            .map(|(module, name)| (name.as_str(), module.as_str().unwrap_or_default()))
+            .collect();
+        verdict_rego::engine::add_policies(&mut engine, &modules)?;
         if let Some(data) = case.get("data") {
             engine.add_data(RegoValue::from(data.clone()))?;
         }
