@@ -3,6 +3,7 @@
 
 mod args;
 mod array;
+mod aws_sigv4;
 mod crypto;
 mod der;
 mod globs;
@@ -29,6 +30,7 @@ pub fn all() -> impl Iterator<Item = &'static Builtin> {
     crypto::FUNCTIONS
         .iter()
         .chain(array::FUNCTIONS)
+        .chain(aws_sigv4::FUNCTIONS)
         .chain(net::FUNCTIONS)
         .chain(jwt::FUNCTIONS)
         .chain(globs::FUNCTIONS)
