@@ -493,6 +493,12 @@ impl Interpreter {
         loop_info.value.span().clone()
     }
 
+    /// verdict: whether a hoisted `walk` loop is the one-argument form, whose call is the value.
+    fn walk_value_form(loop_info: &HoistedLoop) -> bool {
+        loop_info.loop_type == LoopType::Walk
+            && matches!(Self::loop_assignment_expr(loop_info).as_ref(), Expr::Call { params, .. } if params.len() == 1)
+    }
+
     fn get_walk_binding_plan(&self, loop_info: &HoistedLoop) -> Result<Option<DestructuringPlan>> {
         if loop_info.loop_type != LoopType::Walk {
             return Ok(None);
@@ -1659,7 +1665,14 @@ impl Interpreter {
             // If the loop's index variable h<as already been assigned a value
             // (this can happen if the same index is used for two different collections),
             // then evaluate statements only if the index applies to this collection.
-            if let Some(walk_plan) = self.get_walk_binding_plan(loop_info)? {
+            // verdict: `walk(x)` used as a value (`[path, value] := walk(x)`) has no output parameter to
+            // destructure into: each [path, value] pair is one value of the call.
+            let walk_plan = if Self::walk_value_form(loop_info) {
+                Some(None)
+            } else {
+                self.get_walk_binding_plan(loop_info)?.map(Some)
+            };
+            if let Some(walk_plan) = walk_plan {
                 let loop_target_expr = Self::loop_assignment_expr(loop_info);
                 self.scopes.push(Scope::default());
 
@@ -1672,9 +1685,13 @@ impl Interpreter {
                             self.memory_check()?;
                             self.set_loop_var_value(loop_target_expr, item.clone())?;
 
-                            if self.execute_destructuring_plan(&walk_plan, item)?
-                                == Value::from(true)
-                            {
+                            let matched = match &walk_plan {
+                                Some(plan) => {
+                                    self.execute_destructuring_plan(plan, item)? == Value::from(true)
+                                }
+                                None => true,
+                            };
+                            if matched {
                                 walk_result =
                                     self.eval_stmts_in_loop(stmts, loop_tail)? || walk_result;
                             }
