@@ -3407,6 +3407,8 @@ impl Interpreter {
                     .chain(prefix.iter().copied())
                     .collect::<Vec<_>>();
                 let prefix_path = format_string_path(&prefix_components)?;
+                // verdict: every prefix with rules contributes (a specific `p.b.r contains "x"` and a
+                // general `p[q].r contains s` both define `p.b.r`), so none stops the search.
                 if self.compiled_policy.rules.contains_key(&prefix_path)
                     || self
                         .compiled_policy
@@ -3414,7 +3416,6 @@ impl Interpreter {
                         .contains_key(&prefix_path)
                 {
                     self.ensure_rule_evaluated(prefix_path)?;
-                    break;
                 }
             }
 
@@ -3461,12 +3462,12 @@ impl Interpreter {
                     path = append_path_component(&path, component)?;
                 }
 
+                // verdict: as for `data.` references, every prefix with rules contributes.
                 if self.compiled_policy.rules.contains_key(&path)
                     || self.compiled_policy.default_rules.contains_key(&path)
                 {
                     self.ensure_rule_evaluated(path)?;
                     found = true;
-                    break;
                 }
             }
 
