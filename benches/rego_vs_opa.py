@@ -37,7 +37,23 @@ def snyk_input(n):
     return {"trail": {"name": "release-1", "compliance_status": {"artifacts_statuses": artifacts}}}, {"max_high": 1}
 
 
-POLICIES = [("pr-approved.rego", "input.trails", pr_input), ("snyk-threshold.rego", "input.trail", snyk_input)]
+GRAPHQL_SCHEMA = """
+type Item { name: String price: Int owner: User }
+type User { login: String email: String }
+type Query { item(id: Int!): Item secret: String }
+"""
+
+
+def graphql_input(n):
+    fields = " ".join(f"a{i}: item(id: {i}) {{ name price owner {{ login }} }}" for i in range(n - 1))
+    return {"query": f"query Q {{ {fields} secret }}"}, {"schema": GRAPHQL_SCHEMA, "denied_fields": ["secret", "email"]}
+
+
+POLICIES = [
+    ("pr-approved.rego", "input.trails", pr_input),
+    ("snyk-threshold.rego", "input.trail", snyk_input),
+    ("graphql-guard.rego", "input.query, n fields", graphql_input),
+]
 
 
 def stats(samples):

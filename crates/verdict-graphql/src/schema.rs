@@ -189,6 +189,9 @@ fn build_merged(document: SchemaDocument) -> Result<Schema, GraphqlError> {
     for definition in schema.types.values() {
         check_definition(&schema, definition)?;
     }
+    for definition in document.schema.iter().chain(&document.schema_extension) {
+        check_directives(&schema, &definition.directives, "SCHEMA", None)?;
+    }
     for directive in schema.directives.values() {
         check_name(directive.position, &directive.name)?;
         check_arguments(&schema, &directive.arguments, Some(&directive.name))?;

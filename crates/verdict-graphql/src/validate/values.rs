@@ -29,6 +29,7 @@ pub(super) fn print(value: &Value) -> String {
 
 impl Validator<'_> {
     /// Checks `value` against `expected` (when it is known); variables are checked by the variable rules.
+    /// Like gqlparser (and so OPA), an `Int` literal is not checked against the 32-bit range.
     pub(super) fn value(&mut self, value: &Value, expected: Option<&Type>) {
         if value.kind == value_kind::OBJECT {
             let mut seen = BTreeSet::new();
@@ -124,9 +125,6 @@ impl Validator<'_> {
                 let problem = match definition.name.as_str() {
                     "Int" if value.kind != value_kind::INT => {
                         Some(format!("Int cannot represent non-integer value: {}", print(value)))
-                    }
-                    "Int" if value.raw.parse::<i32>().is_err() => {
-                        Some(format!("Int cannot represent non 32-bit signed integer value: {}", value.raw))
                     }
                     "Float" if !matches!(value.kind, value_kind::INT | value_kind::FLOAT) => {
                         Some(format!("Float cannot represent non numeric value: {}", print(value)))
