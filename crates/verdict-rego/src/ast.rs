@@ -140,6 +140,19 @@ pub fn walk_expr(expr: &Expr, visitor: &mut impl Visitor) {
     }
 }
 
+/// `source` with each `(start, end, replacement)` byte range replaced; ranges that do not fall on
+/// character boundaries are skipped. Used by the load-time rewrites, which all keep lines in place.
+pub fn apply_edits(source: &str, mut edits: Vec<(usize, usize, String)>) -> String {
+    edits.sort_by_key(|edit| std::cmp::Reverse(edit.0));
+    let mut text = source.to_owned();
+    for (start, end, replacement) in edits {
+        if start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end) {
+            text.replace_range(start..end, &replacement);
+        }
+    }
+    text
+}
+
 /// The dotted name of a call's function (`crypto.sha256`), as written.
 pub fn call_name(fcn: &Expr) -> String {
     fcn.span().text().split_whitespace().collect()

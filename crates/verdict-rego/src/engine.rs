@@ -6,7 +6,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use regorus::unstable::{Expr, Literal, LiteralStmt, Module, Ref};
 use regorus::{Engine, PolicyLengthConfig};
 
-use crate::ast::{Visitor, call_name, walk_module};
+use crate::ast::{Visitor, apply_edits, call_name, walk_module};
 use crate::builtins;
 use crate::metadata;
 
@@ -136,13 +136,7 @@ fn desugar_output_arguments(file: &str, source: &str) -> Option<String> {
     if calls.edits.is_empty() {
         return None;
     }
-    calls.edits.sort_by_key(|edit| std::cmp::Reverse(edit.0));
-    let mut text = source.to_owned();
-    for (start, end, replacement) in calls.edits {
-        if start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end) {
-            text.replace_range(start..end, &replacement);
-        }
-    }
+    let text = apply_edits(source, calls.edits);
     Some(text)
 }
 

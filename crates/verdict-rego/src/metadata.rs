@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use regorus::unstable::{Expr, Module, Rule};
 use serde_json::{Map, Value as Json, json};
 
-use crate::ast::{Visitor, call_name, position, rule_name, walk_rule};
+use crate::ast::{Visitor, apply_edits, call_name, position, rule_name, walk_rule};
 
 /// Every METADATA block of `source`, keyed by the line of the statement it precedes. YAML that does not
 /// parse is an error naming the block's line: an annotation silently dropped could change a decision.
@@ -213,13 +213,7 @@ pub fn rewrite(
     if edits.is_empty() {
         return None;
     }
-    edits.sort_by_key(|edit| std::cmp::Reverse(edit.0));
-    let mut text = source.to_owned();
-    for (start, end, replacement) in edits {
-        if start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end) {
-            text.replace_range(start..end, &replacement);
-        }
-    }
+    let text = apply_edits(source, edits);
     Some(text)
 }
 

@@ -152,27 +152,34 @@ impl Parser<'_> {
         interfaces
     }
 
-    fn fields_definition(&mut self) -> Vec<FieldDefinition> {
+    /// `{ name(args): Type @dirs … }` of an object or interface, or (`input`) `{ name: Type = default
+    /// @dirs … }` of an input object.
+    fn field_definitions(&mut self, input: bool) -> Vec<FieldDefinition> {
         let mut fields = Vec::new();
         self.some(Kind::BraceL, Kind::BraceR, |p| {
             let position = p.peek_position();
             let description = p.description();
             let name = p.parse_name();
-            let arguments = p.argument_definitions();
+            let arguments = if input { Vec::new() } else { p.argument_definitions() };
             p.expect(Kind::Colon);
             let ty = p.parse_type();
+            let default_value = (input && p.skip(Kind::Equals)).then(|| p.parse_value(true));
             let directives = p.parse_directives(true);
             fields.push(FieldDefinition {
                 description,
                 name,
                 arguments,
-                default_value: None,
+                default_value,
                 ty,
                 directives,
                 position,
             });
         });
         fields
+    }
+
+    fn fields_definition(&mut self) -> Vec<FieldDefinition> {
+        self.field_definitions(false)
     }
 
     fn argument_definitions(&mut self) -> Vec<ArgumentDefinition> {
@@ -191,26 +198,7 @@ impl Parser<'_> {
     }
 
     fn input_fields(&mut self) -> Vec<FieldDefinition> {
-        let mut fields = Vec::new();
-        self.some(Kind::BraceL, Kind::BraceR, |p| {
-            let position = p.peek_position();
-            let description = p.description();
-            let name = p.parse_name();
-            p.expect(Kind::Colon);
-            let ty = p.parse_type();
-            let default_value = p.skip(Kind::Equals).then(|| p.parse_value(true));
-            let directives = p.parse_directives(true);
-            fields.push(FieldDefinition {
-                description,
-                name,
-                arguments: Vec::new(),
-                default_value,
-                ty,
-                directives,
-                position,
-            });
-        });
-        fields
+        self.field_definitions(true)
     }
 
     fn union_members(&mut self) -> Vec<String> {
