@@ -106,10 +106,13 @@ def main():
     parser.add_argument("--verdict", default=os.path.join(HERE, "..", "target", "release", "verdict"))
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--only", help="run only the policies whose file name contains this")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for policy_name, shape, generate in POLICIES:
+            if args.only and args.only not in policy_name:
+                continue
             policy = os.path.join(HERE, "rego", policy_name)
             policy_src = open(policy).read()
             for n in SIZES:

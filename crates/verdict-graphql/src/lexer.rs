@@ -138,16 +138,26 @@ pub struct Lexer<'a> {
     offset: usize,
     line: usize,
     line_start: usize,
+    /// The last offset whose column was computed on the current line, and that column: columns are
+    /// counted on from there, so a long single-line document costs linear, not quadratic, time.
+    column_mark: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer at the start of `text`.
     pub fn new(text: &'a str) -> Self {
-        Self { text, offset: 0, line: 1, line_start: 0 }
+        Self { text, offset: 0, line: 1, line_start: 0, column_mark: std::cell::Cell::new((0, 1)) }
     }
 
     fn position_of(&self, offset: usize) -> Position {
-        let column = self.text.get(self.line_start..offset).map_or(0, |s| s.chars().count()) + 1;
+        let (mark, mark_column) = self.column_mark.get();
+        let (from, base) = if mark >= self.line_start && mark <= offset {
+            (mark, mark_column)
+        } else {
+            (self.line_start, 1)
+        };
+        let column = self.text.get(from..offset).map_or(0, |s| s.chars().count()) + base;
+        self.column_mark.set((offset, column));
         Position { line: self.line, column }
     }
 
@@ -158,6 +168,7 @@ impl<'a> Lexer<'a> {
     fn new_line(&mut self, after: usize) {
         self.line += 1;
         self.line_start = after;
+        self.column_mark.set((after, 1));
     }
 
     /// The next token. On a lexer error the token is `Invalid`, positioned where the error is, and the
