@@ -6,7 +6,8 @@ Usage:  VENV/bin/python benches/graphql_vs_opa.py [--verdict target/debug/verdic
 Needs OPA through PyPI's opa-golib-python-bindings in the Python running this script (install as in
 docs/benchmarks.md). The documents are every GraphQL text of the fuzz corpus (fuzz/corpus/graphql_document,
 seeded from the OPA conformance cases), the validation-rule examples of crates/verdict-graphql/tests,
-and random mutants of them (tokens dropped, duplicated or swapped). One policy computes, for every
+random mutants of them (tokens dropped, duplicated or swapped), and generated well-formed queries over
+the pets schema's names (arguments, variables, directives, fragments, aliases) that exercise the rules. One policy computes, for every
 document, `graphql.schema_is_valid`, `graphql.is_valid` and `graphql.parse_and_verify` against a fixed
 schema, and the parsed AST of every document OPA can parse; verdict and OPA must give the same JSON.
 Prints the counts and every disagreement; exits 1 on any.
@@ -90,17 +91,103 @@ def without_comments(value):
     return value
 
 
+NAMES = ["dog", "name", "barkVolume", "owner", "pets", "pet", "catOrDog", "meowVolume", "human", "nope",
+         "__typename", "doesKnowCommand", "isHousetrained", "findDog", "dogs", "rename", "newDog", "newCat"]
+ARGUMENTS = ["", "(dogCommand: SIT)", "(dogCommand: $cmd)", "(atOtherHomes: true)", "(atOtherHomes: $flag)",
+             "(id: 4)", "(id: \"4\")", "(x: 1)", "(filter: {minAge: 1})", "(filter: {name: $n, minAge: 2})",
+             "(names: [\"a\"])", "(names: $names)", "(dogCommand: JUMP)", "(filter: {minAge: 1.5})"]
+DIRECTIVES = ["", " @skip(if: true)", " @include(if: $flag)", " @cached(ttl: 1)", " @skip(if: $cmd)", " @deprecated"]
+HEADS = ["", "query Q($cmd: DogCommand!, $flag: Boolean!, $n: String, $names: [String!]!) ", "query ($flag: Boolean) ",
+         "mutation ", "subscription S ", "query Q ($unused: Int) "]
+
+
+def selection_set(rng, depth):
+    items = []
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.random()
+        name = rng.choice(NAMES)
+        alias = rng.choice(["", "", "a: ", "name: "])
+        if depth > 0 and kind < 0.35:
+            items.append(f"{alias}{name}{rng.choice(ARGUMENTS)}{rng.choice(DIRECTIVES)} {selection_set(rng, depth - 1)}")
+        elif depth > 0 and kind < 0.5:
+            items.append(f"... on {rng.choice(['Dog', 'Cat', 'Pet', 'Human', 'CatOrDog', 'DogCommand'])} {selection_set(rng, depth - 1)}")
+        elif kind < 0.55:
+            items.append(rng.choice(["...DogName", "...PetName", "...Missing"]))
+        else:
+            items.append(f"{alias}{name}{rng.choice(ARGUMENTS)}{rng.choice(DIRECTIVES)}")
+    return "{ " + " ".join(items) + " }"
+
+
+# The pets schema by type: field -> (type it returns or None for a leaf, argument choices).
+TYPES = {
+    "Query": {"dog": ("Dog", [""]), "pet": ("Pet", [""]), "catOrDog": ("CatOrDog", [""]),
+              "findDog": ("Dog", ["(filter: {minAge: 1})", "(filter: {name: $n, minAge: 2})", "(filter: {minAge: 1, command: HEEL})", ""]),
+              "dogs": ("Dog", ["(names: [\"a\"])", "(names: $names)", "(names: \"a\")"]), "human": ("Human", ["(id: 4)", "(id: \"4\")", ""]),
+              "pair": (None, ["(a: 1, b: 2)", "(b: 2, a: 1)", "(a: 1, b: 3)", "(a: 1)", "(b: 1)", ""])},
+    "Dog": {"name": (None, [""]), "barkVolume": (None, [""]), "owner": ("Human", [""]),
+            "doesKnowCommand": (None, ["(dogCommand: SIT)", "(dogCommand: $cmd)"]),
+            "isHousetrained": (None, ["", "(atOtherHomes: true)", "(atOtherHomes: $flag)"])},
+    "Cat": {"name": (None, [""]), "meowVolume": (None, [""])},
+    "Pet": {"name": (None, [""])},
+    "CatOrDog": {},
+    "Human": {"name": (None, [""]), "pets": ("Pet", [""])},
+}
+FRAGMENT_TYPES = {"Query": ["Query"], "Dog": ["Dog", "Pet"], "Cat": ["Cat", "Pet"], "Pet": ["Dog", "Cat", "Pet"],
+                  "CatOrDog": ["Dog", "Cat", "CatOrDog", "Pet"], "Human": ["Human"]}
+
+
+def typed_set(rng, parent, depth, noise):
+    items = []
+    for _ in range(rng.randint(1, 3)):
+        fields = TYPES[parent]
+        if (not fields or rng.random() < 0.3) and depth > 0:
+            condition = rng.choice(FRAGMENT_TYPES[parent]) if rng.random() > noise else rng.choice(list(TYPES))
+            items.append(f"... on {condition}{rng.choice(DIRECTIVES[:3])} {typed_set(rng, condition, depth - 1, noise)}")
+            continue
+        if not fields or rng.random() < noise:
+            items.append(rng.choice(NAMES) + rng.choice(ARGUMENTS))
+            continue
+        name = rng.choice(list(fields))
+        target, arguments = fields[name]
+        alias = rng.choice(["", "", "", "x: "])
+        directive = rng.choice(DIRECTIVES[:3]) if rng.random() > noise else rng.choice(DIRECTIVES)
+        if target is None or depth == 0:
+            items.append(f"{alias}{name}{rng.choice(arguments)}{directive}" + ("" if target is None else " { __typename }"))
+        else:
+            items.append(f"{alias}{name}{rng.choice(arguments)}{directive} {typed_set(rng, target, depth - 1, noise)}")
+    return "{ " + " ".join(items) + " }"
+
+
+def typed(rng, count):
+    head = "query Q($cmd: DogCommand!, $flag: Boolean!, $n: String, $names: [String!]!) "
+    out = []
+    for _ in range(count):
+        body = typed_set(rng, "Query", 3, rng.choice([0.0, 0.0, 0.05, 0.15]))
+        used = [v for v in ("$cmd", "$flag", "$n", "$names") if v in body]
+        declared = {"$cmd": "$cmd: DogCommand!", "$flag": "$flag: Boolean!", "$n": "$n: String", "$names": "$names: [String!]!"}
+        head = f"query Q({', '.join(declared[v] for v in used)}) " if used else rng.choice(["", "query Q "])
+        out.append(head + body)
+    return out
+
+
+def generated(rng, count):
+    fragments = ["", " fragment DogName on Dog { name }", " fragment PetName on Pet { name ...PetName }",
+                 " fragment DogName on Dog { name } fragment PetName on Pet { name }"]
+    return [rng.choice(HEADS) + selection_set(rng, 3) + rng.choice(fragments) for _ in range(count)]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--verdict", default=os.path.join(ROOT, "target", "debug", "verdict"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--mutants", type=int, default=2000)
+    parser.add_argument("--generated", type=int, default=2000)
     args = parser.parse_args()
     from opa_bindings import OpaEngine
 
     schema, docs = corpus()
     rng = random.Random(args.seed)
-    docs = docs + [mutate(rng.choice(docs), rng) for _ in range(args.mutants)]
+    docs = docs + [mutate(rng.choice(docs), rng) for _ in range(args.mutants)] + generated(rng, args.generated) + typed(rng, args.generated)
     probe = OpaEngine()
     probe.add_policy("probe.rego", OPA_PROBE)
     queries, schemas = [], []
@@ -120,7 +207,7 @@ def main():
         open(policy, "w").write(POLICY)
         input_file = os.path.join(tmp, "input.json")
         json.dump(document, open(input_file, "w"))
-        out = subprocess.run([args.verdict, "evaluate", "input", "--input-file", input_file, "--policy", policy, "--no-assert", "-o", "json"],
+        out = subprocess.run([args.verdict, "evaluate", "input", "--input-file", input_file, "--policy", policy, "--no-assert", "-o", "json", "--timeout", "10m"],
                              capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"verdict failed ({out.returncode}): {out.stderr or out.stdout}")
@@ -137,7 +224,9 @@ def main():
             if a != b:
                 disagreements += 1
                 print(f"{key}: {doc!r}\n  verdict: {json.dumps(a)[:300]}\n  OPA:     {json.dumps(b)[:300]}")
-    print(f"{len(docs)} documents ({len(queries)} parse as queries, {len(schemas)} as schemas): {disagreements} disagreements")
+    valid = sum(1 for v in want["query_valid"] if v)
+    print(f"{len(docs)} documents ({len(queries)} parse as queries, {valid} valid against the schema (per OPA), "
+          f"{len(schemas)} parse as schemas): {disagreements} disagreements")
     sys.exit(1 if disagreements else 0)
 
 

@@ -28,6 +28,7 @@ const PETS: &str = r#"
     findDog(filter: FindDog): Dog
     dogs(names: [String!]!): [Dog]
     human(id: ID): Human
+    pair(a: Int, b: Int): Int
   }
   type Mutation { rename(name: String!): Dog }
   type Subscription { newDog: Dog, newCat: Cat }
@@ -307,4 +308,106 @@ fn lenient_where_gqlparser_is_lenient() {
     }
     let schema = Schema::build(&parse_schema("extend type Query { a: Int }").unwrap()).unwrap();
     assert!(validate(&schema, &parse_query("{ a __typename }").unwrap()).is_ok());
+
+    // Field merging follows OPA's rule: a leaf against a composite type under different object types is
+    // no conflict, and object arguments compare by kind only.
+    for query in [
+        "{ catOrDog { ... on Cat { x: meowVolume } ... on Dog { x: owner { name } } } }",
+        "{ findDog(filter: {minAge: 1}) { name } findDog(filter: {minAge: 2}) { name } }",
+    ] {
+        assert_eq!(first_error(query), "", "{query}");
+    }
+    // Repeated calls compare arguments by name, whatever their order (checked against OPA).
+    let two_arguments =
+        Schema::build(&parse_schema("type Query { f(a: Int, b: Int): Int }").unwrap()).unwrap();
+    for (query, same) in [
+        ("{ f(a: 1, b: 2) f(b: 2, a: 1) }", true),
+        ("{ f(a: 1, b: 2) f(a: 1, b: 3) }", false),
+        ("{ f(a: 1) f(b: 1) }", false),
+    ] {
+        let result = validate(&two_arguments, &parse_query(query).unwrap());
+        assert_eq!(result.is_ok(), same, "{query}: {result:?}");
+    }
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Well-formed queries over the pets schema's names (and some it lacks), with arguments, aliases,
+    /// directives, inline fragments and spreads, so the generated documents parse and exercise the rules.
+    fn selection_set(depth: u32) -> BoxedStrategy<String> {
+        let name = prop::sample::select(vec![
+            "dog",
+            "name",
+            "barkVolume",
+            "owner",
+            "pets",
+            "pet",
+            "catOrDog",
+            "meowVolume",
+            "human",
+            "nope",
+            "__typename",
+            "doesKnowCommand",
+            "isHousetrained",
+            "findDog",
+        ]);
+        let argument = prop::sample::select(vec![
+            "",
+            "(dogCommand: SIT)",
+            "(dogCommand: $cmd)",
+            "(atOtherHomes: true)",
+            "(id: 4)",
+            "(x: 1)",
+            "(filter: {minAge: 1})",
+            "(names: [\"a\"])",
+        ]);
+        let directive =
+            prop::sample::select(vec!["", " @skip(if: true)", " @include(if: $flag)", " @cached(ttl: 1)"]);
+        let leaf = (name.clone(), argument.clone(), directive.clone())
+            .prop_map(|(name, argument, directive)| format!("{name}{argument}{directive}"));
+        if depth == 0 {
+            return prop::collection::vec(leaf, 1..4)
+                .prop_map(|items| format!("{{ {} }}", items.join(" ")))
+                .boxed();
+        }
+        let inner = selection_set(depth - 1);
+        let item = prop_oneof![
+            3 => leaf,
+            2 => (name, argument, inner.clone()).prop_map(|(n, a, s)| format!("{n}{a} {s}")),
+            1 => (prop::sample::select(vec!["Dog", "Cat", "Pet", "Human"]), inner).prop_map(|(t, s)| format!("... on {t} {s}")),
+            1 => Just("...DogName".to_owned()),
+        ];
+        prop::collection::vec(item, 1..4).prop_map(|items| format!("{{ {} }}", items.join(" "))).boxed()
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        let head = prop::sample::select(vec![
+            "",
+            "query Q($cmd: DogCommand!, $flag: Boolean!) ",
+            "mutation ",
+            "subscription S ",
+        ]);
+        let fragment = prop::sample::select(vec!["", " fragment DogName on Dog { name }"]);
+        (head, selection_set(3), fragment).prop_map(|(head, set, fragment)| format!("{head}{set}{fragment}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Validation of any parsed document terminates without panicking, and `validate` fails exactly
+        /// when `validate_all` finds something, with its first finding.
+        #[test]
+        fn validation_is_total_and_consistent(text in document()) {
+            let schema = schema();
+            let Ok(document) = parse_query(&text) else { return Ok(()) };
+            let all = validate_all(&schema, &document);
+            match validate(&schema, &document) {
+                Ok(()) => prop_assert!(all.is_empty(), "{text}: {all:?}"),
+                Err(first) => prop_assert_eq!(Some(&first), all.first()),
+            }
+        }
+    }
 }

@@ -143,3 +143,51 @@ out := {"rule": all_positive, "nested": small, "func": nonzero}
         json!({"rule": false, "nested": true, "func": false})
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    /// Rego-ish text dense in template-string syntax, so generated modules reach the template lexer and
+    /// parser in every state (open expressions, escapes, nesting, raw and quoted forms, bad endings).
+    fn template_text() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "$\"",
+            "$`",
+            "\"",
+            "`",
+            "{",
+            "}",
+            "\\{",
+            "\\",
+            "\\n",
+            "\\u00e9",
+            "input.x",
+            "1 + 2",
+            " ",
+            "\n",
+            "[1, 2]",
+            "{\"a\": 1}",
+            "x",
+            "é",
+            "\t",
+            "|",
+            "some x in [1]",
+        ]);
+        prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        /// Any text after `out :=` either loads or is a positioned error, never a panic; what loads
+        /// evaluates to a value or an error, never a panic either.
+        #[test]
+        fn template_strings_never_panic(text in template_text()) {
+            let module = format!("package t\n\nout := {text}\n");
+            let mut engine = verdict_rego::engine::new_engine();
+            if verdict_rego::engine::add_policy(&mut engine, "t.rego", &module).is_ok() {
+                let _ = engine.eval_rule("data.t.out".to_owned());
+            }
+        }
+    }
+}

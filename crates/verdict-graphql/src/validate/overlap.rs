@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Validator, field_definition};
-use crate::ast::{Argument, Definition, Field, FieldDefinition, Selection, Type, Value, kind};
+use crate::ast::{Argument, Definition, Field, FieldDefinition, Selection, Type, kind};
 
 /// Groups larger than this are compared against their first member only, so a document repeating one
 /// field thousands of times costs linear rather than quadratic time.
@@ -176,29 +176,29 @@ impl<'a> Validator<'a> {
         None
     }
 
+    /// gqlparser's rule, which OPA applies: wrappers must match, and two *leaf* types must be the same
+    /// (a leaf against a composite type is not a conflict there, unlike graphql-js).
     fn types_conflict(&self, a: &Type, b: &Type) -> bool {
+        match (&a.elem, &b.elem) {
+            (Some(a), Some(b)) => return self.types_conflict(a, b),
+            (Some(_), None) | (None, Some(_)) => return true,
+            (None, None) => {}
+        }
         if a.non_null != b.non_null {
             return true;
         }
-        match (&a.elem, &b.elem) {
-            (Some(a), Some(b)) => self.types_conflict(a, b),
-            (Some(_), None) | (None, Some(_)) => true,
-            (None, None) => {
-                let leaf = |name: &str| self.schema.get(name).is_some_and(Definition::is_leaf);
-                (leaf(&a.named_type) || leaf(&b.named_type)) && a.named_type != b.named_type
-            }
-        }
+        let leaf = |name: &str| self.schema.get(name).is_some_and(Definition::is_leaf);
+        leaf(&a.named_type) && leaf(&b.named_type) && a.named_type != b.named_type
     }
 }
 
+/// The comparison OPA applies: the same argument names, each value of the same kind and text. Object and
+/// list values have no text of their own, so any two of them count as the same (as in OPA).
 fn same_arguments(a: &[Argument], b: &[Argument]) -> bool {
     a.len() == b.len()
-        && a.iter().all(|x| b.iter().any(|y| x.name == y.name && same_value(&x.value, &y.value)))
-}
-
-fn same_value(a: &Value, b: &Value) -> bool {
-    a.kind == b.kind
-        && a.raw == b.raw
-        && a.children.len() == b.children.len()
-        && a.children.iter().zip(&b.children).all(|(x, y)| x.name == y.name && same_value(&x.value, &y.value))
+        && a.iter().all(|x| {
+            b.iter()
+                .find(|y| y.name == x.name)
+                .is_some_and(|y| x.value.kind == y.value.kind && x.value.raw == y.value.raw)
+        })
 }
