@@ -170,6 +170,51 @@ def typed(rng, count):
     return out
 
 
+def sdl(rng):
+    """A random schema: types of every kind referring to each other (and now and then to nothing),
+    interfaces, unions, enums, inputs, extensions, directive definitions and uses."""
+    names = [f"T{i}" for i in range(rng.randint(2, 5))]
+    kinds = {name: rng.choice(["type", "type", "interface", "union", "enum", "input", "scalar"]) for name in names}
+    refs = names + ["Int", "String", "Boolean", "ID", "Float"]
+    def ref():
+        base = "Missing" if rng.random() < 0.03 else rng.choice(refs)
+        return rng.choice([base, base + "!", f"[{base}]", f"[{base}!]!"])
+    def directive():
+        if rng.random() < 0.75:
+            return ""
+        return rng.choice([" @deprecated", " @deprecated", " @tag(name: \"x\")", " @skip(if: true)", " @tag", " @unknown"])
+    parts = []
+    if rng.random() < 0.5:
+        parts.append(f"directive @tag(name: String!){rng.choice(['', ' repeatable'])} on {rng.choice(['OBJECT | FIELD_DEFINITION', 'FIELD_DEFINITION', 'OBJECT', 'SCHEMA | ENUM_VALUE'])}")
+    interfaces = [n for n in names if kinds[n] == "interface"]
+    for name in names:
+        kind = kinds[name]
+        fields = " ".join(f"f{i}{rng.choice(['', '(a: ' + ref() + ')', '(a: Int = 1, b: String)'])}: {ref()}{directive()}"
+                          for i in range(rng.randint(0 if rng.random() < 0.1 else 1, 3)))
+        if kind in ("type", "interface"):
+            implements = ""
+            if interfaces and rng.random() < 0.5:
+                implements = " implements " + " & ".join(rng.sample(interfaces, rng.randint(1, len(interfaces))))
+            parts.append(f"{kind} {name}{implements}{directive()} {{ {fields} }}" if fields else f"{kind} {name}{implements} {{ }}")
+        elif kind == "union":
+            objects = [n for n in names if kinds[n] == "type"] or names
+            parts.append(f"union {name} = " + " | ".join(rng.sample(objects + ["Int"], min(len(objects) + 1, rng.randint(1, 2)))))
+        elif kind == "enum":
+            parts.append(f"enum {name} {{ " + " ".join(rng.sample(["A", "B", "C", "D", "true"], rng.randint(1, 3))) + f"{directive()} }}")
+        elif kind == "input":
+            parts.append(f"input {name} {{ " + " ".join(f"i{i}: {ref()}{rng.choice(['', ' = 1'])}" for i in range(rng.randint(1, 3))) + " }")
+        else:
+            parts.append(f"scalar {name}{directive()}")
+    if rng.random() < 0.3:
+        parts.append(f"extend type {rng.choice(names + ['New'])} {{ extra: {ref()} }}")
+    if rng.random() < 0.3:
+        parts.append(f"schema {{ query: {rng.choice(names)} }}")
+    if rng.random() < 0.2:
+        parts.append("type Query { q: Int }")
+    rng.shuffle(parts)
+    return "\n".join(parts)
+
+
 def generated(rng, count):
     fragments = ["", " fragment DogName on Dog { name }", " fragment PetName on Pet { name ...PetName }",
                  " fragment DogName on Dog { name } fragment PetName on Pet { name }"]
@@ -187,7 +232,7 @@ def main():
 
     schema, docs = corpus()
     rng = random.Random(args.seed)
-    docs = docs + [mutate(rng.choice(docs), rng) for _ in range(args.mutants)] + generated(rng, args.generated) + typed(rng, args.generated)
+    docs = docs + [mutate(rng.choice(docs), rng) for _ in range(args.mutants)] + generated(rng, args.generated) + typed(rng, args.generated) + [sdl(rng) for _ in range(args.generated // 2)]
     probe = OpaEngine()
     probe.add_policy("probe.rego", OPA_PROBE)
     queries, schemas = [], []
@@ -225,8 +270,9 @@ def main():
                 disagreements += 1
                 print(f"{key}: {doc!r}\n  verdict: {json.dumps(a)[:300]}\n  OPA:     {json.dumps(b)[:300]}")
     valid = sum(1 for v in want["query_valid"] if v)
+    valid_schemas = sum(1 for v in want["schema_valid"] if v)
     print(f"{len(docs)} documents ({len(queries)} parse as queries, {valid} valid against the schema (per OPA), "
-          f"{len(schemas)} parse as schemas): {disagreements} disagreements")
+          f"{len(schemas)} parse as schemas, {valid_schemas} valid schemas): {disagreements} disagreements")
     sys.exit(1 if disagreements else 0)
 
 

@@ -298,6 +298,25 @@ fn check_directives(
                 format!("Directive {} is not applicable on {location}.", directive.name),
             ));
         }
+        // As OPA checks them: arguments must be declared, and required ones given (values are not
+        // type-checked in a schema).
+        for argument in &directive.arguments {
+            if definition.arguments.iter().all(|declared| declared.name != argument.name) {
+                return Err(GraphqlError::at(
+                    argument.position,
+                    format!("Undefined argument {} for directive {}.", argument.name, directive.name),
+                ));
+            }
+        }
+        for declared in &definition.arguments {
+            let given = directive.arguments.iter().any(|argument| argument.name == declared.name);
+            if !given && declared.ty.non_null && declared.default_value.is_none() {
+                return Err(GraphqlError::at(
+                    directive.position,
+                    format!("Argument {} for directive {} cannot be null.", declared.name, directive.name),
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -355,6 +374,9 @@ fn check_definition(schema: &Schema, definition: &Definition) -> Result<(), Grap
             }
         }
         kind::ENUM => {
+            for value in &definition.enum_values {
+                check_directives(schema, &value.directives, "ENUM_VALUE", None)?;
+            }
             if definition.enum_values.is_empty() {
                 return Err(GraphqlError::at(
                     definition.position,

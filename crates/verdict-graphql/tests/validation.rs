@@ -283,6 +283,15 @@ fn schemas_are_checked_as_gqlparser_checks_them() {
         ("extend type A implements I", "Undefined type \"I\"."),
         ("type Query { a: Int } extend schema @nowhere", "Undefined directive nowhere."),
         (
+            "type Query { q: Int } enum E { A @skip(if: true) }",
+            "Directive skip is not applicable on ENUM_VALUE.",
+        ),
+        ("type Query { q: Int @deprecated(foo: 1) }", "Undefined argument foo for directive deprecated."),
+        (
+            "directive @tag(name: String!) on OBJECT\ntype Query @tag { q: Int }",
+            "Argument name for directive tag cannot be null.",
+        ),
+        (
             "type Query { a: Int } schema @deprecated { query: Query }",
             "Directive deprecated is not applicable on SCHEMA.",
         ),
