@@ -42,6 +42,13 @@ CASES = {
     "template function call": 'out := $"{upper(input.name)} {sprintf(\\"%d\\", [input.n])}"',
     "template object nested strings": 'out := $"{{\\"a\\": [\\"b\\", {\\"c\\": \\"d\\"}]}}"',
     "template rule head": 'out contains $"user {input.name}" if true',
+    # sprintf of big numbers.
+    "sprintf big integers": 'out := sprintf("%v %d %s", [input.big, input.big, "x"])',
+    "sprintf big literal": 'out := sprintf("%v", [123456789012345678901234567890])',
+    "sprintf floats": 'out := sprintf("%v %.2f %e", [input.f, input.f, 1234.5])',
+    "sprintf %e": 'out := [sprintf("%e|%E|%.2e|%.0e", [x, x, x, x]) | some x in [-2.5, 1234.5, 0.000123, 6.5e-7]]',
+    "sprintf %g": 'out := [sprintf("%g|%G|%.3g|%.1g", [x, x, x, x]) | some x in [-2.5, 1234.5, 100000.5, 1234567.5, 0.0001, 0.00001, 6.02e-23]]',
+    "sprintf negative integers": 'out := sprintf("%d|%x|%X|%b|%o|%O", [-5, -255, -255, -2, -8, -8])',
     # Annotations.
     "metadata chain": '# METADATA\n# title: T\n# authors:\n# - A B <a@b.example>\n# related_resources:\n# - https://x.example\nout := rego.metadata.chain()',
     "metadata rule": '# METADATA\n# title: T\n# custom:\n#   severity: high\nout := rego.metadata.rule()',

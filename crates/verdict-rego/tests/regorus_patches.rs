@@ -1,4 +1,5 @@
-//! Evaluation fixes patched into vendor/regorus (VERDICT-PATCH.md 4 and 5): `walk` in both of OPA's
+//! Evaluation fixes patched into vendor/regorus (VERDICT-PATCH.md 4 to 6): `sprintf` number verbs as Go
+//! writes them, `walk` in both of OPA's
 //! forms (`[path, value] := walk(x)` and `walk(x, [path, value])`) gives the same pairs, and a document
 //! defined by both a general ref head (`p[q].r contains s`) and a specific one (`p.b.r contains "foo"`)
 //! is the union of both, whichever path a query takes into it.
@@ -58,4 +59,35 @@ other := p.a.r
     assert_eq!(get("data.t.member"), json!("c"));
     assert_eq!(get("data.t.from_data"), json!(["a", "c", "foo"]));
     assert_eq!(get("data.t.other"), json!(["b", "c"]));
+}
+
+/// `sprintf` number verbs as Go (so OPA) writes them (VERDICT-PATCH.md 6); expectations taken from real
+/// OPA (benches/rego_features_vs_opa.py).
+#[test]
+fn sprintf_formats_numbers_as_go_does() {
+    let module = r#"package t
+
+negative := sprintf("%d|%x|%X|%b|%o|%O", [-5, -255, -255, -2, -8, -8])
+exponent := [sprintf("%e|%E|%.2e|%.0e", [x, x, x, x]) | some x in [-2.5, 1234.5, 0.000123]]
+general := [sprintf("%g|%G|%.3g|%.1g", [x, x, x, x]) | some x in [1234.5, 1234567.5, 0.00001, 6.02e-23]]
+"#;
+    let get = rules(module);
+    assert_eq!(get("data.t.negative"), json!("-5|-ff|-FF|-10|-10|-0o10"));
+    assert_eq!(
+        get("data.t.exponent"),
+        json!([
+            "-2.500000e+00|-2.500000E+00|-2.50e+00|-2e+00",
+            "1.234500e+03|1.234500E+03|1.23e+03|1e+03",
+            "1.230000e-04|1.230000E-04|1.23e-04|1e-04"
+        ])
+    );
+    assert_eq!(
+        get("data.t.general"),
+        json!([
+            "1234.5|1234.5|1.23e+03|1e+03",
+            "1.2345675e+06|1.2345675E+06|1.23e+06|1e+06",
+            "1e-05|1E-05|1e-05|1e-05",
+            "6.02e-23|6.02E-23|6.02e-23|6e-23"
+        ])
+    );
 }

@@ -227,6 +227,63 @@ enum Width {
     Decimals(usize),
 }
 
+/// verdict: `v` as Go's `%.{precision}e` writes it: `d.ddddde±XX`.
+fn go_exponent(v: f64, precision: usize) -> String {
+    let text = format!("{v:.precision$e}");
+    fix_exponent(&text)
+}
+
+/// verdict: Rust's `1.5e3` / `1.5e-7` exponent as Go writes it, signed and at least two digits.
+fn fix_exponent(text: &str) -> String {
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let (sign, digits) = match exponent.strip_prefix('-') {
+                Some(digits) => ('-', digits),
+                None => ('+', exponent),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => text.to_string(),
+    }
+}
+
+/// verdict: `v` as Go's `%g` (shortest, `precision` None) or `%.{p}g` writes it.
+fn go_general(v: f64, precision: Option<usize>) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let scientific = match precision {
+        Some(p) => format!("{v:.*e}", p - 1),
+        None => format!("{v:e}"),
+    };
+    let exponent: i32 = scientific
+        .split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0);
+    let limit = precision.map_or(6, |p| i32::try_from(p).unwrap_or(i32::MAX));
+    if exponent < -4 || exponent >= limit {
+        let (mantissa, rest) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mantissa
+        };
+        return fix_exponent(&format!("{mantissa}e{rest}"));
+    }
+    match precision {
+        Some(p) => {
+            let decimals = (p as i32 - 1 - exponent).max(0) as usize;
+            let fixed = format!("{v:.decimals$}");
+            if fixed.contains('.') {
+                fixed.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                fixed
+            }
+        }
+        None => format!("{v}"),
+    }
+}
+
 fn apply_width(w: Width, s: String) -> String {
     match w {
         Width::LeadingZeros(n) if n > s.len() => "0".repeat(n - s.len()) + &s,
@@ -383,8 +440,10 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
         // This code was incorrectly consuming characters after the verb.
         // Removing the incorrect flag handling to fix sprintf spacing.
 
+        // verdict: the sign is written separately, so the value that follows it is the magnitude
+        // (regorus wrote `--5` for `%d` of -5).
         let get_sign_value = |f: &Number| match (emit_sign, f) {
-            (_, v) if v < &Number::from(0.0) => ("-", v.clone()),
+            (_, v) if v < &Number::from(0.0) => ("-", v.abs()),
             (true, v) => ("+", v.clone()),
             (false, v) if leave_space_for_elided_sign => (" ", v.clone()),
             (false, v) => ("", v.clone()),
@@ -423,7 +482,8 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
             ('o', Value::Number(f)) if f.is_integer() => {
                 let (sign, v) = get_sign_value(f);
                 s += sign;
-                s += apply_width(width, "0O".to_owned() + &v.format_octal()).as_str()
+                // verdict: Go's %o has no prefix (only %O writes `0o`).
+                s += apply_width(width, v.format_octal()).as_str()
             }
             ('O', Value::Number(f)) if f.is_integer() => {
                 let (sign, v) = get_sign_value(f);
@@ -440,6 +500,16 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
                 s += sign;
                 s += apply_width(width, v.format_big_hex()).as_str()
             }
+            // verdict: Go's %e: six decimals by default (or the given precision), exponent signed and
+            // at least two digits (`1.234500e+03`).
+            ('e' | 'E', Value::Number(f)) if f.as_f64().is_some() => {
+                let precision = match width {
+                    Width::Decimals(d) => d,
+                    _ => 6,
+                };
+                let text = go_exponent(f.as_f64().unwrap_or_default(), precision);
+                s += &if verb == 'E' { text.to_uppercase() } else { text };
+            }
             ('e', Value::Number(f)) => s += &f.format_scientific(),
             ('E', Value::Number(f)) => s += &f.format_scientific().replace('e', "E"),
             ('f' | 'F', Value::Number(f)) => {
@@ -448,37 +518,22 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
                     _ => apply_width(width, f.format_decimal()),
                 }
             }
-            ('g', Value::Number(f)) => {
+            // verdict: Go's %g: the shortest representation (or the given number of significant
+            // digits), in %e form when the exponent is below -4 or at least the precision (6 when
+            // shortest), trailing zeros removed.
+            ('g' | 'G', Value::Number(f)) => {
                 let (sign, v) = get_sign_value(f);
                 let v = match v.as_f64() {
                     Some(v) => v,
                     _ => bail!(span.error("cannot print large float using g format specified")),
                 };
                 s += sign;
-                let bits = v.to_bits();
-                let exponent = (bits >> 52) & 0x7ff;
-                // TODO: what is large exponent?
-                if exponent > 32 {
-                    s += format!("{v:e}").as_str()
-                } else {
-                    s += format!("{v}").as_str()
-                }
-            }
-            ('G', Value::Number(f)) => {
-                let (sign, v) = get_sign_value(f);
-                let v = match v.as_f64() {
-                    Some(v) => v,
-                    _ => bail!("cannot print large float using g format specified"),
+                let precision = match width {
+                    Width::Decimals(d) => Some(d.max(1)),
+                    _ => None,
                 };
-                s += sign;
-                let bits = v.to_bits();
-                let exponent = (bits >> 52) & 0x7ff;
-                // TODO: what is large exponent?
-                if exponent > 32 {
-                    s += format!("{v:E}").as_str()
-                } else {
-                    s += format!("{v}").as_str()
-                }
+                let text = go_general(v, precision);
+                s += &if verb == 'G' { text.to_uppercase() } else { text };
             }
             (_, Value::Number(_)) => {
                 bail!(args_span.error(&format!("number specified for format verb {verb}.")));
