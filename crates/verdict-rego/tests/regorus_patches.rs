@@ -91,3 +91,37 @@ general := [sprintf("%g|%G|%.3g|%.1g", [x, x, x, x]) | some x in [1234.5, 123456
         ])
     );
 }
+
+/// Format flags and widths, and the other builtins patched to OPA's results (VERDICT-PATCH.md 6 and 7);
+/// every expectation is real OPA's answer (benches/builtins_vs_opa.py).
+#[test]
+fn builtins_answer_as_opa_does() {
+    let module = r#"package t
+
+flags := sprintf("%+d|% d|%+.1f|%-8s|%8s|%08.3f|%-05d|%x|%.2s|%5.1s|", [5, 5, 2.25, "ab", "ab", -3.14159, 7, "é", "abc", "xyz"])
+quoted := sprintf("%q|%10q|%-10q|", ["a", "b", "c"])
+nested_set := sprintf("%v", [[1, "a", null, {"b": set()}]])
+meta := glob.quote_meta("a*b?c\\d[e]f{g}h!i-j,k")
+lower_go := lower("İSTANBUL ΣΑΣ")
+upper_go := upper("ﬁx ǆ straße")
+semver_v := [semver.compare("v1.2.3", "1.2.3"), semver.is_valid("v1.2.3"), semver.is_valid("V1.2.3")]
+zone := [time.format([1709208000000000000, "Europe/Paris", "Mon Jan _2 15:04:05 MST 2006"]), time.format([1709208000000000000, "UTC", "MST 15:04"])]
+padded_number_refused if not to_number(" 5")
+"#;
+    let get = rules(module);
+    assert_eq!(get("data.t.flags"), json!("+5| 5|+2.2|ab      |      ab|-003.142|7    |c3a9|ab|    x|"));
+    assert_eq!(get("data.t.quoted"), json!("\"a\"|       \"b\"|\"c\"       |"));
+    assert_eq!(get("data.t.nested_set"), json!("[1, \"a\", null, {\"b\": set()}]"));
+    assert_eq!(get("data.t.meta"), json!("a\\*b\\?c\\\\d\\[e\\]f\\{g\\}h!i-j,k"));
+    assert_eq!(get("data.t.lower_go"), json!("istanbul σασ"));
+    assert_eq!(get("data.t.upper_go"), json!("ﬁX Ǆ STRAßE"));
+    assert_eq!(get("data.t.semver_v"), json!([0, true, false]));
+    assert_eq!(get("data.t.zone"), json!(["Thu Feb 29 13:00:00 CET 2024", "UTC 12:00"]));
+    let mut engine = verdict_rego::engine::new_engine();
+    verdict_rego::engine::add_policy(&mut engine, "t.rego", module).unwrap();
+    engine.set_strict_builtin_errors(true);
+    assert!(
+        engine.eval_rule("data.t.padded_number_refused".to_owned()).is_err(),
+        "to_number(\" 5\") must fail"
+    );
+}

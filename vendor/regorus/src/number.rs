@@ -1804,11 +1804,9 @@ impl Number {
     #[verus_spec(ensures true)]
     pub fn format_decimal_with_width(&self, d: u32) -> String {
         match self {
-            Number::Float(f) => {
-                let factor = 10f64.powi(d as i32);
-                let rounded = (f * factor).round() / factor;
-                format!("{:.*}", d as usize, rounded)
-            }
+            // verdict: Go (and Rust) round the exact binary value half to even; pre-rounding away
+            // from zero printed 2.3 for `%.1f` of 2.25 where OPA prints 2.2.
+            Number::Float(f) => format!("{:.*}", d as usize, f),
             _ => self.format_decimal(),
         }
     }

@@ -29,6 +29,10 @@ fn to_number(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -
         // Eventhough the doc says that strings are converted using strconv.Atoi golang method,
         // in practice strings seems to be read as json numbers. This means that floating point
         // numbers are read and the string representation is limited to what json allows.
+        // verdict: Go's strconv.ParseFloat (which OPA uses) allows no surrounding white space.
+        Value::String(s) if s.trim() != s.as_ref() => {
+            bail!(span.error("could not parse string as number"));
+        }
         Value::String(s) => match Value::from_json_str(s) {
             Ok(Value::Number(n)) => Value::Number(n),
             _ => {

@@ -134,5 +134,14 @@ fn quote_meta(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) 
     let pattern = ensure_string(name, &params[0], &args[0])?;
     // Ensure that the glob is valid.
     let _ = make_glob(&pattern, params[0].span())?;
-    Ok(Value::String(pattern.as_ref().replace('*', "\\*").into()))
+    // verdict: every glob meta character is escaped, as OPA's `glob.quote_meta` does (regorus escaped
+    // only `*`).
+    let mut quoted = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if matches!(c, '*' | '?' | '\\' | '[' | ']' | '{' | '}') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    Ok(Value::String(quoted.into()))
 }

@@ -138,7 +138,11 @@ fn lower(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Re
     let name = "lower";
     ensure_args_count(span, name, params, args, 1)?;
     let s = ensure_string(name, &params[0], &args[0])?;
-    Ok(Value::String(s.to_lowercase().into()))
+    // verdict: Go's strings.ToLower maps each character on its own (simple case mapping): `İ` → `i`,
+    // `Σ` → `σ` (never the final `ς`).
+    Ok(Value::String(
+        s.chars().filter_map(|c| c.to_lowercase().next()).collect::<String>().into(),
+    ))
 }
 
 fn replace(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
@@ -199,6 +203,8 @@ fn to_string(v: &Value, unescape: bool) -> String {
                     .join(", ")
                 + "]"
         }
+        // verdict: an empty set prints as OPA prints it.
+        Value::Set(s) if s.is_empty() => "set()".to_owned(),
         Value::Set(s) => {
             "{".to_owned()
                 + &s.iter()
@@ -219,11 +225,57 @@ fn to_string(v: &Value, unescape: bool) -> String {
     }
 }
 
+/// verdict: one `%[flags][width][.precision]verb` of a format string.
+#[derive(Default)]
+struct FormatSpec {
+    minus: bool,
+    plus: bool,
+    space: bool,
+    zero: bool,
+    sharp: bool,
+    width: Option<usize>,
+    precision: Option<usize>,
+    verb: char,
+}
+
+impl FormatSpec {
+    /// `body` with the sign flags and the width applied, as Go's fmt does.
+    fn pad(&self, body: String, numeric: bool) -> String {
+        let mut body = body;
+        if numeric && !body.starts_with('-') && matches!(self.verb, 'd' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G') {
+            if self.plus {
+                body.insert(0, '+');
+            } else if self.space {
+                body.insert(0, ' ');
+            }
+        }
+        let _ = self.sharp;
+        let len = body.chars().count();
+        let Some(width) = self.width.filter(|w| *w > len) else { return body };
+        let fill = width - len;
+        if self.minus {
+            body + &" ".repeat(fill)
+        } else if self.zero && numeric {
+            let sign_len = usize::from(body.starts_with(['-', '+', ' ']));
+            let (sign, digits) = body.split_at(sign_len);
+            format!("{sign}{}{digits}", "0".repeat(fill))
+        } else {
+            " ".repeat(fill) + &body
+        }
+    }
+}
+
+/// verdict: bytes as hex digits.
+fn hex_bytes(bytes: &[u8], upper: bool) -> String {
+    bytes
+        .iter()
+        .map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") })
+        .collect()
+}
+
 #[derive(Clone, Copy)]
 enum Width {
     None,
-    LeadingZeros(usize),
-    Cell(usize),
     Decimals(usize),
 }
 
@@ -284,12 +336,9 @@ fn go_general(v: f64, precision: Option<usize>) -> String {
     }
 }
 
-fn apply_width(w: Width, s: String) -> String {
-    match w {
-        Width::LeadingZeros(n) if n > s.len() => "0".repeat(n - s.len()) + &s,
-        Width::Cell(n) if n > s.len() => " ".repeat(n - s.len()) + &s,
-        _ => s,
-    }
+/// verdict: widths are applied by `FormatSpec::pad`; a precision is the handlers' business.
+fn apply_width(_w: Width, s: String) -> String {
+    s
 }
 
 const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
@@ -302,16 +351,6 @@ fn append_go_quoted(out: &mut String, input: &str, width: Width) -> Result<()> {
         Width::Decimals(precision) => truncate_chars(input, precision),
         _ => input,
     };
-
-    let (padding, padding_char) = match width {
-        Width::Cell(width) => (width.saturating_sub(go_quoted_len(input)), ' '),
-        Width::LeadingZeros(width) => (width.saturating_sub(go_quoted_len(input)), '0'),
-        Width::None | Width::Decimals(_) => (0, ' '),
-    };
-    for _ in 0..padding {
-        out.push(padding_char);
-        enforce_limit()?;
-    }
 
     out.push('"');
     for c in input.chars() {
@@ -342,20 +381,6 @@ fn truncate_chars(s: &str, count: usize) -> &str {
         .map_or(s, |(byte_index, _)| &s[..byte_index])
 }
 
-fn go_quoted_len(s: &str) -> usize {
-    s.chars().fold(2usize, |len, c| {
-        let escaped_len = match c {
-            '"' | '\\' | '\u{0007}' | '\u{0008}' | '\u{000C}' | '\n' | '\r' | '\t' | '\u{000B}' => {
-                2
-            }
-            c if go_is_print::is_print(c) => 1,
-            c if (c as u32) <= 0x7f => 4,
-            c if (c as u32) <= 0xffff => 6,
-            _ => 10,
-        };
-        len.saturating_add(escaped_len)
-    })
-}
 
 fn append_hex_escape(out: &mut String, prefix: char, value: u32, digits: usize) {
     out.push('\\');
@@ -377,54 +402,64 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
     let mut chars = fmt.chars().peekable();
     let args_span = params[1].span();
     loop {
-        let (verb, width) = match chars.next() {
-            Some('%') => match chars.next() {
-                Some('%') => {
+        // verdict: Go's format specification, `%[flags][width][.precision]verb` (regorus read only one
+        // of a width, a zero-padded width or a precision, and no flags, so `%-5d` and `%8.2f` failed).
+        let spec = match chars.next() {
+            Some('%') => {
+                if chars.peek() == Some(&'%') {
+                    chars.next();
                     s.push('%');
                     continue;
                 }
-                Some(c) if c == '.' || c.is_numeric() => {
-                    let first_char = c;
-                    let mut w = 0;
-                    if c != '.' {
-                        w = c.to_digit(10).expect("could not get digit from char");
+                let mut spec = FormatSpec::default();
+                while let Some(&flag) = chars.peek() {
+                    match flag {
+                        '-' => spec.minus = true,
+                        '+' => spec.plus = true,
+                        ' ' => spec.space = true,
+                        '0' => spec.zero = true,
+                        '#' => spec.sharp = true,
+                        _ => break,
                     }
-
-                    while chars.peek().map(|c| c.is_numeric()) == Some(true) {
-                        w = w * 10
-                            + chars
-                                .next()
-                                .expect("could not get next digit")
-                                .to_digit(10)
-                                .expect("could not get digit from char");
+                    chars.next();
+                }
+                let digits = |chars: &mut core::iter::Peekable<core::str::Chars<'_>>| {
+                    let mut value: Option<usize> = None;
+                    while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                        chars.next();
+                        value = Some(value.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
                     }
-                    let width = match first_char {
-                        '0' => Width::LeadingZeros(w as usize),
-                        '.' => Width::Decimals(w as usize),
-                        _ => Width::Cell(w as usize),
-                    };
-                    match chars.next() {
-                        Some(c) => (c, width),
-                        _ => {
-                            let span = params[0].span();
-                            bail!(span.error(
-                                "missing format verb after `%width` at end of format string"
-                            ));
-                        }
+                    value
+                };
+                spec.width = digits(&mut chars);
+                if chars.peek() == Some(&'.') {
+                    chars.next();
+                    spec.precision = Some(digits(&mut chars).unwrap_or(0));
+                }
+                match chars.next() {
+                    Some(verb) => {
+                        spec.verb = verb;
+                        spec
+                    }
+                    None => {
+                        let span = params[0].span();
+                        bail!(span.error("missing format verb after `%` at end of format string"));
                     }
                 }
-                Some(c) => (c, Width::None),
-                None => {
-                    let span = params[0].span();
-                    bail!(span.error("missing format verb after `%` at end of format string"));
-                }
-            },
+            }
             Some(c) => {
                 s.push(c);
                 continue;
             }
             None => break,
         };
+        let verb = spec.verb;
+        // Handlers apply the precision; the width and flags are applied to what they write.
+        let width = match spec.precision {
+            Some(precision) => Width::Decimals(precision),
+            None => Width::None,
+        };
+        let body_start = s.len();
 
         if args_idx >= args.len() {
             bail!(args_span
@@ -452,7 +487,13 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
         // Handle Golang printing verbs.
         // https://pkg.go.dev/fmt
         match (verb, arg) {
-            ('s', Value::String(sv)) => s += sv.as_ref(),
+            ('s', Value::String(sv)) => match width {
+                Width::Decimals(precision) => s += truncate_chars(sv.as_ref(), precision),
+                _ => s += sv.as_ref(),
+            },
+            // verdict: Go's %x / %X of a string is the hex of its bytes.
+            ('x', Value::String(sv)) => s += &hex_bytes(sv.as_bytes(), false),
+            ('X', Value::String(sv)) => s += &hex_bytes(sv.as_bytes(), true),
             ('s', v) => s += &to_string(v, false),
 
             ('v', _) => s += &to_string(arg, false),
@@ -551,6 +592,10 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
             }
             _ => {}
         }
+        // verdict: flags and width on what the verb wrote.
+        let body = s.split_off(body_start);
+        s += &spec.pad(body, matches!(arg, Value::Number(_)));
+        enforce_limit()?;
     }
 
     if args_idx < args.len() {
@@ -807,7 +852,20 @@ fn upper(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Re
     let name = "upper";
     ensure_args_count(span, name, params, args, 1)?;
     let s = ensure_string(name, &params[0], &args[0])?;
-    Ok(Value::String(s.to_uppercase().into()))
+    // verdict: Go's strings.ToUpper maps each character on its own and keeps one with no single
+    // uppercase character (`ß`, `ﬁ`), where Rust would write `SS`, `FI`.
+    Ok(Value::String(
+        s.chars()
+            .map(|c| {
+                let mut upper = c.to_uppercase();
+                match (upper.next(), upper.next()) {
+                    (Some(u), None) => u,
+                    _ => c,
+                }
+            })
+            .collect::<String>()
+            .into(),
+    ))
 }
 
 #[cfg(test)]

@@ -127,7 +127,26 @@ fn format(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> R
     let (datetime, format) = parse_epoch(name, &params[0], &args[0])?;
 
     let result = match format {
-        Some(format) => compat::format(datetime, layout_with_predefined_formats(&format)),
+        // verdict: format in the named zone itself (not just its offset), so Go's `MST` in a layout
+        // prints the zone's abbreviation (`CET`, `UTC`) as OPA does, not `+01:00`.
+        Some(format) => {
+            let layout = layout_with_predefined_formats(&format);
+            let zone = match &args[0] {
+                Value::Array(items) => match items.get(1) {
+                    Some(Value::String(zone)) => zone.as_ref().to_owned(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            match zone.as_str() {
+                "" | "UTC" => compat::format(datetime.with_timezone(&Utc), layout),
+                "Local" => compat::format(datetime, layout),
+                named => match named.parse::<Tz>() {
+                    Ok(tz) => compat::format(datetime.with_timezone(&tz), layout),
+                    Err(_) => compat::format(datetime, layout),
+                },
+            }
+        }
         None => datetime.to_rfc3339_opts(SecondsFormat::AutoSi, true),
     };
 
