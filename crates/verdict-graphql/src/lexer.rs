@@ -382,18 +382,25 @@ impl<'a> Lexer<'a> {
                     self.offset += 1;
                     value.push(decoded);
                 }
-                c if c.is_control() && c != '\t' => {
-                    return self.invalid(
-                        self.offset,
-                        format!("Invalid character within String: {}.", go_quote(&c.to_string())),
-                    );
-                }
                 c => {
-                    self.offset += c.len_utf8();
-                    value.push(c);
+                    if let Some(invalid) = self.string_char(c, &mut value) {
+                        return invalid;
+                    }
                 }
             }
         }
+    }
+
+    /// One ordinary character of a string or block string: appended, or (a control character other
+    /// than tab) the token's error.
+    fn string_char(&mut self, c: char, out: &mut String) -> Option<(Token, Option<GraphqlError>)> {
+        if c.is_control() && c != '\t' {
+            let message = format!("Invalid character within String: {}.", go_quote(&c.to_string()));
+            return Some(self.invalid(self.offset, message));
+        }
+        self.offset += c.len_utf8();
+        out.push(c);
+        None
     }
 
     fn block_string(&mut self, start: usize) -> (Token, Option<GraphqlError>) {
@@ -429,15 +436,10 @@ impl<'a> Lexer<'a> {
                     self.new_line(self.offset);
                     raw.push('\n');
                 }
-                c if c.is_control() && c != '\t' => {
-                    return self.invalid(
-                        self.offset,
-                        format!("Invalid character within String: {}.", go_quote(&c.to_string())),
-                    );
-                }
                 c => {
-                    self.offset += c.len_utf8();
-                    raw.push(c);
+                    if let Some(invalid) = self.string_char(c, &mut raw) {
+                        return invalid;
+                    }
                 }
             }
         }
