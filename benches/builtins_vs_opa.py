@@ -9,11 +9,11 @@ one module in each engine; a call that errors counts as "error" in both. Prints 
 exits 1 on any.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
+
+from opa_diff import opa_eval, same, verdict_eval
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -80,60 +80,23 @@ CALLS = [
 ]
 
 
-def module():
-    lines = ["package policy", "", "walk_count := count([p | walk({\"a\": [1, {\"b\": 2}]}, [p, _])])", ""]
-    for index, call in enumerate(CALLS):
-        expression = "walk_count" if call == "walk_count" else call
-        lines.append(f"r{index} := {{\"v\": v}} if {{ v := {expression} }} else := {{\"undefined\": true}}")
-    lines.append("out := [" + ", ".join(f"r{i}" for i in range(len(CALLS))) + "]")
-    return "\n".join(lines) + "\n"
-
-
-def run_verdict(verdict, tmp, text):
-    path = os.path.join(tmp, "policy.rego")
-    open(path, "w").write(text + "\nallow := false\n\nviolations contains json.marshal(out)\n")
-    input_file = os.path.join(tmp, "input.json")
-    json.dump({}, open(input_file, "w"))
-    proc = subprocess.run([verdict, "evaluate", "input", "--input-file", input_file, "--policy", path, "--no-assert", "-o", "json"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        return None, proc.stderr
-    return json.loads(json.loads(proc.stdout)["violations"][0]), None
-
-
-def numeric(value):
-    """Integral floats as integers: JSON's 1000.0 and 1000 are the same number."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [numeric(v) for v in value]
-    if isinstance(value, dict):
-        return {k: numeric(v) for k, v in value.items()}
-    return value
+WALK_COUNT = 'walk_count := count([p | walk({"a": [1, {"b": 2}]}, [p, _])])'
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--verdict", default=os.path.join(HERE, "..", "target", "debug", "verdict"))
     args = parser.parse_args()
-    from opa_bindings import OpaEngine
-
-    # Evaluate call by call where one errors, so one error does not hide the others.
+    # Call by call, so one error does not hide the others.
     disagreements = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for index, call in enumerate(CALLS):
-            text = module().split("\nr0 :=")[0] + "\n" + f"out := [{{\"v\": v}} | v := {'walk_count' if call == 'walk_count' else call}]\n"
-            got, err = run_verdict(args.verdict, tmp, text)
-            engine = OpaEngine()
-            try:
-                engine.add_policy("p.rego", text)
-                want = engine.eval_query("x := data.policy.out")[0]["x"]
-                werr = None
-            except Exception as e:  # noqa: BLE001
-                want, werr = None, str(e).splitlines()[-1]
-            if (got is None) != (want is None) or (got is not None and json.dumps(numeric(got), sort_keys=True) != json.dumps(numeric(want), sort_keys=True)):
+        for call in CALLS:
+            module = f"{WALK_COUNT}\n\nout := {call}\n"
+            got = verdict_eval(args.verdict, module, {}, tmp)
+            want = opa_eval(module, {})
+            if not same(got, want):
                 disagreements += 1
-                print(f"DIFF {call}\n     verdict: {json.dumps(got) if got is not None else 'error: ' + err.strip().splitlines()[-1]}\n     OPA:     {json.dumps(want) if want is not None else 'error: ' + werr}")
+                print(f"DIFF {call}\n     verdict: {got}\n     OPA:     {want}")
     print(f"{len(CALLS)} calls: {disagreements} disagreements")
     sys.exit(1 if disagreements else 0)
 

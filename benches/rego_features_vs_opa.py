@@ -11,11 +11,11 @@ OPA through the bindings. Both must agree on the value, or both fail. Prints eve
 exits 1 on any.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
+
+from opa_diff import opa_eval, same, verdict_eval
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -71,40 +71,6 @@ CASES = {
 }
 
 
-def verdict_eval(verdict, module, tmp):
-    path = os.path.join(tmp, "policy.rego")
-    open(path, "w").write("package policy\n\nallow := false\n\nviolations contains json.marshal({\"v\": out})\n\n" + module + "\n")
-    input_file = os.path.join(tmp, "input.json")
-    json.dump(INPUT, open(input_file, "w"))
-    proc = subprocess.run([verdict, "evaluate", "input", "--input-file", input_file, "--policy", path, "--no-assert", "-o", "json"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        return ("error", (proc.stderr or proc.stdout).strip().splitlines()[-1:])
-    violations = json.loads(proc.stdout)["violations"] or []
-    if not violations:
-        return ("undefined", None)
-    return ("value", json.loads(violations[0])["v"])
-
-
-def opa_eval(module):
-    from opa_bindings import OpaEngine
-
-    engine = OpaEngine()
-    try:
-        engine.add_policy("policy.rego", "package policy\n\n" + module + "\n")
-        result = engine.eval_query("x := data.policy.out", input=INPUT)
-    except Exception as err:  # noqa: BLE001 - any OPA failure is "error"
-        return ("error", str(err).splitlines()[-1:])
-    if not result:
-        return ("undefined", None)
-    return ("value", result[0]["x"])
-
-
-def normal(value):
-    # Sets come back as arrays from both; compare order-insensitively only where OPA itself has no order.
-    return json.dumps(value, sort_keys=True)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--verdict", default=os.path.join(HERE, "..", "target", "debug", "verdict"))
@@ -112,12 +78,12 @@ def main():
     disagreements = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name, module in CASES.items():
-            got = verdict_eval(args.verdict, module, tmp)
-            want = opa_eval(module)
-            same = got[0] == want[0] and (got[0] != "value" or normal(got[1]) == normal(want[1]))
-            if not same:
+            got = verdict_eval(args.verdict, module, INPUT, tmp)
+            want = opa_eval(module, INPUT)
+            agree = same(got, want)
+            if not agree:
                 disagreements += 1
-            print(f"{'ok  ' if same else 'DIFF'} {name}" + ("" if same else f"\n     verdict: {got}\n     OPA:     {want}"))
+            print(f"{'ok  ' if agree else 'DIFF'} {name}" + ("" if agree else f"\n     verdict: {got}\n     OPA:     {want}"))
     print(f"{len(CASES)} cases: {disagreements} disagreements")
     sys.exit(1 if disagreements else 0)
 

@@ -56,6 +56,26 @@ pub fn serve_on_loopback(app: axum::Router) -> (std::net::SocketAddr, tokio::run
     (address, runtime)
 }
 
+/// Runs `check` on every entry of the cargo-fuzz corpus `fuzz/corpus/TARGET` (read as UTF-8, lossily, as
+/// the fuzz targets read their bytes), so each fuzzer's properties hold under plain `cargo test`. Panics
+/// naming the entry that breaks a property, when the corpus is missing, or when it has fewer than
+/// `minimum` entries (a corpus that silently shrank would test nothing).
+pub fn replay_fuzz_corpus(target: &str, minimum: usize, check: impl Fn(&str) -> Result<(), String>) {
+    let dir = workspace_root().join("fuzz/corpus").join(target);
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("fuzz corpus {} is missing: {e}", dir.display()));
+    let mut count = 0;
+    for entry in entries {
+        let path = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path();
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if let Err(problem) = check(&String::from_utf8_lossy(&bytes)) {
+            panic!("{}: {problem}", path.display());
+        }
+        count += 1;
+    }
+    assert!(count >= minimum, "the {target} corpus has only {count} entries");
+}
+
 /// A Kyverno ClusterPolicy (Enforce) that fails a Pod whose container image uses the `latest` tag, with
 /// the message "latest tag": the smallest real manifest policy, for tests of what carries policies
 /// (bundles, output handling) rather than of the engine.
